@@ -1,0 +1,61 @@
+package io.ultralong.protocol.query;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+/**
+ * What a worker reports about a request on {@code ul.responses} (key = request id), in order:
+ * any number of {@code progress} and {@code token} events, then exactly one {@code done} or {@code error}.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = ResponseEvent.Progress.class, name = "progress"),
+        @JsonSubTypes.Type(value = ResponseEvent.Token.class, name = "token"),
+        @JsonSubTypes.Type(value = ResponseEvent.Done.class, name = "done"),
+        @JsonSubTypes.Type(value = ResponseEvent.Error.class, name = "error")})
+public sealed interface ResponseEvent {
+
+    String requestId();
+
+    /** Whether this event ends the request. */
+    default boolean terminal() {
+        return false;
+    }
+
+    /** Prefill progress: {@code prefilled} of {@code total} tokens still to compute are done. */
+    record Progress(String requestId, long prefilled, long total) implements ResponseEvent {
+    }
+
+    /** A piece of the answer's text; never splits a UTF-8 character. */
+    record Token(String requestId, String text) implements ResponseEvent {
+    }
+
+    /** The whole answer. */
+    record Done(String requestId, String answer, String finishReason, Usage usage, Timings timings,
+                String model, boolean demoModel) implements ResponseEvent {
+        @Override
+        public boolean terminal() {
+            return true;
+        }
+    }
+
+    /** The request failed; {@code code} is one of {@link ErrorCode}'s wire names. */
+    record Error(String requestId, String code, String message) implements ResponseEvent {
+        @Override
+        public boolean terminal() {
+            return true;
+        }
+    }
+
+    /**
+     * Token accounting. {@code contextTokens}: the session prefix the answer saw; {@code cachedTokens}:
+     * of those, reused from the KV cache; {@code prefilledTokens}: computed for this request (new
+     * context plus the question); {@code completionTokens}: generated.
+     */
+    record Usage(long contextTokens, long cachedTokens, long prefilledTokens, long completionTokens) {
+    }
+
+    /** Milliseconds spent waiting for the context, prefilling, to the first token, and decoding. */
+    record Timings(long queuedMs, long prefillMs, long timeToFirstTokenMs, long decodeMs) {
+    }
+}

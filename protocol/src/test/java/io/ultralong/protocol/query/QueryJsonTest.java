@@ -1,0 +1,46 @@
+package io.ultralong.protocol.query;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class QueryJsonTest {
+
+    @Test
+    void requestRoundTrips() {
+        QueryRequest request = new QueryRequest("r-1", "acme/s1", null,
+                List.of(new ChatMessage("user", "Was ist passiert? ✓")),
+                new SamplingParams(32, 0.7, 0.9, 40, 7L), 41, 40L, 1_700_000_000_000L, true);
+        assertThat(QueryJson.decodeRequest(QueryJson.encode(request))).isEqualTo(request);
+    }
+
+    @Test
+    void eventsCarryTheirTypeOnTheWire() {
+        ResponseEvent done = new ResponseEvent.Done("r-1", "42", "stop",
+                new ResponseEvent.Usage(1000, 900, 110, 3), new ResponseEvent.Timings(1, 2, 3, 4), "tiny", true);
+        String json = new String(QueryJson.encode(done), UTF_8);
+        assertThat(json).contains("\"type\":\"done\"");
+        assertThat(QueryJson.decodeEvent(json.getBytes(UTF_8))).isEqualTo(done);
+        assertThat(QueryJson.decodeEvent("{\"type\":\"token\",\"requestId\":\"r\",\"text\":\"é\",\"extra\":1}".getBytes(UTF_8)))
+                .isEqualTo(new ResponseEvent.Token("r", "é"));
+    }
+
+    @Test
+    void invalidRequestsAreRejectedWithTheReason() {
+        assertThatThrownBy(() -> new QueryRequest("r", "s", "q", List.of(new ChatMessage("user", "x")),
+                SamplingParams.GREEDY, -1, null, 0, false)).hasMessageContaining("exactly one of question and messages");
+        assertThatThrownBy(() -> new SamplingParams(0, 0, 1, 0, null)).hasMessageContaining("maxTokens");
+        assertThatThrownBy(() -> QueryJson.decodeRequest("{\"requestId\":\"r\"}".getBytes(UTF_8)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("QueryRequest");
+    }
+
+    @Test
+    void errorCodesMapToHttpStatuses() {
+        assertThat(ErrorCode.fromWireName("deadline-exceeded").httpStatus()).isEqualTo(504);
+        assertThat(ErrorCode.fromWireName("no-such-code")).isEqualTo(ErrorCode.INTERNAL);
+    }
+}
