@@ -18,28 +18,29 @@ public final class QueryJson {
     private QueryJson() {
     }
 
-    public static byte[] encode(QueryRequest request) {
-        return write(request);
+    public static byte[] encode(WorkerRequest request) {
+        // Written through the interface type so the "type" discriminator is always present.
+        try {
+            return MAPPER.writerFor(WorkerRequest.class).writeValueAsBytes(request);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static byte[] encode(ResponseEvent event) {
-        return write(event);
+        try {
+            return MAPPER.writerFor(ResponseEvent.class).writeValueAsBytes(event);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
-    public static QueryRequest decodeRequest(byte[] json) {
-        return read(json, QueryRequest.class);
+    public static WorkerRequest decodeRequest(byte[] json) {
+        return read(json, WorkerRequest.class);
     }
 
     public static ResponseEvent decodeEvent(byte[] json) {
         return read(json, ResponseEvent.class);
-    }
-
-    private static byte[] write(Object value) {
-        try {
-            return MAPPER.writeValueAsBytes(value);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static <T> T read(byte[] json, Class<T> type) {

@@ -30,7 +30,7 @@ public record QueryRequest(
         long minSeq,
         Long asOfSeq,
         long deadlineEpochMs,
-        boolean stream) {
+        boolean stream) implements WorkerRequest {
 
     public QueryRequest {
         if (requestId == null || requestId.isBlank()) {

@@ -12,7 +12,8 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = ResponseEvent.Progress.class, name = "progress"),
         @JsonSubTypes.Type(value = ResponseEvent.Token.class, name = "token"),
         @JsonSubTypes.Type(value = ResponseEvent.Done.class, name = "done"),
-        @JsonSubTypes.Type(value = ResponseEvent.Error.class, name = "error")})
+        @JsonSubTypes.Type(value = ResponseEvent.Error.class, name = "error"),
+        @JsonSubTypes.Type(value = ResponseEvent.SessionInfo.class, name = "session-info")})
 public sealed interface ResponseEvent {
 
     String requestId();
@@ -41,6 +42,19 @@ public sealed interface ResponseEvent {
 
     /** The request failed; {@code code} is one of {@link ErrorCode}'s wire names. */
     record Error(String requestId, String code, String message) implements ResponseEvent {
+        @Override
+        public boolean terminal() {
+            return true;
+        }
+    }
+
+    /**
+     * A session's live state on its worker. Seqs are ul.records offsets ({@code -1}: none yet);
+     * timestamps are epoch milliseconds ({@code 0}: never).
+     */
+    record SessionInfo(String requestId, boolean exists, long records, long tokens, long lastSeq,
+                       long appliedSeq, long cachedTokens, int partition, long createdAt, long updatedAt)
+            implements ResponseEvent {
         @Override
         public boolean terminal() {
             return true;

@@ -16,6 +16,9 @@ class QueryJsonTest {
                 List.of(new ChatMessage("user", "Was ist passiert? ✓")),
                 new SamplingParams(32, 0.7, 0.9, 40, 7L), 41, 40L, 1_700_000_000_000L, true);
         assertThat(QueryJson.decodeRequest(QueryJson.encode(request))).isEqualTo(request);
+        WorkerRequest cancel = new WorkerRequest.Cancel("r-2", "acme/s1", "r-1");
+        assertThat(new String(QueryJson.encode(cancel), UTF_8)).contains("\"type\":\"cancel\"");
+        assertThat(QueryJson.decodeRequest(QueryJson.encode(cancel))).isEqualTo(cancel);
     }
 
     @Test
@@ -34,8 +37,8 @@ class QueryJsonTest {
         assertThatThrownBy(() -> new QueryRequest("r", "s", "q", List.of(new ChatMessage("user", "x")),
                 SamplingParams.GREEDY, -1, null, 0, false)).hasMessageContaining("exactly one of question and messages");
         assertThatThrownBy(() -> new SamplingParams(0, 0, 1, 0, null)).hasMessageContaining("maxTokens");
-        assertThatThrownBy(() -> QueryJson.decodeRequest("{\"requestId\":\"r\"}".getBytes(UTF_8)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("QueryRequest");
+        assertThatThrownBy(() -> QueryJson.decodeRequest("{\"type\":\"query\",\"requestId\":\"r\"}".getBytes(UTF_8)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("WorkerRequest");
     }
 
     @Test

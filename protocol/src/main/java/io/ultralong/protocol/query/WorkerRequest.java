@@ -1,0 +1,28 @@
+package io.ultralong.protocol.query;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+/**
+ * A value on {@code ul.requests}, keyed by the session key so it reaches the worker that owns the
+ * session. Every request is answered on {@code ul.responses} under its {@link #requestId()}.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = QueryRequest.class, name = "query"),
+        @JsonSubTypes.Type(value = WorkerRequest.Cancel.class, name = "cancel"),
+        @JsonSubTypes.Type(value = WorkerRequest.SessionInfo.class, name = "session-info")})
+public sealed interface WorkerRequest permits QueryRequest, WorkerRequest.Cancel, WorkerRequest.SessionInfo {
+
+    String requestId();
+
+    String session();
+
+    /** Stop work on {@code cancelledRequestId} (its client went away); answered by nothing. */
+    record Cancel(String requestId, String session, String cancelledRequestId) implements WorkerRequest {
+    }
+
+    /** Live statistics of a session, answered by a {@link ResponseEvent.SessionInfo}. */
+    record SessionInfo(String requestId, String session, long deadlineEpochMs) implements WorkerRequest {
+    }
+}
