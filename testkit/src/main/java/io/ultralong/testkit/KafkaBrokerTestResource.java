@@ -6,15 +6,14 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 
 /**
  * Quarkus test resource on the same shared broker as {@link KafkaBrokerExtension}: points
- * {@code kafka.bootstrap.servers} (and the application's own {@code ul.kafka.bootstrap-servers})
- * at it. The broker outlives application restarts between test profiles.
+ * {@code kafka.bootstrap.servers}, the one setting every service reads, at it. The broker outlives application restarts between test profiles.
  */
 public final class KafkaBrokerTestResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public Map<String, String> start() {
         String servers = KafkaBroker.shared().bootstrapServers();
-        return Map.of("kafka.bootstrap.servers", servers, "ul.kafka.bootstrap-servers", servers);
+        return Map.of("kafka.bootstrap.servers", servers);
     }
 
     @Override

@@ -27,8 +27,11 @@ public sealed interface ResponseEvent {
     record Progress(String requestId, long prefilled, long total) implements ResponseEvent {
     }
 
-    /** A piece of the answer's text; never splits a UTF-8 character. */
-    record Token(String requestId, String text) implements ResponseEvent {
+    /**
+     * A piece of the answer's text; never splits a UTF-8 character. {@code index} counts the request's
+     * token events from 0, so that a consumer can drop the repeats of a request processed twice.
+     */
+    record Token(String requestId, long index, String text) implements ResponseEvent {
     }
 
     /** The whole answer. */
@@ -62,9 +65,10 @@ public sealed interface ResponseEvent {
     }
 
     /**
-     * Token accounting. {@code contextTokens}: the session prefix the answer saw; {@code cachedTokens}:
-     * of those, reused from the KV cache; {@code prefilledTokens}: computed for this request (new
-     * context plus the question); {@code completionTokens}: generated.
+     * Token accounting. {@code contextTokens}: every prompt token the answer saw (the session's
+     * context and the question); of those, {@code cachedTokens} came from the KV cache and
+     * {@code prefilledTokens} were computed for this request, so the two add up to
+     * {@code contextTokens}; {@code completionTokens}: generated.
      */
     record Usage(long contextTokens, long cachedTokens, long prefilledTokens, long completionTokens) {
     }

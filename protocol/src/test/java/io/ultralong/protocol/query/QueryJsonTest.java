@@ -28,8 +28,8 @@ class QueryJsonTest {
         String json = new String(QueryJson.encode(done), UTF_8);
         assertThat(json).contains("\"type\":\"done\"");
         assertThat(QueryJson.decodeEvent(json.getBytes(UTF_8))).isEqualTo(done);
-        assertThat(QueryJson.decodeEvent("{\"type\":\"token\",\"requestId\":\"r\",\"text\":\"é\",\"extra\":1}".getBytes(UTF_8)))
-                .isEqualTo(new ResponseEvent.Token("r", "é"));
+        assertThat(QueryJson.decodeEvent("{\"type\":\"token\",\"requestId\":\"r\",\"index\":3,\"text\":\"é\",\"extra\":1}".getBytes(UTF_8)))
+                .isEqualTo(new ResponseEvent.Token("r", 3, "é"));
     }
 
     @Test

@@ -1,0 +1,205 @@
+package io.ultralong.gateway.api;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
+import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.gateway.kafka.QueryRelay;
+import io.ultralong.gateway.kafka.SeqTracker;
+import io.ultralong.gateway.security.Caller;
+import io.ultralong.protocol.query.ChatMessage;
+import io.ultralong.protocol.query.QueryRequest;
+import io.ultralong.protocol.query.ResponseEvent;
+import io.vertx.core.http.HttpServerResponse;
+
+/**
+ * {@code POST /v1/chat/completions}, OpenAI-compatible. The conversation is answered over the whole
+ * context of the session named by the {@code X-Session-Id} header (or the {@code user} field).
+ */
+@Path("/v1/chat/completions")
+public class ChatCompletionResource {
+
+    static final String SESSION_HEADER = "X-Session-Id";
+
+    @Inject
+    Caller caller;
+
+    @Inject
+    QueryRelay relay;
+
+    @Inject
+    SeqTracker seqs;
+
+    @Inject
+    GatewayConfig config;
+
+    @Inject
+    QueryResource queries;
+
+    @Inject
+    ObjectMapper json;
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
+    @Blocking
+    public Response complete(@HeaderParam(SESSION_HEADER) String sessionHeader, JsonNode body,
+                             @Context HttpServerResponse connection) {
+        if (body == null || !body.isObject()) {
+            throw ApiException.badRequest("The body must be an OpenAI chat completion request object.");
+        }
+        String sessionId = sessionHeader != null ? sessionHeader : text(body, "user");
+        if (sessionId == null) {
+            throw ApiException.badRequest("Name the session with the " + SESSION_HEADER + " header or the \"user\" field.");
+        }
+        String key = caller.sessionKey(sessionId);
+        List<ChatMessage> messages = messages(body.path("messages"));
+        boolean stream = body.path("stream").asBoolean(false);
+        JsonNode maxTokens = body.has("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
+        QueryRequest request = new QueryRequest(QueryRelay.newRequestId(), key, null, messages,
+                queries.sampling(maxTokens == null || maxTokens.isNull() ? null : maxTokens.asInt(),
+                        number(body, "temperature"), number(body, "top_p"), null,
+                        body.hasNonNull("seed") ? body.get("seed").asLong() : null),
+                seqs.lastAcknowledged(key), null, System.currentTimeMillis() + config.query().timeout().toMillis(), stream);
+        String id = "chatcmpl-" + request.requestId();
+        long created = System.currentTimeMillis() / 1000;
+        Multi<ResponseEvent> events = relay.events(request, config.query().timeout());
+        if (stream) {
+            boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
+            return SseStream.of(events, event -> chunks(id, created, event, includeUsage),
+                    List.of(new SseStream.Frame(null, "[DONE]")), connection);
+        }
+        ResponseEvent last = events.select().last().toUni().await().indefinitely();
+        if (!(last instanceof ResponseEvent.Done done)) {
+            throw Answers.failure(last);
+        }
+        Map<String, Object> answer = new LinkedHashMap<>();
+        answer.put("id", id);
+        answer.put("object", "chat.completion");
+        answer.put("created", created);
+        answer.put("model", config.modelId());
+        answer.put("choices", List.of(Map.of("index", 0,
+                "message", Map.of("role", "assistant", "content", done.answer()),
+                "finish_reason", done.finishReason())));
+        answer.put("usage", usage(done.usage()));
+        return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
+    }
+
+    private List<SseStream.Frame> chunks(String id, long created, ResponseEvent event, boolean includeUsage) {
+        List<Object> payloads = new ArrayList<>();
+        if (event instanceof ResponseEvent.Token token) {
+            Map<String, Object> delta = token.index() == 0
+                    ? Map.of("role", "assistant", "content", token.text()) : Map.of("content", token.text());
+            payloads.add(chunk(id, created, delta, null));
+        } else if (event instanceof ResponseEvent.Done done) {
+            payloads.add(chunk(id, created, Map.of(), done.finishReason()));
+            if (includeUsage) {
+                Map<String, Object> usageChunk = chunk(id, created, null, null);
+                usageChunk.put("choices", List.of());
+                usageChunk.put("usage", usage(done.usage()));
+                payloads.add(usageChunk);
+            }
+        } else if (event instanceof ResponseEvent.Error error) {
+            payloads.add(ErrorBody.of(error.code(), error.message()));
+        }
+        List<SseStream.Frame> frames = new ArrayList<>();
+        for (Object payload : payloads) {
+            try {
+                frames.add(new SseStream.Frame(null, json.writeValueAsString(payload)));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return frames;
+    }
+
+    private Map<String, Object> chunk(String id, long created, Map<String, Object> delta, String finishReason) {
+        Map<String, Object> chunk = new LinkedHashMap<>();
+        chunk.put("id", id);
+        chunk.put("object", "chat.completion.chunk");
+        chunk.put("created", created);
+        chunk.put("model", config.modelId());
+        if (delta != null) {
+            Map<String, Object> choice = new LinkedHashMap<>();
+            choice.put("index", 0);
+            choice.put("delta", delta);
+            choice.put("finish_reason", finishReason);
+            chunk.put("choices", List.of(choice));
+        }
+        return chunk;
+    }
+
+    private static Map<String, Object> usage(ResponseEvent.Usage usage) {
+        return Map.of("prompt_tokens", usage.contextTokens(),
+                "completion_tokens", usage.completionTokens(),
+                "total_tokens", usage.contextTokens() + usage.completionTokens(),
+                "prompt_tokens_details", Map.of("cached_tokens", usage.cachedTokens()));
+    }
+
+    private List<ChatMessage> messages(JsonNode node) {
+        if (!node.isArray() || node.isEmpty()) {
+            throw ApiException.badRequest("\"messages\" must be a non-empty array.");
+        }
+        List<ChatMessage> messages = new ArrayList<>();
+        int chars = 0;
+        for (JsonNode message : node) {
+            String role = text(message, "role");
+            if (role == null || !List.of("system", "user", "assistant", "developer").contains(role)) {
+                throw ApiException.badRequest("Each message needs a role of system, developer, user or assistant.");
+            }
+            String content = content(message.path("content"));
+            chars += content.length();
+            messages.add(new ChatMessage("developer".equals(role) ? "system" : role, content));
+        }
+        if (chars > config.limits().maxQuestionChars()) {
+            throw ApiException.tooLarge("The messages have " + chars + " characters; the limit is "
+                    + config.limits().maxQuestionChars() + ".");
+        }
+        return messages;
+    }
+
+    /** Content is a string or an array of parts; only text parts are understood. */
+    private static String content(JsonNode content) {
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        if (content.isArray()) {
+            StringBuilder text = new StringBuilder();
+            for (JsonNode part : content) {
+                if (!"text".equals(part.path("type").asText())) {
+                    throw ApiException.badRequest("Only text content parts are supported.");
+                }
+                text.append(part.path("text").asText());
+            }
+            return text.toString();
+        }
+        throw ApiException.badRequest("A message's content must be a string or an array of text parts.");
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value != null && value.isTextual() ? value.asText() : null;
+    }
+
+    private static Double number(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value != null && value.isNumber() ? value.asDouble() : null;
+    }
+}

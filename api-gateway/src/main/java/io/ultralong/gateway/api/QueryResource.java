@@ -1,0 +1,133 @@
+package io.ultralong.gateway.api;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
+import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.gateway.kafka.QueryRelay;
+import io.ultralong.gateway.kafka.SeqTracker;
+import io.ultralong.gateway.security.Caller;
+import io.ultralong.protocol.query.QueryRequest;
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.query.SamplingParams;
+import io.vertx.core.http.HttpServerResponse;
+
+/** {@code POST /v1/sessions/{id}/query}: a question over the session's whole context, as JSON or SSE. */
+@Path("/v1/sessions/{id}/query")
+public class QueryResource {
+
+    @Inject
+    Caller caller;
+
+    @Inject
+    QueryRelay relay;
+
+    @Inject
+    SeqTracker seqs;
+
+    @Inject
+    GatewayConfig config;
+
+    @Inject
+    ObjectMapper json;
+
+    /** The query body of the REST contract. */
+    public record QueryBody(String question, Integer maxTokens, Double temperature, Double topP, Integer topK,
+                            Long seed, Long asOfSeq, Long minSeq, Boolean stream) {
+    }
+
+    /** The JSON answer of the REST contract. */
+    public record QueryAnswer(String answer, String finishReason, ResponseEvent.Usage usage,
+                              ResponseEvent.Timings timings, String model, boolean demoModel) {
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
+    @Blocking
+    public Response query(@PathParam("id") String id, @HeaderParam(HttpHeaders.ACCEPT) String accept, QueryBody body,
+                          @Context HttpServerResponse connection) {
+        String key = caller.sessionKey(id);
+        if (body == null || body.question() == null || body.question().isBlank()) {
+            throw ApiException.badRequest("\"question\" is required.");
+        }
+        if (body.question().length() > config.limits().maxQuestionChars()) {
+            throw ApiException.tooLarge("The question has " + body.question().length() + " characters; the limit is "
+                    + config.limits().maxQuestionChars() + ".");
+        }
+        boolean sse = Boolean.TRUE.equals(body.stream()) || (accept != null && accept.contains(MediaType.SERVER_SENT_EVENTS));
+        QueryRequest request = new QueryRequest(QueryRelay.newRequestId(), key, body.question(), null,
+                sampling(body.maxTokens(), body.temperature(), body.topP(), body.topK(), body.seed()),
+                body.minSeq() != null ? body.minSeq() : seqs.lastAcknowledged(key), body.asOfSeq(),
+                System.currentTimeMillis() + config.query().timeout().toMillis(), sse);
+        Multi<ResponseEvent> events = relay.events(request, config.query().timeout());
+        if (sse) {
+            return SseStream.of(events, this::frames, List.of(), connection);
+        }
+        ResponseEvent last = events.select().last().toUni().await().indefinitely();
+        if (last instanceof ResponseEvent.Done done) {
+            return Response.ok(new QueryAnswer(done.answer(), done.finishReason(), done.usage(), done.timings(),
+                    done.model(), done.demoModel())).type(MediaType.APPLICATION_JSON_TYPE).build();
+        }
+        throw Answers.failure(last);
+    }
+
+    /**
+     * Sampling parameters within the configured limits. A request without a seed gets one here, so
+     * that a request processed twice (its worker died) produces the same tokens both times.
+     */
+    SamplingParams sampling(Integer maxTokens, Double temperature, Double topP, Integer topK, Long seed) {
+        int tokens = maxTokens != null ? maxTokens : Math.min(config.query().defaultMaxTokens(), config.limits().maxTokens());
+        if (tokens < 1 || tokens > config.limits().maxTokens()) {
+            throw ApiException.badRequest("maxTokens must be between 1 and " + config.limits().maxTokens() + "; got " + tokens + ".");
+        }
+        try {
+            return new SamplingParams(tokens, temperature == null ? 0.0 : temperature, topP == null ? 1.0 : topP,
+                    topK == null ? 0 : topK, seed != null ? seed : ThreadLocalRandom.current().nextLong());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+    }
+
+    private List<SseStream.Frame> frames(ResponseEvent event) {
+        Object data;
+        String name;
+        if (event instanceof ResponseEvent.Progress p) {
+            name = "progress";
+            data = Map.of("prefilled", p.prefilled(), "total", p.total());
+        } else if (event instanceof ResponseEvent.Token t) {
+            name = "token";
+            data = Map.of("text", t.text());
+        } else if (event instanceof ResponseEvent.Done d) {
+            name = "done";
+            data = new QueryAnswer(d.answer(), d.finishReason(), d.usage(), d.timings(), d.model(), d.demoModel());
+        } else if (event instanceof ResponseEvent.Error e) {
+            name = "error";
+            data = ErrorBody.of(e.code(), e.message());
+        } else {
+            return List.of();
+        }
+        try {
+            return List.of(new SseStream.Frame(name, json.writeValueAsString(data)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.ultralong.gateway.api;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.smallrye.common.annotation.Blocking;
+import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.gateway.kafka.QueryRelay;
+import io.ultralong.gateway.kafka.RecordAppender;
+import io.ultralong.gateway.security.Caller;
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.query.WorkerRequest;
+
+/** Sessions and their records: create, read live statistics, append, delete. */
+@Path("/v1/sessions")
+@Produces(MediaType.APPLICATION_JSON)
+public class SessionResource {
+
+    @Inject
+    Caller caller;
+
+    @Inject
+    RecordAppender appender;
+
+    @Inject
+    QueryRelay relay;
+
+    @Inject
+    GatewayConfig config;
+
+    public record CreateSession(String id, JsonNode metadata) {
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public Response create(CreateSession body) {
+        String id = body == null || body.id() == null ? UUID.randomUUID().toString() : body.id();
+        caller.sessionKey(id);   // validates the id
+        return Response.status(201).entity(Map.of("id", id)).build();
+    }
+
+    @GET
+    @Path("/{id}")
+    @Blocking
+    public Response get(@PathParam("id") String id) {
+        String key = caller.sessionKey(id);
+        Duration timeout = Duration.ofSeconds(Math.min(30, config.query().timeout().toSeconds()));
+        WorkerRequest.SessionInfo request = new WorkerRequest.SessionInfo(QueryRelay.newRequestId(), key,
+                System.currentTimeMillis() + timeout.toMillis());
+        ResponseEvent answer = relay.events(request, timeout).toUni().await().indefinitely();
+        if (answer instanceof ResponseEvent.SessionInfo info) {
+            if (!info.exists()) {
+                throw ApiException.notFound("No session '" + id + "'.");
+            }
+            return Response.ok(new SessionView(id, info)).build();
+        }
+        throw Answers.failure(answer);
+    }
+
+    @DELETE
+    @Path("/{id}")
+    @Blocking
+    public Response delete(@PathParam("id") String id) {
+        String key = caller.sessionKey(id);
+        RecordAppender.Appended tombstone = appender.delete(key).toCompletableFuture().join();
+        return Response.accepted(Map.of("id", id, "seq", tombstone.lastSeq())).build();
+    }
+
+    @POST
+    @Path("/{id}/records")
+    @Consumes({MediaType.APPLICATION_JSON, "application/x-ndjson", "application/jsonl", MediaType.TEXT_PLAIN})
+    @Blocking
+    public Response append(@PathParam("id") String id, @HeaderParam(HttpHeaders.CONTENT_TYPE) String contentType,
+                           byte[] body) {
+        String key = caller.sessionKey(id);
+        var values = RecordBodies.parse(body, contentType, config.limits().maxRecordsPerRequest(),
+                config.limits().maxRecordBytes());
+        RecordAppender.Appended appended = Answers.await(appender.append(key, values), config.query().timeout());
+        return Response.accepted(Map.of("firstSeq", appended.firstSeq(), "lastSeq", appended.lastSeq(),
+                "count", appended.count())).build();
+    }
+
+    /** {@code GET /v1/sessions/{id}}: the session as its worker sees it now. */
+    public record SessionView(String id, long records, long tokens, long lastSeq, long appliedSeq, long cachedTokens,
+                              int partition, long createdAt, long updatedAt) {
+        SessionView(String id, ResponseEvent.SessionInfo info) {
+            this(id, info.records(), info.tokens(), info.lastSeq(), info.appliedSeq(), info.cachedTokens(),
+                    info.partition(), info.createdAt(), info.updatedAt());
+        }
+    }
+}

@@ -1,0 +1,44 @@
+package io.ultralong.gateway.kafka;
+
+import java.util.Map;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/**
+ * The gateway's one producer: idempotent, {@code acks=all}, so an acknowledged append is on every
+ * in-sync replica exactly once and in order per session.
+ */
+@ApplicationScoped
+public class KafkaProducers {
+
+    private final Producer<String, byte[]> producer;
+
+    public KafkaProducers(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+        this.producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.LINGER_MS_CONFIG, 2,
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000,
+                ProducerConfig.CLIENT_ID_CONFIG, "ul-gateway"),
+                new StringSerializer(), new ByteArraySerializer());
+    }
+
+    public Producer<String, byte[]> producer() {
+        return producer;
+    }
+
+    @PreDestroy
+    void close() {
+        producer.close();
+    }
+}

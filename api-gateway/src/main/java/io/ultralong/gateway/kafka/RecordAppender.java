@@ -1,0 +1,70 @@
+package io.ultralong.gateway.kafka;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+/**
+ * Appends records of one session to {@code ul.records} and completes once every one is
+ * acknowledged by Kafka, with their offsets: the seqs of the REST contract.
+ */
+@ApplicationScoped
+public class RecordAppender {
+
+    /** The acknowledged range; seqs are offsets in the session's partition of ul.records. */
+    public record Appended(long firstSeq, long lastSeq, int count, int partition) {
+    }
+
+    private final KafkaProducers producers;
+    private final TopicNames topics;
+    private final SeqTracker seqs;
+
+    public RecordAppender(KafkaProducers producers, TopicNames topics, SeqTracker seqs) {
+        this.producers = producers;
+        this.topics = topics;
+        this.seqs = seqs;
+    }
+
+    public CompletionStage<Appended> append(String sessionKey, List<byte[]> values) {
+        List<CompletableFuture<RecordMetadata>> acks = new ArrayList<>(values.size());
+        for (byte[] value : values) {
+            acks.add(send(sessionKey, value));
+        }
+        return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).thenApply(done -> {
+            long first = Long.MAX_VALUE;
+            long last = -1;
+            for (CompletableFuture<RecordMetadata> ack : acks) {
+                first = Math.min(first, ack.join().offset());
+                last = Math.max(last, ack.join().offset());
+            }
+            seqs.acknowledged(sessionKey, last);
+            return new Appended(first, last, values.size(), acks.get(0).join().partition());
+        });
+    }
+
+    /** A tombstone: the ingest service and the workers delete the session's records, tokens and KV. */
+    public CompletionStage<Appended> delete(String sessionKey) {
+        return send(sessionKey, null).thenApply(ack -> {
+            seqs.forget(sessionKey);
+            return new Appended(ack.offset(), ack.offset(), 0, ack.partition());
+        });
+    }
+
+    private CompletableFuture<RecordMetadata> send(String key, byte[] value) {
+        CompletableFuture<RecordMetadata> ack = new CompletableFuture<>();
+        producers.producer().send(new ProducerRecord<>(topics.records(), key, value), (metadata, error) -> {
+            if (error != null) {
+                ack.completeExceptionally(error);
+            } else {
+                ack.complete(metadata);
+            }
+        });
+        return ack;
+    }
+}

@@ -1,0 +1,36 @@
+package io.ultralong.gateway.kafka;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.ultralong.protocol.query.QueryJson;
+import io.ultralong.protocol.query.WorkerRequest;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/** Sends requests to the worker owning the session: {@code ul.requests}, keyed by the session key. */
+@ApplicationScoped
+public class RequestPublisher {
+
+    private final KafkaProducers producers;
+    private final TopicNames topics;
+
+    public RequestPublisher(KafkaProducers producers, TopicNames topics) {
+        this.producers = producers;
+        this.topics = topics;
+    }
+
+    public CompletionStage<Void> send(WorkerRequest request) {
+        CompletableFuture<Void> sent = new CompletableFuture<>();
+        producers.producer().send(new ProducerRecord<>(topics.requests(), request.session(), QueryJson.encode(request)),
+                (metadata, error) -> {
+                    if (error != null) {
+                        sent.completeExceptionally(error);
+                    } else {
+                        sent.complete(null);
+                    }
+                });
+        return sent;
+    }
+}

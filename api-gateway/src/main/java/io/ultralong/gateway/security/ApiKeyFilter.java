@@ -1,0 +1,65 @@
+package io.ultralong.gateway.security;
+
+import java.util.Optional;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+
+import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.gateway.api.ErrorBody;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
+
+/**
+ * Authenticates {@code /v1} calls by bearer API key, resolves the tenant and applies the per-key
+ * rate limit. With authentication off every caller is the anonymous tenant, limited as one key.
+ */
+public class ApiKeyFilter {
+
+    private static final String BEARER = "Bearer ";
+
+    @Inject
+    GatewayConfig config;
+
+    @Inject
+    Caller caller;
+
+    @Inject
+    RateLimiter rateLimiter;
+
+    @ServerRequestFilter
+    public Optional<Response> authenticate(ContainerRequestContext request) {
+        if (!request.getUriInfo().getPath().startsWith("/v1")) {
+            return Optional.empty();
+        }
+        String key;
+        String tenant;
+        if (config.auth().enabled()) {
+            String header = request.getHeaderString(HttpHeaders.AUTHORIZATION);
+            if (header == null || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+                return Optional.of(error(401, "unauthenticated",
+                        "Send an API key as 'Authorization: Bearer <key>'."));
+            }
+            key = header.substring(BEARER.length()).trim();
+            tenant = config.auth().apiKeys().get(key);
+            if (tenant == null) {
+                return Optional.of(error(401, "unauthenticated", "The API key is not valid."));
+            }
+        } else {
+            key = "";
+            tenant = config.auth().anonymousTenant();
+        }
+        if (!rateLimiter.tryAcquire(key)) {
+            return Optional.of(Response.fromResponse(error(429, "rate-limited",
+                    "Too many requests for this API key; retry after a second."))
+                    .header("Retry-After", "1").build());
+        }
+        caller.authenticate(tenant);
+        return Optional.empty();
+    }
+
+    private static Response error(int status, String code, String message) {
+        return Response.status(status).type("application/json").entity(ErrorBody.of(code, message)).build();
+    }
+}
