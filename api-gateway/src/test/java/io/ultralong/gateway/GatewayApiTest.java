@@ -28,7 +28,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -44,15 +43,8 @@ class GatewayApiTest {
     URI streamQueryUri;
 
     @BeforeAll
-    static void topicsAndResponder() {
-        KafkaBroker broker = KafkaBroker.shared();
-        broker.createTopics(4, "ul.records", "ul.requests", "ul.responses");
-        responder = new ScriptedResponder(broker, "ul.requests", "ul.responses");
-    }
-
-    @AfterAll
-    static void stopResponder() throws InterruptedException {
-        responder.close();
+    static void responder() {
+        responder = ScriptedResponder.shared();
     }
 
     @Test

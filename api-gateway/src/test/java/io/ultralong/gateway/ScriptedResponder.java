@@ -3,7 +3,6 @@ package io.ultralong.gateway;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.QueryRequest;
@@ -24,15 +23,26 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * own (the inference worker's own tests cover real answers). It records every request it sees.
  * Question "slow" gets progress and then nothing, to test deadlines and cancellation.
  */
-final class ScriptedResponder implements AutoCloseable {
+final class ScriptedResponder {
 
     static final String ANSWER = "Hello, wörld ✓";
 
+    private static ScriptedResponder shared;
+
     final List<WorkerRequest> seen = new CopyOnWriteArrayList<>();
-    private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread thread;
 
-    ScriptedResponder(KafkaBroker broker, String requestsTopic, String responsesTopic) {
+    /** One responder per test JVM on ul.requests / ul.responses (two would answer every request twice). */
+    static synchronized ScriptedResponder shared() {
+        if (shared == null) {
+            KafkaBroker broker = KafkaBroker.shared();
+            broker.createTopics(4, "ul.records", "ul.requests", "ul.responses");
+            shared = new ScriptedResponder(broker, "ul.requests", "ul.responses");
+        }
+        return shared;
+    }
+
+    private ScriptedResponder(KafkaBroker broker, String requestsTopic, String responsesTopic) {
         var consumerProps = broker.clientProperties();
         consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, KafkaBroker.uniqueName("scripted"));
         consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
@@ -45,19 +55,19 @@ final class ScriptedResponder implements AutoCloseable {
         consumer.seekToEnd(consumer.assignment());
         consumer.assignment().forEach(consumer::position);
         thread = new Thread(() -> {
-            try (consumer; producer) {
-                while (running.get()) {
-                    for (var record : consumer.poll(Duration.ofMillis(50))) {
-                        WorkerRequest request = QueryJson.decodeRequest(record.value());
-                        seen.add(request);
-                        for (ResponseEvent event : answer(request)) {
-                            producer.send(new ProducerRecord<>(responsesTopic, request.requestId(), QueryJson.encode(event)));
-                        }
-                        producer.flush();
+            // Runs for the whole test JVM, as the broker does.
+            while (true) {
+                for (var record : consumer.poll(Duration.ofMillis(50))) {
+                    WorkerRequest request = QueryJson.decodeRequest(record.value());
+                    seen.add(request);
+                    for (ResponseEvent event : answer(request)) {
+                        producer.send(new ProducerRecord<>(responsesTopic, request.requestId(), QueryJson.encode(event)));
                     }
+                    producer.flush();
                 }
             }
         }, "scripted-responder");
+        thread.setDaemon(true);
         thread.start();
     }
 
@@ -91,11 +101,5 @@ final class ScriptedResponder implements AutoCloseable {
     QueryRequest lastQuery() {
         return seen.stream().filter(r -> r instanceof QueryRequest).map(r -> (QueryRequest) r)
                 .reduce((a, b) -> b).orElseThrow();
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        running.set(false);
-        thread.join();
     }
 }
