@@ -1,0 +1,175 @@
+package io.ultralong.worker.kafka;
+
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArraySet;
+
+import io.ultralong.worker.WorkerSettings;
+import io.ultralong.worker.session.SessionLedger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns partitions of {@code ul.tokens} for this worker and applies their chunks to the ledger.
+ *
+ * <p>Membership is static (the worker id) and assignment cooperative-sticky, so restarts and
+ * scale-outs move as few sessions as possible. Where to read is the ledger's business: it stores
+ * each partition's position atomically with the chunks, so a worker resumes exactly after what its
+ * store holds (a partition new to this worker replays from its start, as its store has nothing).
+ * Offsets are committed to Kafka only after the store holds the data, for monitoring and lag.
+ */
+public final class TokenFeed implements Runnable, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TokenFeed.class);
+
+    /** Told of partitions gained and given up, on the feed's thread; a revoke waits for it. */
+    public interface Ownership {
+        void assigned(Collection<Integer> partitions);
+
+        void revoked(Collection<Integer> partitions);
+    }
+
+    /** Told after chunks were applied to a session. */
+    public interface Progress {
+        void applied(String session);
+    }
+
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final String topic;
+    private final SessionLedger ledger;
+    private final Ownership ownership;
+    private final Progress progress;
+    private final Set<Integer> owned = new CopyOnWriteArraySet<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    public TokenFeed(WorkerSettings settings, SessionLedger ledger, Ownership ownership, Progress progress) {
+        this.topic = settings.tokensTopic();
+        this.ledger = ledger;
+        this.ownership = ownership;
+        this.progress = progress;
+        Map<String, Object> config = new HashMap<>();
+        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        config.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
+        config.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.workerId());
+        config.put(ConsumerConfig.CLIENT_ID_CONFIG, "ul-worker-tokens-" + settings.workerId());
+        config.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
+        config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) settings.sessionTimeout().toMillis());
+        config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(500, settings.sessionTimeout().toMillis() / 5));
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // Ingest writes chunks in transactions: never apply a chunk of an aborted one.
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        this.consumer = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+        this.thread = new Thread(this, "ul-token-feed");
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** The tokens partitions this worker owns now. */
+    public Set<Integer> owned() {
+        return Set.copyOf(owned);
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(List.of(topic), new Rebalance());
+            while (running) {
+                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(200));
+                if (records.isEmpty()) {
+                    continue;
+                }
+                Map<TopicPartition, OffsetAndMetadata> applied = new HashMap<>();
+                for (ConsumerRecord<String, byte[]> record : records) {
+                    ledger.apply(record.partition(), record.offset(), record.key(), record.value());
+                    applied.put(new TopicPartition(record.topic(), record.partition()), new OffsetAndMetadata(record.offset() + 1));
+                    progress.applied(record.key());
+                }
+                consumer.commitAsync(applied, (offsets, error) -> {
+                    if (error != null) {
+                        LOG.debug("Offset commit failed (the store is the source of truth): {}", error.getMessage());
+                    }
+                });
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (RuntimeException e) {
+            LOG.error("The token feed stopped", e);
+        } finally {
+            consumer.close();
+        }
+    }
+
+    private final class Rebalance implements ConsumerRebalanceListener {
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+            if (partitions.isEmpty()) {
+                return;
+            }
+            List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
+            for (TopicPartition partition : partitions) {
+                consumer.seek(partition, ledger.nextOffset(partition.partition()));
+            }
+            owned.addAll(numbers);
+            LOG.info("Assigned tokens partitions {} (now owning {})", numbers, owned);
+            ownership.assigned(numbers);
+        }
+
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+            giveUp(partitions, true);
+        }
+
+        @Override
+        public void onPartitionsLost(Collection<TopicPartition> partitions) {
+            giveUp(partitions, false);
+        }
+
+        private void giveUp(Collection<TopicPartition> partitions, boolean commit) {
+            if (partitions.isEmpty()) {
+                return;
+            }
+            List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
+            owned.removeAll(numbers);
+            ownership.revoked(numbers);
+            if (commit) {
+                Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>();
+                for (TopicPartition partition : partitions) {
+                    positions.put(partition, new OffsetAndMetadata(ledger.nextOffset(partition.partition())));
+                }
+                try {
+                    consumer.commitSync(positions);
+                } catch (RuntimeException e) {
+                    LOG.warn("Commit on revoke failed: {}", e.getMessage());
+                }
+            }
+            LOG.info("Gave up tokens partitions {} (now owning {})", numbers, owned);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        running = false;
+        consumer.wakeup();
+        thread.join(30_000);
+    }
+}

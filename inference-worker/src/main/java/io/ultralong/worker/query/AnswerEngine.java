@@ -1,0 +1,19 @@
+package io.ultralong.worker.query;
+
+import java.util.function.Consumer;
+
+import io.ultralong.protocol.query.ResponseEvent;
+
+/**
+ * Answers one query over its session's context with the model: restores or prefills the session's
+ * KV cache, appends the question on a fork, generates. Runs on the scheduler's one model thread.
+ */
+public interface AnswerEngine {
+
+    /**
+     * Emits {@code progress} and {@code token} events, then returns the terminal {@code done} or
+     * {@code error} event (not emitted). Checks {@link QueryJob#cancelled()} between steps and
+     * returns null once it is set.
+     */
+    ResponseEvent answer(QueryJob job, Consumer<ResponseEvent> events);
+}

@@ -1,0 +1,191 @@
+package io.ultralong.worker.query;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.PriorityBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+import io.ultralong.protocol.query.ErrorCode;
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.worker.session.SessionLedger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs queries one at a time on the model thread, users' queries first. A query whose session has
+ * not yet applied its {@code minSeq} waits aside (it never holds up the model) until the ledger
+ * advances or its deadline passes. The Kafka consumers never wait on the model: they only enqueue.
+ */
+public final class QueryScheduler implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(QueryScheduler.class);
+
+    /** Told when a job is over (answered, failed, cancelled or abandoned), to commit its request's offset. */
+    public interface Completion {
+        void finished(QueryJob job);
+    }
+
+    private final SessionLedger ledger;
+    private final AnswerEngine engine;
+    private final Consumer<ResponseEvent> publisher;
+    private final Completion completion;
+    private final int maxQueued;
+    private final PriorityBlockingQueue<QueryJob> ready = new PriorityBlockingQueue<>(64,
+            Comparator.comparingInt(QueryJob::priority).thenComparingLong(QueryJob::arrivalNanos));
+    // Guarded by itself: parking and waking race between the model thread and the token feed.
+    private final Map<String, List<QueryJob>> waitingForContext = new HashMap<>();
+    private final Map<String, QueryJob> byRequestId = new ConcurrentHashMap<>();
+    private final AtomicLong answered = new AtomicLong();
+    private final Thread modelThread;
+    private volatile boolean running = true;
+
+    public QueryScheduler(SessionLedger ledger, AnswerEngine engine, Consumer<ResponseEvent> publisher,
+                          Completion completion, int maxQueued) {
+        this.ledger = ledger;
+        this.engine = engine;
+        this.publisher = publisher;
+        this.completion = completion;
+        this.maxQueued = maxQueued;
+        this.modelThread = new Thread(this::run, "ul-model");
+        modelThread.setDaemon(true);
+        modelThread.start();
+    }
+
+    /** Takes a query; refuses it at once with {@code unavailable} when the queue is full. */
+    public void submit(QueryJob job) {
+        if (byRequestId.size() >= maxQueued) {
+            publisher.accept(new ResponseEvent.Error(job.request().requestId(), ErrorCode.UNAVAILABLE.wireName(),
+                    "The worker has " + maxQueued + " queries queued; retry later."));
+            completion.finished(job);
+            return;
+        }
+        if (byRequestId.putIfAbsent(job.request().requestId(), job) != null) {
+            completion.finished(job);   // a duplicate delivery of a request already here
+            return;
+        }
+        ready.add(job);
+    }
+
+    /** Cancels a query whose client went away. */
+    public void cancel(String requestId) {
+        QueryJob job = byRequestId.get(requestId);
+        if (job != null) {
+            job.cancel();
+        }
+    }
+
+    /** Drops every query of a partition this worker gives up: its new owner answers them. */
+    public List<QueryJob> abandon(int partition) {
+        List<QueryJob> dropped = new ArrayList<>();
+        for (QueryJob job : byRequestId.values()) {
+            if (job.partition() == partition) {
+                job.abandon();
+                dropped.add(job);
+            }
+        }
+        return dropped;
+    }
+
+    /** The ledger applied new data to {@code session}: its waiting queries may run now. */
+    public void sessionAdvanced(String session) {
+        List<QueryJob> waiting;
+        synchronized (waitingForContext) {
+            waiting = waitingForContext.remove(session);
+        }
+        if (waiting != null) {
+            ready.addAll(waiting);
+        }
+    }
+
+    public int queued() {
+        return byRequestId.size();
+    }
+
+    public long answered() {
+        return answered.get();
+    }
+
+    private void run() {
+        while (running) {
+            QueryJob job;
+            try {
+                job = ready.poll(200, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            expireWaiting();
+            if (job != null) {
+                step(job);
+            }
+        }
+    }
+
+    private void step(QueryJob job) {
+        if (job.cancelled()) {
+            finish(job, null);
+        } else if (job.pastDeadline()) {
+            finish(job, deadlineError(job));
+        } else if (job.request().minSeq() >= 0 && ledger.appliedSeq(job.request().session()) < job.request().minSeq()) {
+            synchronized (waitingForContext) {
+                waitingForContext.computeIfAbsent(job.request().session(), s -> new ArrayList<>()).add(job);
+            }
+            // The ledger may have advanced between the check and the park.
+            if (ledger.appliedSeq(job.request().session()) >= job.request().minSeq()) {
+                sessionAdvanced(job.request().session());
+            }
+        } else {
+            ResponseEvent terminal;
+            try {
+                terminal = engine.answer(job, event -> {
+                    if (!job.cancelled()) {
+                        publisher.accept(event);
+                    }
+                });
+            } catch (RuntimeException e) {
+                LOG.error("Query {} failed", job.request().requestId(), e);
+                terminal = new ResponseEvent.Error(job.request().requestId(), ErrorCode.INTERNAL.wireName(),
+                        "The worker failed to answer: " + e.getMessage());
+            }
+            answered.incrementAndGet();
+            finish(job, job.cancelled() ? null : terminal);
+        }
+    }
+
+    private void expireWaiting() {
+        List<QueryJob> expired = new ArrayList<>();
+        synchronized (waitingForContext) {
+            for (List<QueryJob> jobs : waitingForContext.values()) {
+                jobs.removeIf(job -> (job.cancelled() || job.pastDeadline()) && expired.add(job));
+            }
+            waitingForContext.values().removeIf(List::isEmpty);
+        }
+        expired.forEach(job -> finish(job, job.cancelled() ? null : deadlineError(job)));
+    }
+
+    private static ResponseEvent deadlineError(QueryJob job) {
+        return new ResponseEvent.Error(job.request().requestId(), ErrorCode.DEADLINE_EXCEEDED.wireName(),
+                "The query's deadline passed before it could run (the session had to reach seq "
+                        + job.request().minSeq() + ").");
+    }
+
+    private void finish(QueryJob job, ResponseEvent terminal) {
+        if (terminal != null && !job.abandoned()) {
+            publisher.accept(terminal);
+        }
+        byRequestId.remove(job.request().requestId(), job);
+        completion.finished(job);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        running = false;
+        modelThread.interrupt();
+        modelThread.join(10_000);
+    }
+}

@@ -1,0 +1,26 @@
+package io.ultralong.worker.session;
+
+import io.ultralong.protocol.query.ResponseEvent;
+
+/**
+ * The worker's durable view of its sessions: token chunks applied from {@code ul.tokens}, with the
+ * position reached in each tokens partition stored atomically with the data, so that a restart
+ * resumes exactly where the store stopped, whatever Kafka's committed offsets say.
+ */
+public interface SessionLedger {
+
+    /** The next offset to read in a tokens partition: one past the last applied record, 0 if none. */
+    long nextOffset(int partition);
+
+    /**
+     * Applies one {@code ul.tokens} record (a chunk, or a tombstone deleting the session) at
+     * {@code offset}. Idempotent: a record applied before changes nothing.
+     */
+    void apply(int partition, long offset, String session, byte[] value);
+
+    /** The ul.records offset of the last whole record applied to the session; -1 if none. */
+    long appliedSeq(String session);
+
+    /** The session's live statistics for {@code GET /v1/sessions/{id}}. */
+    ResponseEvent.SessionInfo info(String requestId, String session, int partition);
+}
