@@ -19,6 +19,7 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
 import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
+import org.rocksdb.FlushOptions;
 import org.rocksdb.LRUCache;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
@@ -262,6 +263,13 @@ public final class ContextStore implements AutoCloseable {
         for (byte[] fp : fingerprintsOf(session)) {
             byte[] kvPrefix = kvPrefix(fp, session);
             db.deleteRange(kv, kvPrefix, rangeEnd(kvPrefix));
+        }
+    }
+
+    /** Flushes memtables to SST and blob files (fsynced) so written data no longer depends on the WAL. */
+    public void flush() throws RocksDBException {
+        try (FlushOptions options = new FlushOptions().setWaitForFlush(true)) {
+            db.flush(options, handles);
         }
     }
 
