@@ -57,6 +57,14 @@ public final class ContextStore implements AutoCloseable {
     private final ColumnFamilyHandle records;
     private final ColumnFamilyHandle kv;
     private final ColumnFamilyHandle watermarks;
+    /** session prefix | fingerprint | block index -> stored value length: the quota's accounting. */
+    private final ColumnFamilyHandle kvSizes;
+    /** session key -> logical time of the last KV write or read: the quota's LRU order. */
+    private final ColumnFamilyHandle kvAccess;
+    private final long kvQuotaBytes;
+    private final AtomicLong kvBytes = new AtomicLong();
+    private final AtomicLong accessClock = new AtomicLong();
+    private final AtomicLong evictions = new AtomicLong();
 
     private final AtomicLong kvBlocksWritten = new AtomicLong();
     private final AtomicLong kvHits = new AtomicLong();
@@ -64,7 +72,7 @@ public final class ContextStore implements AutoCloseable {
     private final AtomicLong corruptDropped = new AtomicLong();
     private final AtomicLong foreignDropped = new AtomicLong();
 
-    private ContextStore(Path dir, long blockCacheBytes) throws RocksDBException {
+    private ContextStore(Path dir, long blockCacheBytes, long kvQuotaBytes) throws RocksDBException {
         RocksDB.loadLibrary();
         blockCache = new LRUCache(blockCacheBytes);
         dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
@@ -89,7 +97,9 @@ public final class ContextStore implements AutoCloseable {
                 new ColumnFamilyDescriptor("tokens".getBytes(UTF_8), compressed),
                 new ColumnFamilyDescriptor("records".getBytes(UTF_8), compressed),
                 new ColumnFamilyDescriptor("kv".getBytes(UTF_8), kvOptions),
-                new ColumnFamilyDescriptor("watermarks".getBytes(UTF_8), compressed));
+                new ColumnFamilyDescriptor("watermarks".getBytes(UTF_8), compressed),
+                new ColumnFamilyDescriptor("kv_sizes".getBytes(UTF_8), compressed),
+                new ColumnFamilyDescriptor("kv_access".getBytes(UTF_8), compressed));
         rocksStatistics = new Statistics();
         dbOptions.setStatistics(rocksStatistics);
         db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
@@ -98,21 +108,42 @@ public final class ContextStore implements AutoCloseable {
         records = handles.get(3);
         kv = handles.get(4);
         watermarks = handles.get(5);
+        kvSizes = handles.get(6);
+        kvAccess = handles.get(7);
+        this.kvQuotaBytes = kvQuotaBytes;
+        long total = 0;
+        long clock = System.currentTimeMillis() * 1000;
+        try (RocksIterator it = db.newIterator(kvSizes)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                total += ByteBuffer.wrap(it.value()).getLong();
+            }
+        }
+        try (RocksIterator it = db.newIterator(kvAccess)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                clock = Math.max(clock, ByteBuffer.wrap(it.value()).getLong() + 1);
+            }
+        }
+        kvBytes.set(total);
+        accessClock.set(clock);
         // The WAL survives a process crash without fsync (the OS holds it); sync is only needed for power loss.
         writeOptions = new WriteOptions();
     }
 
     public static ContextStore open(Path dir) throws RocksDBException {
-        return open(dir, 64L << 20);
+        return open(dir, 64L << 20, Long.MAX_VALUE);
     }
 
-    public static ContextStore open(Path dir, long blockCacheBytes) throws RocksDBException {
+    /**
+     * @param kvQuotaBytes disk quota for KV blocks; above it whole sessions' KV blocks are evicted, least recently
+     *                     used first. Token logs and records are never evicted.
+     */
+    public static ContextStore open(Path dir, long blockCacheBytes, long kvQuotaBytes) throws RocksDBException {
         try {
             Files.createDirectories(dir);
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot create " + dir, e);
         }
-        return new ContextStore(dir, blockCacheBytes);
+        return new ContextStore(dir, blockCacheBytes, kvQuotaBytes);
     }
 
     // ---------------------------------------------------------------- token log
@@ -259,11 +290,7 @@ public final class ContextStore implements AutoCloseable {
             batch.deleteRange(records, prefix, rangeEnd(prefix));
             db.write(writeOptions, batch);
         }
-        // KV keys lead with the fingerprint, so find each fingerprint's range for this session.
-        for (byte[] fp : fingerprintsOf(session)) {
-            byte[] kvPrefix = kvPrefix(fp, session);
-            db.deleteRange(kv, kvPrefix, rangeEnd(kvPrefix));
-        }
+        dropAllKv(session);
     }
 
     /** Flushes memtables to SST and blob files (fsynced) so written data no longer depends on the WAL. */
@@ -288,8 +315,10 @@ public final class ContextStore implements AutoCloseable {
                 byte[] key = it.key();
                 int fpLen = key[0] & 0xFF;
                 byte[] fp = Arrays.copyOfRange(key, 1, 1 + fpLen);
+                // Keys under one fingerprint are sorted by session: probe this session's range directly.
                 byte[] kp = kvPrefix(fp, session);
-                if (startsWith(key, kp)) {
+                it.seek(kp);
+                if (it.isValid() && startsWith(it.key(), kp)) {
                     out.add(fp);
                 }
                 // Skip to the next fingerprint.
@@ -319,8 +348,17 @@ public final class ContextStore implements AutoCloseable {
         crc.update(block);
         byte[] value = new byte[KV_HEADER_BYTES + block.length];
         ByteBuffer.wrap(value).put(chain).putInt((int) crc.getValue()).putLong(block.length).put(block);
-        db.put(kv, writeOptions, kvKey(fingerprint, session, blockIndex), value);
+        byte[] sizeKey = sizeKey(session, fingerprint, blockIndex);
+        byte[] previous = db.get(kvSizes, sizeKey);
+        try (WriteBatch batch = new WriteBatch()) {
+            batch.put(kv, kvKey(fingerprint, session, blockIndex), value);
+            batch.put(kvSizes, sizeKey, ByteBuffer.allocate(8).putLong(value.length).array());
+            batch.put(kvAccess, sessionKey(session), ByteBuffer.allocate(8).putLong(accessClock.incrementAndGet()).array());
+            db.write(writeOptions, batch);
+        }
+        kvBytes.addAndGet(value.length - (previous == null ? 0 : ByteBuffer.wrap(previous).getLong()));
         kvBlocksWritten.incrementAndGet();
+        enforceQuota(session);
     }
 
     /**
@@ -369,14 +407,81 @@ public final class ContextStore implements AutoCloseable {
                 return index;
             }
             kvHits.incrementAndGet();
+            if (index == 0) {
+                db.put(kvAccess, writeOptions, sessionKey(session),
+                        ByteBuffer.allocate(8).putLong(accessClock.incrementAndGet()).array());
+            }
             consumer.accept(index, Arrays.copyOfRange(value, KV_HEADER_BYTES, value.length));
         }
         return index;
     }
 
-    private void dropFrom(byte[] fingerprint, String session, long index) throws RocksDBException {
+    private synchronized void dropFrom(byte[] fingerprint, String session, long index) throws RocksDBException {
         byte[] prefix = kvPrefix(fingerprint, session);
-        db.deleteRange(kv, kvKey(fingerprint, session, index), rangeEnd(prefix));
+        byte[] sizeStart = sizeKey(session, fingerprint, index);
+        byte[] sizeEnd = rangeEnd(Arrays.copyOf(sizeStart, sizeStart.length - Long.BYTES));
+        long freed = sumSizes(sizeStart, sizeEnd);
+        try (WriteBatch batch = new WriteBatch()) {
+            batch.deleteRange(kv, kvKey(fingerprint, session, index), rangeEnd(prefix));
+            batch.deleteRange(kvSizes, sizeStart, sizeEnd);
+            db.write(writeOptions, batch);
+        }
+        kvBytes.addAndGet(-freed);
+    }
+
+    /** Removes all KV blocks of the session (every fingerprint) and its quota bookkeeping. */
+    private synchronized void dropAllKv(String session) throws RocksDBException {
+        byte[] sp = sessionPrefix(session);
+        long freed = sumSizes(sp, rangeEnd(sp));
+        try (WriteBatch batch = new WriteBatch()) {
+            for (byte[] fp : fingerprintsOf(session)) {
+                byte[] kvPrefix = kvPrefix(fp, session);
+                batch.deleteRange(kv, kvPrefix, rangeEnd(kvPrefix));
+            }
+            batch.deleteRange(kvSizes, sp, rangeEnd(sp));
+            batch.delete(kvAccess, sessionKey(session));
+            db.write(writeOptions, batch);
+        }
+        kvBytes.addAndGet(-freed);
+    }
+
+    private long sumSizes(byte[] from, byte[] to) {
+        long sum = 0;
+        try (RocksIterator it = db.newIterator(kvSizes)) {
+            for (it.seek(from); it.isValid() && Arrays.compareUnsigned(it.key(), to) < 0; it.next()) {
+                sum += ByteBuffer.wrap(it.value()).getLong();
+            }
+        }
+        return sum;
+    }
+
+    /** Evicts whole sessions' KV blocks, least recently used first, never the session just written. */
+    private synchronized void enforceQuota(String writingSession) throws RocksDBException {
+        while (kvBytes.get() > kvQuotaBytes) {
+            String victim = null;
+            long oldest = Long.MAX_VALUE;
+            try (RocksIterator it = db.newIterator(kvAccess)) {
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    String s = new String(it.key(), UTF_8);
+                    long at = ByteBuffer.wrap(it.value()).getLong();
+                    if (!s.equals(writingSession) && at < oldest) {
+                        oldest = at;
+                        victim = s;
+                    }
+                }
+            }
+            if (victim == null) {
+                return;
+            }
+            dropAllKv(victim);
+            evictions.incrementAndGet();
+        }
+    }
+
+    private static byte[] sizeKey(String session, byte[] fingerprint, long blockIndex) {
+        byte[] p = sessionPrefix(session);
+        return ByteBuffer.allocate(p.length + 1 + fingerprint.length + Long.BYTES)
+                .put(p).put((byte) fingerprint.length).put(fingerprint).putLong(blockIndex).array();
     }
 
     /** SHA-256 chain: h[i] = sha256(h[i-1] || tokens of block i as big-endian ints), h[-1] = 32 zero bytes. */
@@ -404,11 +509,8 @@ public final class ContextStore implements AutoCloseable {
     }
 
     public StoreStatistics statistics() throws RocksDBException {
-        long stored = db.getLongProperty(kv, "rocksdb.total-blob-file-size")
-                + db.getLongProperty(kv, "rocksdb.estimate-live-data-size")
-                + db.getLongProperty(kv, "rocksdb.cur-size-all-mem-tables");
-        return new StoreStatistics(stored, kvBlocksWritten.get(), kvHits.get(), kvMisses.get(),
-                corruptDropped.get(), foreignDropped.get());
+        return new StoreStatistics(kvBytes.get(), kvBlocksWritten.get(), kvHits.get(), kvMisses.get(),
+                corruptDropped.get(), foreignDropped.get(), evictions.get());
     }
 
     // ---------------------------------------------------------------- encoding

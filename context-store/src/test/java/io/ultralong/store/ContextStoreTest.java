@@ -121,6 +121,32 @@ class ContextStoreTest {
         }
     }
 
+    @Test
+    void quotaEvictsTheLeastRecentlyUsedSessionsKvButKeepsItsTokenLog() throws Exception {
+        int[] tokens = IntStream.range(0, BLOCK).toArray();
+        int valueBytes = 100_000 + 44; // payload + chain hash, CRC32C and length header
+        try (ContextStore store = ContextStore.open(dir, 8L << 20, 2L * valueBytes + 1000)) {
+            for (String s : List.of("a", "b")) {
+                store.appendChunk(s, 1, 0, 0, tokens);
+                store.putKvBlock(FINGERPRINT, s, 0, tokens, BLOCK, block(0, 100_000));
+            }
+            // Reading a's blocks makes b the least recently used session.
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "a", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            store.appendChunk("c", 1, 0, 0, tokens);
+            store.putKvBlock(FINGERPRINT, "c", 0, tokens, BLOCK, block(0, 100_000));
+
+            assertThat(store.statistics().kvEvictions()).isEqualTo(1);
+            assertThat(store.statistics().kvBytesStored()).isEqualTo(2L * valueBytes);
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "b", tokens, BLOCK, (i, b) -> { })).isZero();
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "a", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "c", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(store.readTokens("b")).isEqualTo(tokens);
+        }
+        try (ContextStore store = ContextStore.open(dir)) {
+            assertThat(store.statistics().kvBytesStored()).isEqualTo(2L * valueBytes);
+        }
+    }
+
     /** Finds block 1's payload in the blob file and flips one of its bytes in place. */
     private static void flipByteOf(Path file, byte[] payload, int offsetInPayload) throws IOException {
         byte[] all = Files.readAllBytes(file);
