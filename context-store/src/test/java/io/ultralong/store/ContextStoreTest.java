@@ -1,0 +1,180 @@
+package io.ultralong.store;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ContextStoreTest {
+
+    private static final byte[] FINGERPRINT = "llama-8b|fp16|bs4".getBytes(UTF_8);
+    private static final int BLOCK = 4;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void reapplyingAChunkIsADuplicateAndAGapIsReportedWithTheExpectedSeq() throws Exception {
+        try (ContextStore store = ContextStore.open(dir)) {
+            assertThat(store.appendChunk("s", 1, 0, 10, new int[] {1, 2, 3}, 0, 10))
+                    .isEqualTo(new AppendResult(AppendResult.Status.APPLIED, 2));
+            assertThat(store.appendChunk("s", 1, 0, 10, new int[] {1, 2, 3}, 0, 10).status())
+                    .isEqualTo(AppendResult.Status.DUPLICATE);
+            assertThat(store.appendChunk("s", 3, 3, 12, new int[] {9})).isEqualTo(AppendResult.gap(2));
+            assertThat(store.appendChunk("s", 2, 3, 11, new int[] {4, 5}, 0, 11).status())
+                    .isEqualTo(AppendResult.Status.APPLIED);
+            assertThatThrownBy(() -> store.appendChunk("s", 3, 7, 12, new int[] {6}))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+        try (ContextStore store = ContextStore.open(dir)) {
+            assertThat(store.readTokens("s")).containsExactly(1, 2, 3, 4, 5);
+            assertThat(store.readTokensUpToSeq("s", 1)).containsExactly(1, 2, 3);
+            assertThat(store.readTokensUpToSourceOffset("s", 10)).containsExactly(1, 2, 3);
+            SessionInfo info = store.session("s");
+            assertThat(info.lastSeq()).isEqualTo(2);
+            assertThat(info.lastSourceOffset()).isEqualTo(11);
+            assertThat(info.tokenCount()).isEqualTo(5);
+            assertThat(store.appliedOffset(0)).isEqualTo(12);
+            assertThat(store.appliedOffset(1)).isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void recordsMetadataAndDeleteRemoveEverything() throws Exception {
+        try (ContextStore store = ContextStore.open(dir)) {
+            int[] tokens = IntStream.range(0, 8).toArray();
+            store.appendChunk("a", 1, 0, 0, tokens);
+            store.appendChunk("b", 1, 0, 0, new int[] {7});
+            store.putRecord("a", 1, "hello".getBytes(UTF_8));
+            store.putMetadata("a", "{\"user\":1}".getBytes(UTF_8));
+            store.putKvBlock(FINGERPRINT, "a", 0, tokens, BLOCK, new byte[100_000]);
+            assertThat(store.listSessions()).containsExactly("a", "b");
+            assertThat(store.session("a").metadata()).isEqualTo("{\"user\":1}".getBytes(UTF_8));
+            assertThat(store.record("a", 1)).isEqualTo("hello".getBytes(UTF_8));
+
+            store.deleteSession("a");
+            store.compact();
+            assertThat(store.listSessions()).containsExactly("b");
+            assertThat(store.readTokens("a")).isEmpty();
+            assertThat(store.record("a", 1)).isNull();
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "a", tokens, BLOCK, (i, b) -> { })).isZero();
+            assertThat(store.readTokens("b")).containsExactly(7);
+        }
+    }
+
+    @Test
+    void returnsTheLongestPrefixMatchingTheCurrentTokensAndNothingForAnotherFingerprint() throws Exception {
+        int[] tokens = IntStream.range(0, 12).toArray();
+        try (ContextStore store = ContextStore.open(dir)) {
+            for (int b = 0; b < 3; b++) {
+                store.putKvBlock(FINGERPRINT, "s", b, tokens, BLOCK, block(b, 70_000));
+            }
+            List<Long> seen = new ArrayList<>();
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> {
+                assertThat(b).isEqualTo(block((int) i, 70_000));
+                seen.add(i);
+            })).isEqualTo(3);
+            assertThat(seen).containsExactly(0L, 1L, 2L);
+
+            assertThat(store.readVerifiedKvBlocks("other".getBytes(UTF_8), "s", tokens, BLOCK, (i, b) -> { }))
+                    .isZero();
+
+            int[] edited = tokens.clone();
+            edited[5] = 999; // block 1 now covers other tokens: blocks 1 and 2 are stale
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", edited, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(store.statistics().foreignBlocksDropped()).isEqualTo(1);
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void flippedBytesInAStoredBlockAreDetectedAndNeverReturned() throws Exception {
+        int[] tokens = IntStream.range(0, 8).toArray();
+        byte[] payload = block(1, 200_000);
+        try (ContextStore store = ContextStore.open(dir)) {
+            store.putKvBlock(FINGERPRINT, "s", 0, tokens, BLOCK, block(0, 200_000));
+            store.putKvBlock(FINGERPRINT, "s", 1, tokens, BLOCK, payload);
+            store.compact(); // push the values into blob files on disk
+        }
+        Path blob;
+        try (Stream<Path> files = Files.list(dir)) {
+            blob = files.filter(p -> p.toString().endsWith(".blob")).findFirst().orElseThrow();
+        }
+        flipByteOf(blob, payload, 1000);
+        try (ContextStore store = ContextStore.open(dir)) {
+            List<byte[]> returned = new ArrayList<>();
+            long delivered = store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> returned.add(b));
+            assertThat(delivered).isEqualTo(1);
+            assertThat(returned.get(0)).isEqualTo(block(0, 200_000));
+            assertThat(store.statistics().corruptBlocksDropped()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void quotaEvictsTheLeastRecentlyUsedSessionsKvButKeepsItsTokenLog() throws Exception {
+        int[] tokens = IntStream.range(0, BLOCK).toArray();
+        int valueBytes = 100_000 + 44; // payload + chain hash, CRC32C and length header
+        try (ContextStore store = ContextStore.open(dir, 8L << 20, 2L * valueBytes + 1000)) {
+            for (String s : List.of("a", "b")) {
+                store.appendChunk(s, 1, 0, 0, tokens);
+                store.putKvBlock(FINGERPRINT, s, 0, tokens, BLOCK, block(0, 100_000));
+            }
+            // Reading a's blocks makes b the least recently used session.
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "a", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            store.appendChunk("c", 1, 0, 0, tokens);
+            store.putKvBlock(FINGERPRINT, "c", 0, tokens, BLOCK, block(0, 100_000));
+
+            assertThat(store.statistics().kvEvictions()).isEqualTo(1);
+            assertThat(store.statistics().kvBytesStored()).isEqualTo(2L * valueBytes);
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "b", tokens, BLOCK, (i, b) -> { })).isZero();
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "a", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "c", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(store.readTokens("b")).isEqualTo(tokens);
+        }
+        try (ContextStore store = ContextStore.open(dir)) {
+            assertThat(store.statistics().kvBytesStored()).isEqualTo(2L * valueBytes);
+        }
+    }
+
+    /** Finds block 1's payload in the blob file and flips one of its bytes in place. */
+    private static void flipByteOf(Path file, byte[] payload, int offsetInPayload) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        int at = indexOf(all, java.util.Arrays.copyOfRange(payload, 0, 64));
+        assertThat(at).isNotNegative();
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(at + offsetInPayload);
+            raf.write(all[at + offsetInPayload] ^ 0x40);
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    static byte[] block(int index, int size) {
+        // Seeded random bytes: like fp16 activations they do not compress and no block repeats another's bytes.
+        byte[] b = new byte[size];
+        new java.util.Random(index * 1_000_003L + size).nextBytes(b);
+        return b;
+    }
+}
