@@ -74,7 +74,10 @@ public final class ModelDirectory {
 
     /** The expected HF tensor names and shapes for this config. */
     public Map<String, long[]> expectedTensors() {
-        LlamaConfig c = config;
+        return expectedTensors(config);
+    }
+
+    static Map<String, long[]> expectedTensors(LlamaConfig c) {
         Map<String, long[]> m = new LinkedHashMap<>();
         long h = c.hiddenSize();
         long q = (long) c.numAttentionHeads() * c.headDim();
