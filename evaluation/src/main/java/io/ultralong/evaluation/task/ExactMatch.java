@@ -25,7 +25,9 @@ import java.util.stream.Collectors;
  */
 public final class ExactMatch {
 
-    private static final Pattern DIGIT_GROUP_SEPARATOR = Pattern.compile("(?<=\\d)[,_\\u00a0\\u2009\\u202f'](?=\\d{3}(?!\\d))");
+    private static final Pattern DIGIT_GROUP_SEPARATOR = Pattern.compile("(?<=\\d)[,_'](?=\\d{3}(?!\\d))");
+    /** Space-like group separators, matched before NFKC turns them into plain spaces that also separate list items. */
+    private static final Pattern DIGIT_GROUP_SPACE = Pattern.compile("(?<=\\d)[\\u00a0\\u2009\\u202f](?=\\d{3}(?!\\d))");
     private static final Pattern WORD_SEPARATOR = Pattern.compile("[^\\p{L}\\p{N}-]+");
 
     /** The outcome for one answer. */
@@ -45,8 +47,9 @@ public final class ExactMatch {
 
     /** The answer's normalised words. */
     public static Set<String> words(String text) {
+        String unspaced = DIGIT_GROUP_SPACE.matcher(text).replaceAll("");
         String normalised = DIGIT_GROUP_SEPARATOR.matcher(
-                Normalizer.normalize(text, Normalizer.Form.NFKC).toLowerCase(Locale.ROOT)).replaceAll("");
+                Normalizer.normalize(unspaced, Normalizer.Form.NFKC).toLowerCase(Locale.ROOT)).replaceAll("");
         return Arrays.stream(WORD_SEPARATOR.split(normalised))
                 .map(word -> word.replaceAll("^-+|-+$", ""))
                 .filter(word -> !word.isEmpty())
