@@ -103,7 +103,11 @@ public record EvaluationResults(String command, String url, String model, boolea
     }
 
     public static String depthLabel(Double depth) {
-        return depth == null ? "all" : Math.round(depth * 1000) / 10.0 + "%";
+        if (depth == null) {
+            return "all";
+        }
+        double percent = Math.round(depth * 1000) / 10.0;
+        return (percent == Math.rint(percent) ? Long.toString((long) percent) : Double.toString(percent)) + "%";
     }
 
     /** A probe with its trial, for grouping. */

@@ -84,10 +84,10 @@ class EvaluationRunnerTest {
 
         // The fake misses exactly the needle in the middle, at both lengths.
         AccuracyGrid grid = results.depthGrid();
-        assertThat(grid.rows()).containsExactly("0.0%", "10.0%", "20.0%", "30.0%", "40.0%", "50.0%", "60.0%",
-                "70.0%", "80.0%", "90.0%", "100.0%");
+        assertThat(grid.rows()).containsExactly("0%", "10%", "20%", "30%", "40%", "50%", "60%",
+                "70%", "80%", "90%", "100%");
         for (int r = 0; r < grid.rows().size(); r++) {
-            double expected = grid.rows().get(r).equals("50.0%") ? 0.0 : 1.0;
+            double expected = grid.rows().get(r).equals("50%") ? 0.0 : 1.0;
             assertThat(grid.accuracy()[r]).containsExactly(expected, expected);
         }
         assertThat(results.accuracy()).isEqualTo(20.0 / 22);
@@ -98,7 +98,7 @@ class EvaluationRunnerTest {
                 .contains("lengths done 1/2 (1K)", "lengths done 2/2 (2K)", "accuracy so far 20/22 (90.9%)")
                 .contains(String.format("streamed %,d/%,d tokens (100%%)", results.trials().get(0).haystackTokens(),
                         results.trials().get(0).haystackTokens()))
-                .contains("MISS depth 50.0%");
+                .contains("MISS depth 50%");
     }
 
     @Test

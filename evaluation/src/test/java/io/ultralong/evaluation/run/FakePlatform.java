@@ -31,9 +31,9 @@ import io.ultralong.evaluation.haystack.TokenCounter;
  * <p>It is "lost in the middle" on purpose: a pass key with between 45% and 55% of the session's
  * other tokens before it is answered wrongly, so tests see misses land in the right cells.
  */
-final class FakePlatform implements AutoCloseable {
+public final class FakePlatform implements AutoCloseable {
 
-    static final String API_KEY = "test-key";
+    public static final String API_KEY = "test-key";
 
     private static final Pattern VAULT = Pattern.compile("pass key of the (\\S+) vault\\?");
     private static final Pattern MAGIC_ONE = Pattern.compile("special magic number for (\\S+) mentioned");
@@ -53,11 +53,11 @@ final class FakePlatform implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final AtomicLong seq = new AtomicLong();
     final Map<String, Session> sessions = new ConcurrentHashMap<>();
-    final AtomicInteger appendRequests = new AtomicInteger();
+    public final AtomicInteger appendRequests = new AtomicInteger();
     final AtomicInteger unauthorised = new AtomicInteger();
     final List<String> deleted = new ArrayList<>();
 
-    FakePlatform(TokenCounter counter) throws IOException {
+    public FakePlatform(TokenCounter counter) throws IOException {
         this.counter = counter;
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v1/sessions/", this::session);
@@ -66,7 +66,7 @@ final class FakePlatform implements AutoCloseable {
         server.start();
     }
 
-    URI url() {
+    public URI url() {
         return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
     }
 
