@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
@@ -48,7 +49,14 @@ public final class EvaluateCommand {
     }
 
     public static CommandLine commandLine() {
-        return new CommandLine(new EvaluateCommand());
+        return new CommandLine(new EvaluateCommand()).setExecutionExceptionHandler((error, commandLine, parsed) -> {
+            // An unreachable or refusing platform is an expected outcome: one line, not a stack trace.
+            if (error instanceof PlatformClient.PlatformException) {
+                commandLine.getErr().println("evaluation failed: " + error.getMessage());
+                return 2;
+            }
+            throw error;
+        });
     }
 
     /** What every subcommand needs: where the platform is, how to count tokens, where to write. */
@@ -153,7 +161,7 @@ public final class EvaluateCommand {
         }
 
         private static String percent(double value) {
-            return String.format(java.util.Locale.ROOT, "%.1f", value * 100);
+            return String.format(Locale.ROOT, "%.1f", value * 100);
         }
     }
 

@@ -3,6 +3,7 @@ package io.ultralong.evaluation.report;
 import java.awt.Color;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 import io.ultralong.evaluation.run.AccuracyGrid;
@@ -39,7 +40,7 @@ public final class HeatmapChart {
         List<String> columns = grid.lengths().stream().map(AccuracyGrid::lengthLabel).toList();
         // XChart draws the first row at the bottom; the paper's figure has depth 0% at the top.
         List<String> rows = new ArrayList<>(grid.rows());
-        java.util.Collections.reverse(rows);
+        Collections.reverse(rows);
         List<Number[]> cells = new ArrayList<>();
         for (int r = 0; r < grid.rows().size(); r++) {
             for (int c = 0; c < columns.size(); c++) {

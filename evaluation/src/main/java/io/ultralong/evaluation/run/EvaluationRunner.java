@@ -40,6 +40,9 @@ public final class EvaluationRunner {
     private final HaystackBuilder haystacks;
     private final Progress progress;
     private final Settings settings;
+    /** The model named by the first answer: what really answered, whatever {@code /v1/models} lists. */
+    private String answeringModel;
+    private boolean answeringDemoModel;
 
     public EvaluationRunner(PlatformClient client, HaystackBuilder haystacks, Progress progress, Settings settings) {
         this.client = client;
@@ -69,10 +72,6 @@ public final class EvaluationRunner {
         return new EvaluationResults(command, url, answeringModel, answeringDemoModel, started, Instant.now().toString(),
                 settings.seed(), List.copyOf(trials));
     }
-
-    /** The model named by the first answer: what really answered, whatever {@code /v1/models} lists. */
-    private String answeringModel;
-    private boolean answeringDemoModel;
 
     private TrialResult runTrial(TrialPlan plan, String sessionId) {
         // Every haystack of a run shares one filler order, so haystacks share prefixes up to their
@@ -129,9 +128,13 @@ public final class EvaluationRunner {
             int to = from;
             long bytes = 0;
             long batchTokens = 0;
-            while (to < records.size() && to - from < settings.batchRecords()
-                    && (to == from || bytes + records.get(to).length() * 3L <= settings.batchBytes())) {
-                bytes += records.get(to).getBytes(StandardCharsets.UTF_8).length + 16;
+            while (to < records.size() && to - from < settings.batchRecords()) {
+                // The JSON wrapper {"text":"..."} adds about 16 bytes a record.
+                long recordBytes = records.get(to).getBytes(StandardCharsets.UTF_8).length + 16L;
+                if (to > from && bytes + recordBytes > settings.batchBytes()) {
+                    break;
+                }
+                bytes += recordBytes;
                 batchTokens += haystack.recordTokens()[to];
                 to++;
             }

@@ -2,6 +2,8 @@ package io.ultralong.evaluation.run;
 
 import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 /**
  * One session's outcome.
  *
@@ -11,14 +13,17 @@ import java.util.List;
 public record TrialResult(String task, String sessionId, long targetTokens, long haystackTokens, int records,
                           Long platformTokens, long streamMillis, List<ProbeResult> probes) {
 
+    @JsonProperty("correct")
     public long correct() {
         return probes.stream().filter(ProbeResult::correct).count();
     }
 
+    @JsonProperty("contextTokens")
     public long contextTokens() {
         return probes.stream().mapToLong(p -> p.usage().contextTokens()).sum();
     }
 
+    @JsonProperty("cachedTokens")
     public long cachedTokens() {
         return probes.stream().mapToLong(p -> p.usage().cachedTokens()).sum();
     }

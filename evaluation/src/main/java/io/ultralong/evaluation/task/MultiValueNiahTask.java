@@ -1,6 +1,7 @@
 package io.ultralong.evaluation.task;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -35,7 +36,7 @@ public final class MultiValueNiahTask implements SyntheticTask {
         List<String> numbers = NeedleValues.numbers(random, keys * valuesPerKey, 7);
         // Each key's values land in random slots of an even spread, interleaved with other keys'.
         List<Double> depths = new ArrayList<>(NeedleValues.spreadDepths(random, keys * valuesPerKey));
-        java.util.Collections.shuffle(depths, random);
+        Collections.shuffle(depths, random);
         List<Insertion> needles = new ArrayList<>();
         List<Probe> probes = new ArrayList<>();
         for (int k = 0; k < keys; k++) {

@@ -2,6 +2,7 @@ package io.ultralong.evaluation.task;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -121,7 +122,7 @@ class SyntheticTaskTest {
         for (String record : haystack.records()) {
             Matcher m = MAGIC.matcher(record);
             if (m.matches()) {
-                written.computeIfAbsent(m.group(1), k -> new java.util.ArrayList<>()).add(m.group(2));
+                written.computeIfAbsent(m.group(1), k -> new ArrayList<>()).add(m.group(2));
             }
         }
         return written;
