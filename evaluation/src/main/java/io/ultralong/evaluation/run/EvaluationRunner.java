@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -63,7 +64,7 @@ public final class EvaluationRunner {
                 List<TrialPlan> plans = task.plans(length, random);
                 for (int p = 0; p < plans.size(); p++) {
                     String sessionId = settings.sessionPrefix() + "-" + task.name() + "-"
-                            + AccuracyGrid.lengthLabel(length).toLowerCase() + (plans.size() > 1 ? "-" + p : "");
+                            + AccuracyGrid.lengthLabel(length).toLowerCase(Locale.ROOT) + (plans.size() > 1 ? "-" + p : "");
                     trials.add(runTrial(plans.get(p), sessionId));
                 }
             }

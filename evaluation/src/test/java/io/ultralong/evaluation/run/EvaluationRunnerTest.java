@@ -129,6 +129,20 @@ class EvaluationRunnerTest {
     }
 
     @Test
+    void aTimedOutQuestionCountsAsWrongAndTheSweepGoesOn() {
+        platform.timeOutQuestionsContaining = "pass key?";
+        EvaluationResults results = runner(1000, false).run("passkey", platform.url().toString(),
+                List.of(new PasskeyTask(List.of(0.1, 0.9), PasskeyTask.Layout.SINGLE)), List.of(1024L, 2048L));
+
+        assertThat(results.probes()).hasSize(4).allSatisfy(probe -> {
+            assertThat(probe.correct()).isFalse();
+            assertThat(probe.error()).contains("504", "deadline-exceeded");
+            assertThat(probe.usage()).isEqualTo(PlatformClient.Usage.NONE);
+        });
+        assertThat(progress()).contains("lengths done 2/2 (2K)", "accuracy so far 0/4 (0.0%)");
+    }
+
+    @Test
     void aRefusedAppendStopsTheRunWithThePlatformsAnswer() {
         PlatformClient unauthorised = new PlatformClient(platform.url(), null, Duration.ofSeconds(5));
         EvaluationRunner runner = new EvaluationRunner(unauthorised, new HaystackBuilder(FillerCorpus.bundled(), counter),

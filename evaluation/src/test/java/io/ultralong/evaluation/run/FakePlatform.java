@@ -56,6 +56,8 @@ public final class FakePlatform implements AutoCloseable {
     public final AtomicInteger appendRequests = new AtomicInteger();
     final AtomicInteger unauthorised = new AtomicInteger();
     final List<String> deleted = new ArrayList<>();
+    /** Questions containing this text time out (504), as a query past the gateway's deadline does. */
+    volatile String timeOutQuestionsContaining;
 
     public FakePlatform(TokenCounter counter) throws IOException {
         this.counter = counter;
@@ -99,6 +101,10 @@ public final class FakePlatform implements AutoCloseable {
                 return;
             }
             String question = read(exchange).path("question").asText();
+            if (timeOutQuestionsContaining != null && question.contains(timeOutQuestionsContaining)) {
+                reply(exchange, 504, Map.of("error", Map.of("code", "deadline-exceeded", "message", "too slow")));
+                return;
+            }
             long questionTokens = counter.recordTokens(question);
             long context = session.tokens + questionTokens;
             long cached = Math.min(session.cachedTokens, session.tokens);
