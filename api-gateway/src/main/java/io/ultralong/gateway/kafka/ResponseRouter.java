@@ -9,6 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.runtime.StartupEvent;
+import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.ResponseEvent;
 import org.apache.kafka.clients.consumer.ConsumerRecord;

@@ -13,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.runtime.StartupEvent;
+import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.watch.WatchDefinition;
 import io.ultralong.protocol.watch.WatchJson;
 import io.ultralong.protocol.watch.WatchKeys;

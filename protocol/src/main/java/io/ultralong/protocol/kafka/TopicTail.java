@@ -1,4 +1,4 @@
-package io.ultralong.gateway.kafka;
+package io.ultralong.protocol.kafka;
 
 import java.time.Duration;
 import java.util.HashSet;
@@ -16,7 +16,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.jboss.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads every partition of one topic on its own thread, with no consumer group, and hands each
@@ -24,9 +25,9 @@ import org.jboss.logging.Logger;
  * it, without coordinating with other instances. Partitions added later are picked up from their
  * start; a topic that does not exist yet is looked for again every second.
  */
-final class TopicTail implements AutoCloseable {
+public final class TopicTail implements AutoCloseable {
 
-    private static final Logger LOG = Logger.getLogger(TopicTail.class);
+    private static final Logger LOG = LoggerFactory.getLogger(TopicTail.class);
     private static final Duration REFRESH = Duration.ofSeconds(5);
 
     private final KafkaConsumer<String, byte[]> consumer;
@@ -42,7 +43,7 @@ final class TopicTail implements AutoCloseable {
      * @param fromBeginning read the topic's whole history first (a compacted state topic), or only
      *                      what is written from now on
      */
-    TopicTail(String bootstrapServers, String topic, boolean fromBeginning, String clientId,
+    public TopicTail(String bootstrapServers, String topic, boolean fromBeginning, String clientId,
               Consumer<ConsumerRecord<String, byte[]>> handler) {
         this.topic = topic;
         this.fromBeginning = fromBeginning;
@@ -58,18 +59,18 @@ final class TopicTail implements AutoCloseable {
         thread.setDaemon(true);
     }
 
-    TopicTail start() {
+    public TopicTail start() {
         thread.start();
         return this;
     }
 
     /** Whether the topic exists and is being read. */
-    boolean assigned() {
+    public boolean assigned() {
         return assigned;
     }
 
     /** Whether everything written before the tail started has been handled (always true from the end). */
-    boolean caughtUp() {
+    public boolean caughtUp() {
         return caughtUp;
     }
 
@@ -94,7 +95,7 @@ final class TopicTail implements AutoCloseable {
                     try {
                         handler.accept(record);
                     } catch (RuntimeException e) {
-                        LOG.warnf(e, "Skipping record %s-%d@%d", record.topic(), record.partition(), record.offset());
+                        LOG.warn("Skipping record {}-{}@{}", record.topic(), record.partition(), record.offset(), e);
                     }
                 }
                 if (!caughtUp) {
@@ -104,7 +105,7 @@ final class TopicTail implements AutoCloseable {
         } catch (WakeupException e) {
             // closing
         } catch (RuntimeException e) {
-            LOG.errorf(e, "Stopped reading %s", topic);
+            LOG.error("Stopped reading {}", topic, e);
             assigned = false;
         } finally {
             consumer.close();
