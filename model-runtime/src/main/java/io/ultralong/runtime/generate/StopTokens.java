@@ -16,11 +16,11 @@ public final class StopTokens {
     }
 
     /**
-     * generation_config.json's eos ids (config.json's when absent), plus {@code <|eot_id|>} and
-     * {@code <|eom_id|>} when the tokenizer has them.
+     * generation_config.json's eos ids (config.json's when absent), tokenizer_config.json's eos_token, plus
+     * {@code <|eot_id|>} and {@code <|eom_id|>} when the tokenizer has them.
      */
     public static Set<Integer> of(ModelDirectory model, ModelTokenizer tokenizer) {
-        Set<Integer> ids = new TreeSet<>(model.generationConfig().eosTokenIds());
+        Set<Integer> ids = new TreeSet<>(model.eosTokenIds(tokenizer));
         for (String token : CHAT_END_TOKENS) {
             tokenizer.specialTokenId(token).ifPresent(ids::add);
         }
