@@ -119,6 +119,11 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
         }
     }
 
+    /** Whether its thread still runs (it stops only on close or a fatal error). */
+    public boolean alive() {
+        return thread.isAlive();
+    }
+
     @Override
     public void run() {
         try {

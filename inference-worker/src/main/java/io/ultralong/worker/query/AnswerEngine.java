@@ -16,4 +16,8 @@ public interface AnswerEngine {
      * returns null once it is set.
      */
     ResponseEvent answer(QueryJob job, Consumer<ResponseEvent> events);
+
+    /** The session was deleted: forget whatever is cached of it. Called from any thread. */
+    default void sessionDeleted(String session) {
+    }
 }
