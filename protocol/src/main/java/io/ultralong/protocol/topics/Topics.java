@@ -1,6 +1,8 @@
 package io.ultralong.protocol.topics;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -45,6 +47,11 @@ public record Topics(String prefix) {
         return prefix + "records.dlq";
     }
 
+    /** Standing queries (watches), compacted, key = session key + NUL + watch id, in the session's partition. */
+    public String watches() {
+        return prefix + "watches";
+    }
+
     /** Answers of standing queries (watches), key = session key. */
     public String answers() {
         return prefix + "answers";
@@ -56,6 +63,19 @@ public record Topics(String prefix) {
     }
 
     public List<String> all() {
-        return List.of(records(), tokens(), requests(), responses(), recordsDlq(), answers());
+        return List.of(records(), tokens(), requests(), responses(), recordsDlq(), watches(), answers());
+    }
+
+    /**
+     * Configuration for topics created by the platform: records and tokens are the sessions' source of truth
+     * (kept forever), watches a compacted table, responses short-lived, answers kept a week.
+     */
+    public Map<String, Map<String, String>> defaultConfigs() {
+        return Map.of(
+                records(), Map.of("retention.ms", "-1"),
+                tokens(), Map.of("retention.ms", "-1"),
+                watches(), Map.of("cleanup.policy", "compact"),
+                responses(), Map.of("retention.ms", Long.toString(Duration.ofHours(1).toMillis())),
+                answers(), Map.of("retention.ms", Long.toString(Duration.ofDays(7).toMillis())));
     }
 }
