@@ -104,7 +104,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
             int[] suffix = suffixTokens(request);
             long promptTokens = (long) sessionTokens.length + suffix.length;
             if (promptTokens + request.sampling().maxTokens() > runtime.config().maxPositionEmbeddings()) {
-                return new ResponseEvent.Error(request.requestId(), ErrorCode.INVALID_REQUEST.wireName(),
+                return new ResponseEvent.Error(request.requestId(), ErrorCode.CONTEXT_TOO_LONG.wireName(),
                         "The context (" + promptTokens + " tokens) plus maxTokens exceeds the model's "
                                 + runtime.config().maxPositionEmbeddings() + " positions.");
             }

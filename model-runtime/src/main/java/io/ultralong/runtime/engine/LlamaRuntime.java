@@ -18,6 +18,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.ultralong.runtime.generate.GenerationParams;
+import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.GenerationResult;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.BlockKvCache;
@@ -165,7 +166,8 @@ public final class LlamaRuntime implements AutoCloseable {
 
     /** Decoding loop on top of the cache (appends the generated tokens to it): see io.ultralong.runtime.generate. */
     public GenerationResult generate(KvCache cache, float[] lastLogits, GenerationParams params, TokenListener listener) {
-        throw new UnsupportedOperationException("Generator is wired when the generation branch merges");
+        return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
+                tokenizer(), listener);
     }
 
     /** Export full block i (0-based) in the documented little-endian layout ({@link KvBlockCodec}). */
