@@ -1,5 +1,6 @@
 package io.ultralong.worker;
 
+import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.worker.kafka.RequestFeed;
 import io.ultralong.worker.kafka.ResponsePublisher;
@@ -31,7 +32,11 @@ public final class WorkerNode implements AutoCloseable {
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.responsesTopic(),
                 "ul-worker-responses-" + settings.workerId());
-        this.requests = new RequestFeed(settings, ledger, publisher::publish);
+        this.requests = new RequestFeed(settings, (requestId, session, partition) -> {
+            ResponseEvent.SessionInfo info = ledger.info(requestId, session, partition);
+            return new ResponseEvent.SessionInfo(info.requestId(), info.exists(), info.records(), info.tokens(), info.lastSeq(),
+                    info.appliedSeq(), engine.cachedTokens(session), info.partition(), info.createdAt(), info.updatedAt());
+        }, publisher::publish);
         this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
         this.watches = new WatchEvaluator(settings.bootstrapServers(), settings.topicPrefix(), settings.workerId(), scheduler,

@@ -47,6 +47,11 @@ public final class PlatformMain {
             System.setProperty("ul.model-id", DemoModel.ID);
             System.setProperty("ul.demo-model", "true");
         }
+        // The worker's and ingest's own application.properties come along in their jars: the platform's
+        // values must win, and the gateway's "ul" mapping must tolerate the other services' ul.* keys.
+        System.setProperty("smallrye.config.mapping.validate-unknown", "false");
+        System.setProperty("quarkus.application.name", "ultralong-stream");
+        System.setProperty("quarkus.http.port", System.getProperty("quarkus.http.port", "8080"));
         String kafkaPort = System.getProperty("ul.embedded.kafka-port", "9092");
         System.setProperty("kafka.bootstrap.servers", "localhost:" + kafkaPort);
         Quarkus.run(args);

@@ -59,6 +59,9 @@ class EmbeddedPlatformIT {
 
             JsonNode info = get(base + "/v1/sessions/ops-log");
             assertThat(info.get("records").asLong()).isEqualTo(3);
+            // The session's prefix stays cached for the next query; the question (on a fork) does not.
+            assertThat(info.get("cachedTokens").asLong()).isGreaterThan(info.get("tokens").asLong())
+                    .isLessThan(answer.at("/usage/contextTokens").asLong());
         } finally {
             platform.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         }
@@ -95,7 +98,7 @@ class EmbeddedPlatformIT {
             try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                     output.add(line);
-                    if (line.contains("UltraLong Stream is up")) {
+                    if (line.contains("Listening on:")) {
                         up.complete(null);
                     }
                 }

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -58,6 +59,8 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private final int blockTokens;
     private final SessionKvCaches caches;
     private final Queue<String> deletedSessions = new ConcurrentLinkedQueue<>();
+    /** What the caches hold, published by the model thread for readers on other threads. */
+    private volatile Map<String, Long> cachedLengths = Map.of();
     private final WorkerMetrics metrics;
 
     public ModelAnswerEngine(LlamaRuntime runtime, List<Integer> eosTokenIds, ContextStore store, String systemPrompt,
@@ -145,6 +148,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                     base.cache.close();
                 }
                 caches.shrink(request.session());
+                cachedLengths = caches.lengths();
             }
         } catch (CancellationException e) {
             return null;   // the client went away mid-prefill; the chunks done stay cached
@@ -280,12 +284,14 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                 stopTokenIds);
     }
 
+    @Override
     public long cachedTokens(String session) {
-        return caches.cachedTokens(session);
+        return cachedLengths.getOrDefault(session, 0L);
     }
 
+    /** Bytes of KV held in memory (any thread). */
     public long kvMemoryBytes() {
-        return caches.bytes();
+        return cachedLengths.values().stream().mapToLong(Long::longValue).sum() * runtime.kvBytesPerToken();
     }
 
     @Override

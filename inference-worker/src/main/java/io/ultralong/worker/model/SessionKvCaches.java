@@ -76,9 +76,11 @@ final class SessionKvCaches implements AutoCloseable {
         return tokens * bytesPerToken;
     }
 
-    long cachedTokens(String session) {
-        Entry entry = entries.get(session);
-        return entry == null ? 0 : entry.cache.length();
+    /** Each cached session's length in tokens. */
+    Map<String, Long> lengths() {
+        Map<String, Long> lengths = new java.util.HashMap<>();
+        entries.forEach((session, entry) -> lengths.put(session, entry.cache.length()));
+        return Map.copyOf(lengths);
     }
 
     int sessions() {

@@ -17,6 +17,11 @@ public interface AnswerEngine {
      */
     ResponseEvent answer(QueryJob job, Consumer<ResponseEvent> events);
 
+    /** How many of the session's tokens its in-memory KV cache holds now. Called from any thread. */
+    default long cachedTokens(String session) {
+        return 0;
+    }
+
     /** The session was deleted: forget whatever is cached of it. Called from any thread. */
     default void sessionDeleted(String session) {
     }
