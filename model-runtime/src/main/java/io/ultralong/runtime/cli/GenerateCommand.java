@@ -7,10 +7,13 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import io.ultralong.runtime.engine.LlamaRuntime;
+import io.ultralong.runtime.engine.PrefillListener;
 import io.ultralong.runtime.generate.ChatFormat;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
+import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.StopTokens;
+import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.KvCache;
 import io.ultralong.runtime.model.ModelDirectory;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
@@ -79,11 +82,14 @@ final class GenerateCommand implements Callable<Integer> {
             float[] logits = runtime.prefill(cache, promptIds, LogitsCommand.progressLog(promptIds.length));
             long prefilled = System.nanoTime();
             PrintWriter out = spec.commandLine().getOut();
-            GenerationResult result = runtime.generate(cache, logits, params, (id, text) -> {
+            TokenListener streamToStdout = (id, text) -> {
                 out.print(text);
                 out.flush();
                 return true;
-            });
+            };
+            // the loop LlamaRuntime.generate runs: one single-token prefill of the cache per generated token
+            GenerationResult result = Generator.run(logits,
+                    id -> runtime.prefill(cache, new int[] {id}, PrefillListener.NONE), params, tokenizer, streamToStdout);
             long done = System.nanoTime();
             out.println();
             out.flush();
