@@ -239,12 +239,9 @@ public final class LlamaRuntime implements AutoCloseable {
                 sha.update(file.getFileName().toString().getBytes(StandardCharsets.UTF_8));
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                     sha.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, ch.size()));
-                    ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-                    ch.read(length, 0);
-                    ByteBuffer header = ByteBuffer.allocate((int) length.getLong(0));
-                    ch.read(header, 8);
-                    header.flip();
-                    sha.update(header);
+                    ByteBuffer length = readFully(ch, 0, 8).order(ByteOrder.LITTLE_ENDIAN);
+                    // the header (already validated by SafetensorsCheckpoint) names every tensor, dtype and offset
+                    sha.update(readFully(ch, 8, Math.toIntExact(length.getLong(0))));
                 }
             }
             String dtype = device.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? "f16" : "f32";
@@ -255,6 +252,16 @@ public final class LlamaRuntime implements AutoCloseable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 missing from the JVM", e);
         }
+    }
+
+    private static ByteBuffer readFully(FileChannel ch, long position, int bytes) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(bytes);
+        while (buffer.hasRemaining()) {
+            if (ch.read(buffer, position + buffer.position()) < 0) {
+                throw new IOException("Unexpected end of file");
+            }
+        }
+        return buffer.flip();
     }
 
     @Override
