@@ -19,6 +19,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
+import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.BlockKvCache;
 import io.ultralong.runtime.kv.KvBlock;
@@ -163,9 +164,14 @@ public final class LlamaRuntime implements AutoCloseable {
         return logits;
     }
 
-    /** Decoding loop on top of the cache (appends the generated tokens to it): see io.ultralong.runtime.generate. */
+    /**
+     * Decoding loop on top of the cache (appends the generated tokens to it, all but the last: see
+     * {@link Generator}): each step is a one-token prefill of the cache.
+     */
     public GenerationResult generate(KvCache cache, float[] lastLogits, GenerationParams params, TokenListener listener) {
-        throw new UnsupportedOperationException("Generator is wired when the generation branch merges");
+        own(cache);
+        return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
+                tokenizer, listener);
     }
 
     /** Export full block i (0-based) in the documented little-endian layout ({@link KvBlockCodec}). */
