@@ -7,11 +7,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import io.ultralong.runtime.engine.LlamaRuntime;
-import io.ultralong.runtime.engine.PrefillListener;
 import io.ultralong.runtime.generate.ChatFormat;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
-import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.KvCache;
@@ -87,9 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
                 return true;
             };
-            // the loop LlamaRuntime.generate runs: one single-token prefill of the cache per generated token
-            GenerationResult result = Generator.run(logits,
-                    id -> runtime.prefill(cache, new int[] {id}, PrefillListener.NONE), params, tokenizer, streamToStdout);
+            GenerationResult result = runtime.generate(cache, logits, params, streamToStdout);
             long done = System.nanoTime();
             out.println();
             out.flush();
