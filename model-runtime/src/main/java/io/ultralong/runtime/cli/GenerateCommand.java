@@ -69,6 +69,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new IllegalArgumentException("--system needs --chat");
         }
+        // check the sampling options before minutes of loading, not after; stop ids come with the tokenizer
+        new GenerationParams(maxTokens, temperature, topP, topK, seed, java.util.Set.of());
         try (LlamaRuntime runtime = LlamaRuntime.load(directory, runtimeOptions.toOptions());
                 KvCache cache = runtime.newCache()) {
             ModelTokenizer tokenizer = runtime.tokenizer();

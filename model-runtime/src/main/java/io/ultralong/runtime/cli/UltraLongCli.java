@@ -31,7 +31,6 @@ public final class UltraLongCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        prepareNativeLibraries();
         System.exit(run(System.out, System.err, args));
     }
 
@@ -50,6 +49,7 @@ public final class UltraLongCli implements Runnable {
 
     /** Runs one command line with the given streams; returns the exit code. */
     public static int run(PrintStream out, PrintStream err, String... args) {
+        prepareNativeLibraries();
         PrintWriter stdout = new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true);
         PrintWriter stderr = new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         CommandLine cli = new CommandLine(new UltraLongCli())
