@@ -82,10 +82,11 @@ final class GenerateCommand implements Callable<Integer> {
             float[] logits = runtime.prefill(cache, promptIds, LogitsCommand.progressLog(promptIds.length));
             long prefilled = System.nanoTime();
             PrintWriter out = spec.commandLine().getOut();
+            // checkError flushes, so each piece shows at once; a closed stdout (e.g. piped into head) cancels
+            // generation instead of decoding into the void
             TokenListener streamToStdout = (id, text) -> {
                 out.print(text);
-                out.flush();
-                return true;
+                return !out.checkError();
             };
             GenerationResult result = runtime.generate(cache, logits, params, streamToStdout);
             long done = System.nanoTime();

@@ -50,7 +50,14 @@ public final class UltraLongCli implements Runnable {
     /** Runs one command line with the given streams; returns the exit code. */
     public static int run(PrintStream out, PrintStream err, String... args) {
         prepareNativeLibraries();
-        PrintWriter stdout = new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true);
+        PrintStream resultStream = out;   // PrintWriter's own field 'out' shadows the parameter inside the subclass
+        PrintWriter stdout = new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true) {
+            @Override
+            public boolean checkError() {
+                // a PrintStream swallows its IOExceptions (e.g. a closed pipe): ask it too
+                return super.checkError() || resultStream.checkError();
+            }
+        };
         PrintWriter stderr = new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         CommandLine cli = new CommandLine(new UltraLongCli())
                 .setOut(stdout)

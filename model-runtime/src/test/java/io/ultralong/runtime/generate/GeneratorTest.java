@@ -103,6 +103,16 @@ class GeneratorTest {
     }
 
     @Test
+    void aStopTokenThatIsAlsoTheLastAllowedTokenReportsStop() {
+        ScriptedModel model = new ScriptedModel(65, 66, EOS, 67);
+        GenerationResult result = Generator.run(model.firstLogits(), model, GenerationParams.greedy(3, Set.of(EOS, EOT)),
+                tokenizer, TokenListener.NONE);
+        assertThat(result.tokens()).containsExactly(65, 66, EOS);
+        assertThat(result.finishReason()).isEqualTo("stop");
+        assertThat(result.text()).isEqualTo(tokenizer.decode(new int[] {65, 66}, true));
+    }
+
+    @Test
     void aListenerReturningFalseCancelsAfterThatToken() {
         ScriptedModel model = new ScriptedModel(tokenizer.encode("the quick brown fox jumps over the lazy dog"));
         int[] calls = {0};
