@@ -109,16 +109,6 @@ class ComposeFileTest {
     }
 
     @Test
-    void recordsAndTokensAreKeptForeverAndWatchesAreCompacted() {
-        Map<String, String[]> creations = topicCreations();
-        assertThat(creations.get("records")[1]).contains("retention.ms=-1");
-        assertThat(creations.get("tokens")[1]).contains("retention.ms=-1");
-        assertThat(creations.get("responses")[1]).contains("retention.ms=3600000");    // 1 h
-        assertThat(creations.get("answers")[1]).contains("retention.ms=604800000");     // 7 d
-        assertThat(creations.get("watches")[1]).contains("cleanup.policy=compact");
-    }
-
-    @Test
     void topicScriptEscapesEveryShellVariableFromComposeInterpolation() {
         // Compose replaces ${X} and $X itself; a shell variable must be written $$X to reach bash.
         String unescaped = topicScript().replace("$$", "");
@@ -198,7 +188,10 @@ class ComposeFileTest {
         return command.get(0);
     }
 
-    /** Topic suffix -> {partitions, configs}, from the {@code create} lines of the topics service. */
+    /**
+     * Topic suffix -> {partitions, configs}, from the {@code create} lines of the topics service
+     * (TopicScriptTest runs the script against a broker and checks the configs it sets).
+     */
     private Map<String, String[]> topicCreations() {
         Map<String, String[]> creations = new LinkedHashMap<>();
         Matcher line = CREATE_LINE.matcher(topicScript());
