@@ -22,15 +22,30 @@ if [[ -n "${UL_MODEL_DIR:-}" ]]; then
 fi
 
 if [[ "${UL_SERVICE:-}" == "worker" ]]; then
-  # A worker joins its consumer group with static membership (group.instance.id), so that a
-  # restarted worker gets its partitions back without a rebalance. The container hostname stays
-  # the same across restarts of one container (restart policy, docker restart); a recreated
-  # container gets a new one and its old identity expires after the group's session timeout.
-  export UL_WORKER_ID="${UL_WORKER_ID:-${HOSTNAME}}"
-  # Replicas of one compose service share one volume, and RocksDB locks its directory against a
-  # second process: each worker keeps its store in a directory of its own.
-  export UL_WORKER_DATA_DIR="${UL_WORKER_DATA_DIR:-/var/lib/ultralong/workers/${UL_WORKER_ID}}"
+  # A worker joins its consumer group with static membership (group.instance.id = UL_WORKER_ID):
+  # a worker that comes back under the same id within the session timeout gets its partitions back
+  # without a rebalance. Replicas of one compose service share the image, the environment and the
+  # data volume, and a container's hostname changes whenever Compose recreates it, so each worker
+  # claims the lowest free slot on the shared volume instead: worker-0, worker-1, ... The claim is
+  # an flock held by this process and inherited by java through exec, so it lasts exactly as long as
+  # the worker and is free again the moment it dies. A recreated container (new image, new
+  # settings) thereby gets back both the id and the RocksDB store of the one it replaces.
+  data_root="${UL_WORKER_DATA_ROOT:-/var/lib/ultralong/workers}"
+  mkdir -p "${data_root}"
+  if [[ -z "${UL_WORKER_ID:-}" ]]; then
+    for ((slot = 0; ; slot++)); do
+      exec {slot_lock}> "${data_root}/worker-${slot}.lock"
+      if flock --nonblock "${slot_lock}"; then
+        break
+      fi
+      exec {slot_lock}>&-
+    done
+    export UL_WORKER_ID="worker-${slot}"
+  fi
+  # RocksDB locks its directory against a second process: one directory per worker id.
+  export UL_WORKER_DATA_DIR="${UL_WORKER_DATA_DIR:-${data_root}/${UL_WORKER_ID}}"
   mkdir -p "${UL_WORKER_DATA_DIR}"
+  echo "worker id ${UL_WORKER_ID}, data in ${UL_WORKER_DATA_DIR}"
 fi
 
 # shellcheck disable=SC2086 # JAVA_OPTS is a list of flags and must split on spaces.

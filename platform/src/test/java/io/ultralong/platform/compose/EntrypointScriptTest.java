@@ -2,12 +2,14 @@ package io.ultralong.platform.compose;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -32,7 +34,15 @@ class EntrypointScriptTest {
     void writeFakeJava() throws IOException {
         fakeJavaDir = Files.createDirectories(dir.resolve("bin"));
         Path java = fakeJavaDir.resolve("java");
-        Files.writeString(java, "#!/usr/bin/env bash\nprintf 'ARG %s\\n' \"$@\"\nenv | grep '^UL_' | sed 's/^/ENV /'\n");
+        // Reports its arguments and UL_* environment; with HOLD_UNTIL set it keeps running (and so keeps
+        // the worker's slot lock, inherited through exec) until that file exists.
+        Files.writeString(java, """
+                #!/usr/bin/env bash
+                printf 'ARG %s\\n' "$@"
+                env | grep '^UL_' | sed 's/^/ENV /'
+                echo READY
+                while [[ -n "${HOLD_UNTIL:-}" && ! -e "${HOLD_UNTIL}" ]]; do sleep 0.05; done
+                """);
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
@@ -47,24 +57,43 @@ class EntrypointScriptTest {
 
     @Test
     void theOneModelDirectoryReachesIngestAndWorkersUnderTheirOwnSettings() throws Exception {
-        Path data = dir.resolve("data");
         Started ingest = start(Map.of("UL_SERVICE", "ingest", "UL_MODEL_DIR", "/models/m"));
-        Started worker = start(Map.of("UL_SERVICE", "worker", "UL_MODEL_DIR", "/models/m", "HOSTNAME", "c0ffee",
-                "UL_WORKER_DATA_DIR", data.toString()));
+        Started worker = start(Map.of("UL_SERVICE", "worker", "UL_MODEL_DIR", "/models/m",
+                "UL_WORKER_DATA_ROOT", dir.resolve("workers").toString()));
 
         assertThat(ingest.env()).containsEntry("UL_INGEST_MODEL_DIR", "/models/m").doesNotContainKey("UL_WORKER_MODEL_DIR");
         assertThat(worker.env()).containsEntry("UL_WORKER_MODEL_DIR", "/models/m").doesNotContainKey("UL_INGEST_MODEL_DIR");
     }
 
     @Test
-    void aWorkerIsNamedAfterItsHostnameAndItsDataDirectoryIsCreated() throws Exception {
-        Path data = dir.resolve("store/worker-a");
-        Started worker = start(Map.of("UL_SERVICE", "worker", "HOSTNAME", "c0ffee", "UL_WORKER_DATA_DIR", data.toString()));
-        Started named = start(Map.of("UL_SERVICE", "worker", "HOSTNAME", "c0ffee", "UL_WORKER_ID", "worker-7",
-                "UL_WORKER_DATA_DIR", data.toString()));
+    void runningWorkersHoldDistinctSlotsAndADeadWorkersSlotIsReused() throws Exception {
+        Path root = dir.resolve("workers");
+        Path release = dir.resolve("release-worker-0");
+        Map<String, String> worker = Map.of("UL_SERVICE", "worker", "UL_WORKER_DATA_ROOT", root.toString());
 
-        assertThat(worker.env()).containsEntry("UL_WORKER_ID", "c0ffee");
-        assertThat(named.env()).containsEntry("UL_WORKER_ID", "worker-7");
+        Process first = launch(merge(worker, Map.of("HOLD_UNTIL", release.toString())));
+        Map<String, String> firstEnv = readUntilReady(first).env();
+        Started second = start(worker);            // while the first one runs
+        Files.createFile(release);
+        assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Started replacement = start(worker);       // after the first one died
+
+        assertThat(firstEnv).containsEntry("UL_WORKER_ID", "worker-0")
+                .containsEntry("UL_WORKER_DATA_DIR", root.resolve("worker-0").toString());
+        assertThat(second.env()).containsEntry("UL_WORKER_ID", "worker-1")
+                .containsEntry("UL_WORKER_DATA_DIR", root.resolve("worker-1").toString());
+        assertThat(replacement.env()).containsEntry("UL_WORKER_ID", "worker-0");
+        assertThat(root.resolve("worker-0")).isDirectory();
+        assertThat(root.resolve("worker-1")).isDirectory();
+    }
+
+    @Test
+    void anExplicitWorkerIdAndDataDirectoryAreKept() throws Exception {
+        Path data = dir.resolve("elsewhere/store");
+        Started worker = start(Map.of("UL_SERVICE", "worker", "UL_WORKER_ID", "gpu-box-3",
+                "UL_WORKER_DATA_DIR", data.toString(), "UL_WORKER_DATA_ROOT", dir.resolve("workers").toString()));
+
+        assertThat(worker.env()).containsEntry("UL_WORKER_ID", "gpu-box-3").containsEntry("UL_WORKER_DATA_DIR", data.toString());
         assertThat(data).isDirectory();
     }
 
@@ -79,20 +108,45 @@ class EntrypointScriptTest {
     }
 
     private Started start(Map<String, String> environment) throws IOException, InterruptedException {
+        Process process = launch(environment);
+        Started started = readUntilReady(process);
+        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).isZero();
+        return started;
+    }
+
+    private Process launch(Map<String, String> environment) throws IOException {
         Path entrypoint = DeploymentFiles.deployDir().resolve("docker/entrypoint.sh");
         ProcessBuilder builder = new ProcessBuilder("bash", entrypoint.toString()).redirectErrorStream(true);
         builder.environment().keySet().removeIf(name -> name.startsWith("UL_") || name.equals("JAVA_OPTS"));
         builder.environment().putAll(environment);
         builder.environment().put("PATH", fakeJavaDir + ":" + System.getenv("PATH"));
-        Process process = builder.start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(process.exitValue()).as(output).isZero();
-        List<String> lines = Arrays.asList(output.split("\n"));
+        return builder.start();
+    }
+
+    /** The stand-in java's report, read up to its READY line (it may keep running after it). */
+    private static Started readUntilReady(Process process) throws IOException {
+        BufferedReader output = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        List<String> args = new ArrayList<>();
         Map<String, String> env = new TreeMap<>();
-        lines.stream().filter(line -> line.startsWith("ENV ")).map(line -> line.substring(4).split("=", 2))
-                .forEach(pair -> env.put(pair[0], pair[1]));
-        List<String> args = lines.stream().filter(line -> line.startsWith("ARG ")).map(line -> line.substring(4)).toList();
+        List<String> other = new ArrayList<>();
+        for (String line = output.readLine(); !"READY".equals(line); line = output.readLine()) {
+            assertThat(line).as("entrypoint output ended before java started: " + other).isNotNull();
+            if (line.startsWith("ARG ")) {
+                args.add(line.substring(4));
+            } else if (line.startsWith("ENV ")) {
+                String[] pair = line.substring(4).split("=", 2);
+                env.put(pair[0], pair[1]);
+            } else {
+                other.add(line);
+            }
+        }
         return new Started(args, env);
+    }
+
+    private static Map<String, String> merge(Map<String, String> a, Map<String, String> b) {
+        Map<String, String> merged = new TreeMap<>(a);
+        merged.putAll(b);
+        return merged;
     }
 }
