@@ -31,6 +31,7 @@ if [[ "${UL_SERVICE:-}" == "worker" ]]; then
   # the worker and is free again the moment it dies. A recreated container (new image, new
   # settings) thereby gets back both the id and the RocksDB store of the one it replaces.
   data_root="${UL_WORKER_DATA_ROOT:-/var/lib/ultralong/workers}"
+  slot=""
   mkdir -p "${data_root}"
   if [[ -z "${UL_WORKER_ID:-}" ]]; then
     for ((slot = 0; ; slot++)); do
@@ -42,10 +43,24 @@ if [[ "${UL_SERVICE:-}" == "worker" ]]; then
     done
     export UL_WORKER_ID="worker-${slot}"
   fi
+  # One worker per GPU on a multi-GPU host (docker-compose.gpus.yml): every replica sees all GPUs,
+  # and worker-N computes on GPU N. Docker itself would give every replica GPU 0.
+  if [[ "${UL_WORKER_DEVICE:-}" == "per-slot" ]]; then
+    if [[ -z "${slot:-}" ]]; then
+      echo "UL_WORKER_DEVICE=per-slot needs a claimed slot, but UL_WORKER_ID is set to ${UL_WORKER_ID}" >&2
+      exit 1
+    fi
+    gpus="$(nvidia-smi --list-gpus 2> /dev/null | grep -c '^GPU' || true)"
+    if [[ "${gpus}" -gt 0 && "${slot}" -ge "${gpus}" ]]; then
+      echo "${UL_WORKER_ID} has no GPU of its own: this host shows ${gpus} GPU(s); run at most ${gpus} workers" >&2
+      exit 1
+    fi
+    export UL_WORKER_DEVICE="cuda:${slot}"
+  fi
   # RocksDB locks its directory against a second process: one directory per worker id.
   export UL_WORKER_DATA_DIR="${UL_WORKER_DATA_DIR:-${data_root}/${UL_WORKER_ID}}"
   mkdir -p "${UL_WORKER_DATA_DIR}"
-  echo "worker id ${UL_WORKER_ID}, data in ${UL_WORKER_DATA_DIR}"
+  echo "worker id ${UL_WORKER_ID}, data in ${UL_WORKER_DATA_DIR}, device ${UL_WORKER_DEVICE:-default}"
 fi
 
 # shellcheck disable=SC2086 # JAVA_OPTS is a list of flags and must split on spaces.

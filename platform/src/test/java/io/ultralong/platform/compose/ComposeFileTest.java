@@ -139,10 +139,24 @@ class ComposeFileTest {
     }
 
     @Test
+    void multiGpuOverrideShowsEveryGpuToEveryWorkerAndLetsEachPickItsOwn() {
+        Map<String, Object> override = DeploymentFiles.readYaml(DeploymentFiles.multiGpuOverrideFile());
+        Map<String, Object> worker = services(override).get("worker");
+        assertThat(services(override)).containsOnlyKeys("worker");
+        assertThat(map(map(worker, "build"), "args").get("FLAVOR")).isEqualTo("cuda");
+        // The entrypoint turns per-slot into cuda:<slot> (EntrypointScriptTest).
+        assertThat(map(worker, "environment").get("UL_WORKER_DEVICE")).isEqualTo("per-slot");
+        Map<String, Object> reservations = map(map(map(worker, "deploy"), "resources"), "reservations");
+        assertThat(DeploymentFiles.<Map<String, Object>>list(reservations, "devices"))
+                .containsExactly(Map.of("driver", "nvidia", "count", "all", "capabilities", List.of("gpu")));
+    }
+
+    @Test
     void everyReferencedDockerfileAndBindMountExists() throws IOException {
         Path deploy = DeploymentFiles.deployDir();
         int dockerfiles = 0;
-        for (Path file : List.of(DeploymentFiles.composeFile(), DeploymentFiles.gpuOverrideFile())) {
+        for (Path file : List.of(DeploymentFiles.composeFile(), DeploymentFiles.gpuOverrideFile(),
+                DeploymentFiles.multiGpuOverrideFile())) {
             for (var service : services(DeploymentFiles.readYaml(file)).entrySet()) {
                 Object build = service.getValue().get("build");
                 if (build instanceof Map<?, ?> && ((Map<?, ?>) build).containsKey("dockerfile")) {

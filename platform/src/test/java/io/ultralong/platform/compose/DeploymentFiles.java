@@ -41,6 +41,10 @@ final class DeploymentFiles {
         return deployDir().resolve("docker-compose.gpu.yml");
     }
 
+    static Path multiGpuOverrideFile() {
+        return deployDir().resolve("docker-compose.gpus.yml");
+    }
+
     /**
      * A compose file as maps and lists. SnakeYAML resolves anchors, aliases and merge keys
      * ({@code <<: *service-env}) the way Compose does.

@@ -88,6 +88,36 @@ class EntrypointScriptTest {
     }
 
     @Test
+    void perSlotDeviceGivesEachWorkerItsOwnGpuAndRefusesAWorkerBeyondTheLast() throws Exception {
+        Path nvidiaSmi = fakeJavaDir.resolve("nvidia-smi");
+        Files.writeString(nvidiaSmi, """
+                #!/usr/bin/env bash
+                echo 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-00000000-0000-0000-0000-000000000000)'
+                echo 'GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-11111111-1111-1111-1111-111111111111)'
+                """);
+        Files.setPosixFilePermissions(nvidiaSmi, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path release = dir.resolve("release");
+        Map<String, String> worker = Map.of("UL_SERVICE", "worker", "UL_WORKER_DEVICE", "per-slot",
+                "UL_WORKER_DATA_ROOT", dir.resolve("workers").toString(), "HOLD_UNTIL", release.toString());
+
+        Process first = launch(worker);
+        Map<String, String> firstEnv = readUntilReady(first).env();
+        Process second = launch(worker);
+        Map<String, String> secondEnv = readUntilReady(second).env();
+        Process third = launch(worker);
+        String thirdOutput = new String(third.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(third.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Files.createFile(release);
+
+        assertThat(firstEnv).containsEntry("UL_WORKER_DEVICE", "cuda:0");
+        assertThat(secondEnv).containsEntry("UL_WORKER_DEVICE", "cuda:1");
+        assertThat(third.exitValue()).isEqualTo(1);
+        assertThat(thirdOutput).contains("worker-2 has no GPU of its own: this host shows 2 GPU(s)");
+        assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(second.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+
+    @Test
     void anExplicitWorkerIdAndDataDirectoryAreKept() throws Exception {
         Path data = dir.resolve("elsewhere/store");
         Started worker = start(Map.of("UL_SERVICE", "worker", "UL_WORKER_ID", "gpu-box-3",
