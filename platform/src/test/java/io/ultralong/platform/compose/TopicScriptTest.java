@@ -69,6 +69,7 @@ class TopicScriptTest {
         assertThat(config(prefix + "responses", "retention.ms")).isEqualTo("3600000");
         assertThat(config(prefix + "answers", "retention.ms")).isEqualTo("604800000");
         assertThat(config(prefix + "records.dlq", "retention.ms")).isEqualTo("604800000");
+        assertThat(config(prefix + "records.dlq", "max.message.bytes")).isEqualTo(String.valueOf(1024 * 1024 + 64 * 1024));
         assertThat(config(prefix + "watches", "cleanup.policy")).isEqualTo("compact");
         assertThat(config(prefix + "tokens", "min.insync.replicas")).isEqualTo("1");
         assertThat(run.output()).contains(prefix + "tokens: " + PARTITIONS + " partitions");
