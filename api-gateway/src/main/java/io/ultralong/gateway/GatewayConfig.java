@@ -23,6 +23,10 @@ public interface GatewayConfig {
     @WithDefault("ultralong-8b")
     String modelId();
 
+    /** Whether the workers run the built-in demo model (random weights): {@code /v1/models} then says so. */
+    @WithDefault("false")
+    boolean demoModel();
+
     interface Topics {
         /** Prefix of every topic name: {@code <prefix>records}, {@code <prefix>requests}, ... */
         @WithDefault("ul.")

@@ -36,7 +36,7 @@ final class ScriptedResponder {
     static synchronized ScriptedResponder shared() {
         if (shared == null) {
             KafkaBroker broker = KafkaBroker.shared();
-            broker.createTopics(4, "ul.records", "ul.requests", "ul.responses");
+            broker.createTopics(4, "ul.records", "ul.requests", "ul.responses", "ul.watches", "ul.answers");
             shared = new ScriptedResponder(broker, "ul.requests", "ul.responses");
         }
         return shared;

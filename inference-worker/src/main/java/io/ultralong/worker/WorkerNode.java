@@ -1,19 +1,24 @@
 package io.ultralong.worker;
 
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.worker.kafka.RequestFeed;
 import io.ultralong.worker.kafka.ResponsePublisher;
 import io.ultralong.worker.kafka.TokenFeed;
 import io.ultralong.worker.query.AnswerEngine;
 import io.ultralong.worker.query.QueryScheduler;
 import io.ultralong.worker.session.SessionLedger;
+import io.ultralong.worker.watch.WatchEvaluator;
 
 /**
  * One inference worker: owns partitions of the tokens topic, keeps their sessions in its ledger,
- * and answers their requests with the model, one query at a time.
+ * and answers their requests and standing queries with the model, one query at a time.
  *
  * <pre>
- * ul.tokens   -> TokenFeed   -> SessionLedger (context store)
- * ul.requests -> RequestFeed -> QueryScheduler -> AnswerEngine (model) -> ResponsePublisher -> ul.responses
+ * ul.tokens   -> TokenFeed   -> SessionLedger (context store) -> WatchEvaluator --.
+ * ul.requests -> RequestFeed -> QueryScheduler -> AnswerEngine (model) <----------'
+ *                                    |-> ResponsePublisher -> ul.responses
+ *                                    '-> (watch answers)   -> ul.answers
  * </pre>
  */
 public final class WorkerNode implements AutoCloseable {
@@ -21,20 +26,41 @@ public final class WorkerNode implements AutoCloseable {
     private final ResponsePublisher publisher;
     private final RequestFeed requests;
     private final QueryScheduler scheduler;
+    private final WatchEvaluator watches;
     private final TokenFeed tokens;
 
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.responsesTopic(),
                 "ul-worker-responses-" + settings.workerId());
-        this.requests = new RequestFeed(settings, ledger, publisher::publish);
+        this.requests = new RequestFeed(settings, (requestId, session, partition) -> {
+            ResponseEvent.SessionInfo info = ledger.info(requestId, session, partition);
+            return new ResponseEvent.SessionInfo(info.requestId(), info.exists(), info.records(), info.tokens(), info.lastSeq(),
+                    info.appliedSeq(), engine.cachedTokens(session), info.partition(), info.createdAt(), info.updatedAt());
+        }, publisher::publish);
         this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
-        this.tokens = new TokenFeed(settings, ledger, requests, scheduler::sessionAdvanced);
+        // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
+        this.watches = new WatchEvaluator(settings.bootstrapServers(), settings.topicPrefix(), settings.workerId(), scheduler,
+                ledger::contextTokens, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.tokensTopic())));
+        this.tokens = new TokenFeed(settings, ledger, requests, session -> {
+            scheduler.sessionAdvanced(session);
+            watches.sessionAdvanced(session);
+        });
+        ledger.onSessionDeleted(session -> {
+            engine.sessionDeleted(session);
+            watches.sessionDeleted(session);
+        });
     }
 
     public WorkerNode start() {
+        watches.start();
         requests.start(scheduler);
         tokens.start();
         return this;
+    }
+
+    /** Whether every thread of the node runs (liveness). */
+    public boolean running() {
+        return tokens.alive() && requests.alive() && scheduler.alive();
     }
 
     public TokenFeed tokens() {
@@ -45,12 +71,17 @@ public final class WorkerNode implements AutoCloseable {
         return scheduler;
     }
 
+    public WatchEvaluator watches() {
+        return watches;
+    }
+
     /** Gives up partitions cleanly: in-flight queries are left to the next owner, offsets committed. */
     @Override
     public void close() throws InterruptedException {
         tokens.close();
         requests.close();
         scheduler.close();
+        watches.close();
         publisher.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.ultralong.gateway.api;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -21,9 +22,19 @@ public class ModelResource {
     @Inject
     GatewayConfig config;
 
+    static final String DEMO_WARNING = "Demo model with random weights: its answers are meaningless.";
+
     @GET
     public Map<String, Object> list() {
-        return Map.of("object", "list", "data", List.of(Map.of(
-                "id", config.modelId(), "object", "model", "created", CREATED, "owned_by", "ultralong-stream")));
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("id", config.modelId());
+        model.put("object", "model");
+        model.put("created", CREATED);
+        model.put("owned_by", "ultralong-stream");
+        model.put("demo_model", config.demoModel());
+        if (config.demoModel()) {
+            model.put("warning", DEMO_WARNING);
+        }
+        return Map.of("object", "list", "data", List.of(model));
     }
 }

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 import jakarta.ws.rs.core.Response;
@@ -13,12 +14,11 @@ import jakarta.ws.rs.core.StreamingOutput;
 
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.Cancellable;
-import io.ultralong.protocol.query.ResponseEvent;
 import io.vertx.core.http.HttpServerResponse;
 
 /**
- * Writes a request's events as Server-Sent Events, flushing each one. When the client goes away
- * (the connection closes, or a write fails) the subscription is cancelled, which cancels the query
+ * Writes events as Server-Sent Events, flushing each one. When the client goes away (the
+ * connection closes, or a write fails) the subscription is cancelled: for a query, that cancels it
  * on its worker.
  */
 final class SseStream {
@@ -28,19 +28,29 @@ final class SseStream {
     }
 
     private static final Object END = new Object();
+    private static final long KEEP_ALIVE_SECONDS = 15;
 
     private SseStream() {
     }
 
-    static Response of(Multi<ResponseEvent> events, Function<ResponseEvent, List<Frame>> frames, List<Frame> trailer,
-                       HttpServerResponse connection) {
+    static <T> Response of(Multi<T> events, Function<T, List<Frame>> frames, List<Frame> trailer,
+                           HttpServerResponse connection) {
         StreamingOutput body = out -> {
             BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
             Cancellable subscription = events.subscribe().with(queue::add, failure -> queue.add(END), () -> queue.add(END));
             connection.closeHandler(closed -> queue.add(END));
             try {
-                for (Object item = queue.take(); item != END; item = queue.take()) {
-                    for (Frame frame : frames.apply((ResponseEvent) item)) {
+                // A comment at once sends the headers, so clients know they are subscribed before any event.
+                comment(out, "subscribed");
+                for (Object item = queue.poll(KEEP_ALIVE_SECONDS, TimeUnit.SECONDS); item != END;
+                     item = queue.poll(KEEP_ALIVE_SECONDS, TimeUnit.SECONDS)) {
+                    if (item == null) {
+                        comment(out, "keep-alive");   // idle proxies and load balancers would close the stream
+                        continue;
+                    }
+                    @SuppressWarnings("unchecked")
+                    T event = (T) item;
+                    for (Frame frame : frames.apply(event)) {
                         write(out, frame);
                     }
                 }
@@ -59,6 +69,11 @@ final class SseStream {
                 .header("Cache-Control", "no-cache")
                 .header("X-Accel-Buffering", "no")
                 .build();
+    }
+
+    private static void comment(OutputStream out, String text) throws IOException {
+        out.write((": " + text + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
     }
 
     private static void write(OutputStream out, Frame frame) throws IOException {

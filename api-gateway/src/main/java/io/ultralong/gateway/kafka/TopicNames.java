@@ -25,4 +25,12 @@ public class TopicNames {
     public String responses() {
         return prefix + "responses";
     }
+
+    public String watches() {
+        return prefix + "watches";
+    }
+
+    public String answers() {
+        return prefix + "answers";
+    }
 }

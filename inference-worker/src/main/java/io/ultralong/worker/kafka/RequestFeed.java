@@ -21,7 +21,6 @@ import io.ultralong.protocol.query.WorkerRequest;
 import io.ultralong.worker.WorkerSettings;
 import io.ultralong.worker.query.QueryJob;
 import io.ultralong.worker.query.QueryScheduler;
-import io.ultralong.worker.session.SessionLedger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -50,7 +49,7 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
 
     private final KafkaConsumer<String, byte[]> consumer;
     private final String topic;
-    private final SessionLedger ledger;
+    private final SessionInfoSource ledger;
     private final Consumer<ResponseEvent> publisher;
     private final ConcurrentLinkedQueue<Runnable> commands = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<QueryJob> finished = new ConcurrentLinkedQueue<>();
@@ -60,7 +59,13 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
     private volatile QueryScheduler scheduler;
     private volatile boolean running = true;
 
-    public RequestFeed(WorkerSettings settings, SessionLedger ledger, Consumer<ResponseEvent> publisher) {
+    /** Answers a session-info request. */
+    @FunctionalInterface
+    public interface SessionInfoSource {
+        ResponseEvent.SessionInfo info(String requestId, String session, int partition);
+    }
+
+    public RequestFeed(WorkerSettings settings, SessionInfoSource ledger, Consumer<ResponseEvent> publisher) {
         this.topic = settings.requestsTopic();
         this.ledger = ledger;
         this.publisher = publisher;
@@ -117,6 +122,11 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
         if (!job.abandoned()) {
             finished.add(job);
         }
+    }
+
+    /** Whether its thread still runs (it stops only on close or a fatal error). */
+    public boolean alive() {
+        return thread.isAlive();
     }
 
     @Override

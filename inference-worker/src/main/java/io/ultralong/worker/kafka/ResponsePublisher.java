@@ -33,6 +33,11 @@ public final class ResponsePublisher implements AutoCloseable {
         producer.send(new ProducerRecord<>(topic, event.requestId(), QueryJson.encode(event)));
     }
 
+    /** The partition count of a topic (from the producer's metadata cache). */
+    public int partitions(String topic) {
+        return producer.partitionsFor(topic).size();
+    }
+
     /** Waits until every event published so far is acknowledged. */
     public void flush() {
         producer.flush();

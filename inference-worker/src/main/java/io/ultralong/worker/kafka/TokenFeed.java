@@ -84,6 +84,11 @@ public final class TokenFeed implements Runnable, AutoCloseable {
         thread.start();
     }
 
+    /** Whether its thread still runs (it stops only on close or a fatal error). */
+    public boolean alive() {
+        return thread.isAlive();
+    }
+
     /** The tokens partitions this worker owns now. */
     public Set<Integer> owned() {
         return Set.copyOf(owned);

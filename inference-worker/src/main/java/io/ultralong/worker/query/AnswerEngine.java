@@ -16,4 +16,13 @@ public interface AnswerEngine {
      * returns null once it is set.
      */
     ResponseEvent answer(QueryJob job, Consumer<ResponseEvent> events);
+
+    /** How many of the session's tokens its in-memory KV cache holds now. Called from any thread. */
+    default long cachedTokens(String session) {
+        return 0;
+    }
+
+    /** The session was deleted: forget whatever is cached of it. Called from any thread. */
+    default void sessionDeleted(String session) {
+    }
 }

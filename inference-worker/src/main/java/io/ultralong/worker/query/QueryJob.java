@@ -1,8 +1,10 @@
 package io.ultralong.worker.query;
 
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 import io.ultralong.protocol.query.QueryRequest;
+import io.ultralong.protocol.query.ResponseEvent;
 
 /**
  * A query taken from {@code ul.requests} at {@code partition}/{@code offset}, on its way through
@@ -16,13 +18,35 @@ public final class QueryJob {
     private final int priority;
     private final long arrivalNanos = System.nanoTime();
     private final AtomicBoolean cancelled = new AtomicBoolean();
+    private final Consumer<ResponseEvent> events;
     private volatile boolean abandoned;
+    private volatile long coveredSeq = -1;
+    private volatile long coveredTokens = -1;
 
+    /** A user's query from {@code ul.requests}: its events go to {@code ul.responses}. */
     public QueryJob(QueryRequest request, int partition, long offset, int priority) {
+        this(request, partition, offset, priority, null);
+    }
+
+    /**
+     * A query the worker asks itself (a standing query's evaluation): not from {@code ul.requests}
+     * ({@code offset} -1), its events, terminal one included, go to {@code events} instead.
+     */
+    public QueryJob(QueryRequest request, int partition, int priority, Consumer<ResponseEvent> events) {
+        this(request, partition, -1, priority, events);
+    }
+
+    private QueryJob(QueryRequest request, int partition, long offset, int priority, Consumer<ResponseEvent> events) {
         this.request = request;
         this.partition = partition;
         this.offset = offset;
         this.priority = priority;
+        this.events = events;
+    }
+
+    /** Where this job's events go instead of {@code ul.responses}, or null. */
+    Consumer<ResponseEvent> events() {
+        return events;
     }
 
     public QueryRequest request() {
@@ -62,6 +86,20 @@ public final class QueryJob {
 
     public boolean abandoned() {
         return abandoned;
+    }
+
+    /** Set by the engine: the answer sees the session's context up to this ul.records offset, this many tokens. */
+    public void covered(long seq, long contextTokens) {
+        this.coveredSeq = seq;
+        this.coveredTokens = contextTokens;
+    }
+
+    public long coveredSeq() {
+        return coveredSeq;
+    }
+
+    public long coveredTokens() {
+        return coveredTokens;
     }
 
     public boolean pastDeadline() {

@@ -60,7 +60,7 @@ public final class QueryScheduler implements AutoCloseable {
     /** Takes a query; refuses it at once with {@code unavailable} when the queue is full. */
     public void submit(QueryJob job) {
         if (byRequestId.size() >= maxQueued) {
-            publisher.accept(new ResponseEvent.Error(job.request().requestId(), ErrorCode.UNAVAILABLE.wireName(),
+            publish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.UNAVAILABLE.wireName(),
                     "The worker has " + maxQueued + " queries queued; retry later."));
             completion.finished(job);
             return;
@@ -101,6 +101,11 @@ public final class QueryScheduler implements AutoCloseable {
         if (waiting != null) {
             ready.addAll(waiting);
         }
+    }
+
+    /** Whether its thread still runs (it stops only on close or a fatal error). */
+    public boolean alive() {
+        return modelThread.isAlive();
     }
 
     public int queued() {
@@ -144,7 +149,7 @@ public final class QueryScheduler implements AutoCloseable {
             try {
                 terminal = engine.answer(job, event -> {
                     if (!job.cancelled()) {
-                        publisher.accept(event);
+                        publish(job, event);
                     }
                 });
             } catch (RuntimeException e) {
@@ -155,6 +160,10 @@ public final class QueryScheduler implements AutoCloseable {
             answered.incrementAndGet();
             finish(job, job.cancelled() ? null : terminal);
         }
+    }
+
+    private void publish(QueryJob job, ResponseEvent event) {
+        (job.events() != null ? job.events() : publisher).accept(event);
     }
 
     private void expireWaiting() {
@@ -176,7 +185,7 @@ public final class QueryScheduler implements AutoCloseable {
 
     private void finish(QueryJob job, ResponseEvent terminal) {
         if (terminal != null && !job.abandoned()) {
-            publisher.accept(terminal);
+            publish(job, terminal);
         }
         byRequestId.remove(job.request().requestId(), job);
         completion.finished(job);

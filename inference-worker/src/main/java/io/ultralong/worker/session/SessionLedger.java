@@ -21,6 +21,12 @@ public interface SessionLedger {
     /** The ul.records offset of the last whole record applied to the session; -1 if none. */
     long appliedSeq(String session);
 
+    /** How many context tokens the session holds; 0 if it does not exist. */
+    long contextTokens(String session);
+
+    /** Tells {@code listener} of every session a tombstone deleted, after the ledger dropped it. */
+    void onSessionDeleted(java.util.function.Consumer<String> listener);
+
     /** The session's live statistics for {@code GET /v1/sessions/{id}}. */
     ResponseEvent.SessionInfo info(String requestId, String session, int partition);
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
+import io.ultralong.runtime.tokenizer.TokenizerConfig;
 
 /** A model on disk: plain HF directory or HF hub cache (models--org--name, resolved through refs/main to snapshots/<rev>). */
 public final class ModelDirectory {
@@ -70,6 +71,21 @@ public final class ModelDirectory {
 
     public GenerationConfig generationConfig() {
         return GenerationConfig.read(root.resolve("generation_config.json"), config.eosTokenIds());
+    }
+
+    /** tokenizer_config.json ({@link TokenizerConfig#ABSENT} when the model has none). */
+    public TokenizerConfig tokenizerConfig() {
+        return TokenizerConfig.read(root.resolve("tokenizer_config.json"));
+    }
+
+    /**
+     * The ids that end a sequence: generation_config.json's eos ids (config.json's when that file is absent)
+     * together with tokenizer_config.json's eos_token, in ascending order.
+     */
+    public List<Integer> eosTokenIds(ModelTokenizer tokenizer) {
+        java.util.TreeSet<Integer> ids = new java.util.TreeSet<>(generationConfig().eosTokenIds());
+        tokenizer.eosTokenId().ifPresent(ids::add);
+        return List.copyOf(ids);
     }
 
     /** The expected HF tensor names and shapes for this config. */

@@ -24,13 +24,19 @@ public final class ModelTokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer tokenizer;
     private final Map<String, Integer> specialTokens;
+    private final TokenizerConfig tokenizerConfig;
 
-    private ModelTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> specialTokens) {
+    private ModelTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> specialTokens,
+            TokenizerConfig tokenizerConfig) {
         this.tokenizer = tokenizer;
         this.specialTokens = specialTokens;
+        this.tokenizerConfig = tokenizerConfig;
     }
 
-    /** Loads {@code tokenizer.json} from a file, or from a model directory that holds one. */
+    /**
+     * Loads {@code tokenizer.json} from a file, or from a model directory that holds one; the
+     * {@code tokenizer_config.json} beside it is read when present.
+     */
     public static ModelTokenizer load(Path path) {
         Path file = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;
         if (!Files.isRegularFile(file)) {
@@ -43,7 +49,8 @@ public final class ModelTokenizer implements AutoCloseable {
                     .optTruncation(false)
                     .optPadding(false)
                     .build();
-            return new ModelTokenizer(tokenizer, readAddedTokens(file));
+            Path configFile = file.resolveSibling("tokenizer_config.json");
+            return new ModelTokenizer(tokenizer, readAddedTokens(file), TokenizerConfig.read(configFile));
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read tokenizer " + file, e);
         }
@@ -88,6 +95,47 @@ public final class ModelTokenizer implements AutoCloseable {
     public int requireSpecialTokenId(String content) {
         return specialTokenId(content).orElseThrow(() ->
                 new IllegalStateException("tokenizer.json has no special token " + content));
+    }
+
+    /** tokenizer_config.json beside tokenizer.json ({@link TokenizerConfig#ABSENT} without one). */
+    public TokenizerConfig tokenizerConfig() {
+        return tokenizerConfig;
+    }
+
+    /** The id of tokenizer_config.json's eos_token, when it names one this tokenizer has. */
+    public OptionalInt eosTokenId() {
+        return tokenizerConfig.eosToken().map(this::singleTokenId).orElse(OptionalInt.empty());
+    }
+
+    /** The id of tokenizer_config.json's bos_token, when it names one this tokenizer has. */
+    public OptionalInt bosTokenId() {
+        return tokenizerConfig.bosToken().map(this::singleTokenId).orElse(OptionalInt.empty());
+    }
+
+    /**
+     * A plain prompt's ids: the bos token first when tokenizer_config.json asks for it (the default), as HF's
+     * {@code tokenizer(text)} gives them. Chat prompts use the chat format instead, which places bos itself.
+     */
+    public int[] encodePrompt(String text) {
+        int[] ids = encode(text);
+        OptionalInt bos = bosTokenId();
+        if (!tokenizerConfig.addBosToken() || bos.isEmpty()) {
+            return ids;
+        }
+        int[] withBos = new int[ids.length + 1];
+        withBos[0] = bos.getAsInt();
+        System.arraycopy(ids, 0, withBos, 1, ids.length);
+        return withBos;
+    }
+
+    /** An added token's id, or the id of a text that the vocabulary holds as exactly one regular token. */
+    private OptionalInt singleTokenId(String content) {
+        OptionalInt special = specialTokenId(content);
+        if (special.isPresent()) {
+            return special;
+        }
+        int[] ids = encode(content);
+        return ids.length == 1 ? OptionalInt.of(ids[0]) : OptionalInt.empty();
     }
 
     @Override

@@ -1,0 +1,168 @@
+package io.ultralong.gateway.api;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.smallrye.common.annotation.Blocking;
+import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.gateway.kafka.AnswerRouter;
+import io.ultralong.gateway.kafka.WatchRegistry;
+import io.ultralong.gateway.security.Caller;
+import io.ultralong.protocol.watch.WatchAnswer;
+import io.ultralong.protocol.watch.WatchDefinition;
+import io.vertx.core.http.HttpServerResponse;
+
+/** Standing queries ("watches") on a session: questions re-answered as the session grows. */
+@Path("/v1/sessions/{id}/watches")
+@Produces(MediaType.APPLICATION_JSON)
+public class WatchResource {
+
+    @Inject
+    Caller caller;
+
+    @Inject
+    WatchRegistry registry;
+
+    @Inject
+    AnswerRouter answers;
+
+    @Inject
+    QueryResource queries;
+
+    @Inject
+    GatewayConfig config;
+
+    @Inject
+    ObjectMapper json;
+
+    /** When a watch is evaluated again: after {@code everyTokens} new tokens and/or at most once per interval. */
+    public record Trigger(Long everyTokens, Long minIntervalSeconds) {
+    }
+
+    public record CreateWatch(String id, String question, Integer maxTokens, Double temperature, Double topP,
+                              Integer topK, Long seed, Trigger trigger, String notifyWhen) {
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    @Blocking
+    public Response create(@PathParam("id") String sessionId, CreateWatch body) {
+        String session = caller.sessionKey(sessionId);
+        if (body == null || body.question() == null || body.question().isBlank()) {
+            throw ApiException.badRequest("\"question\" is required.");
+        }
+        if (body.question().length() > config.limits().maxQuestionChars()) {
+            throw ApiException.tooLarge("The question has " + body.question().length() + " characters; the limit is "
+                    + config.limits().maxQuestionChars() + ".");
+        }
+        String watchId = body.id() != null ? body.id() : UUID.randomUUID().toString();
+        caller.sessionKey(watchId);   // same rules as session ids
+        if (body.notifyWhen() != null) {
+            try {
+                Pattern.compile(body.notifyWhen());
+            } catch (PatternSyntaxException e) {
+                throw ApiException.badRequest("\"notifyWhen\" is not a valid regular expression: " + e.getDescription());
+            }
+        }
+        Trigger trigger = body.trigger() != null ? body.trigger() : new Trigger(null, null);
+        long everyTokens = trigger.everyTokens() == null ? 0 : trigger.everyTokens();
+        long intervalSeconds = trigger.minIntervalSeconds() == null ? 0 : trigger.minIntervalSeconds();
+        if (everyTokens < 0 || intervalSeconds < 0) {
+            throw ApiException.badRequest("Trigger values must be >= 0.");
+        }
+        WatchDefinition watch;
+        try {
+            watch = new WatchDefinition(watchId, session, body.question(),
+                    queries.sampling(body.maxTokens(), body.temperature(), body.topP(), body.topK(), body.seed()),
+                    everyTokens, intervalSeconds * 1000, body.notifyWhen(), System.currentTimeMillis());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+        Answers.await(registry.put(watch), config.query().timeout());
+        return Response.status(201).entity(view(watch)).build();
+    }
+
+    @GET
+    public Map<String, Object> list(@PathParam("id") String sessionId) {
+        String session = caller.sessionKey(sessionId);
+        return Map.of("data", registry.list(session).stream().map(WatchResource::view).toList());
+    }
+
+    @GET
+    @Path("/{wid}")
+    public Map<String, Object> get(@PathParam("id") String sessionId, @PathParam("wid") String watchId) {
+        return view(find(sessionId, watchId));
+    }
+
+    @DELETE
+    @Path("/{wid}")
+    @Blocking
+    public Response delete(@PathParam("id") String sessionId, @PathParam("wid") String watchId) {
+        WatchDefinition watch = find(sessionId, watchId);
+        Answers.await(registry.delete(watch.session(), watch.watchId()), config.query().timeout());
+        return Response.noContent().build();
+    }
+
+    /** The watch's answers as SSE {@code answer} events, from now until the client disconnects. */
+    @GET
+    @Path("/{wid}/events")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @Blocking
+    public Response events(@PathParam("id") String sessionId, @PathParam("wid") String watchId,
+                           @Context HttpServerResponse connection) {
+        WatchDefinition watch = find(sessionId, watchId);
+        return SseStream.of(answers.follow(watch.session(), watch.watchId()), this::frame, List.of(), connection);
+    }
+
+    private List<SseStream.Frame> frame(WatchAnswer answer) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        data.put("watchId", answer.watchId());
+        data.put("coveredSeq", answer.coveredSeq());
+        data.put("answer", answer.answer());
+        data.put("usage", answer.usage());
+        data.put("timings", answer.timings());
+        data.put("evaluatedAt", answer.evaluatedAt());
+        try {
+            return List.of(new SseStream.Frame("answer", json.writeValueAsString(data)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private WatchDefinition find(String sessionId, String watchId) {
+        return registry.find(caller.sessionKey(sessionId), watchId)
+                .orElseThrow(() -> ApiException.notFound("No watch '" + watchId + "' on session '" + sessionId + "'."));
+    }
+
+    private static Map<String, Object> view(WatchDefinition watch) {
+        Map<String, Object> view = new LinkedHashMap<>();
+        view.put("id", watch.watchId());
+        view.put("question", watch.question());
+        view.put("maxTokens", watch.sampling().maxTokens());
+        view.put("temperature", watch.sampling().temperature());
+        view.put("trigger", Map.of("everyTokens", watch.everyTokens(), "minIntervalSeconds", watch.minIntervalMs() / 1000));
+        if (watch.notifyWhen() != null) {
+            view.put("notifyWhen", watch.notifyWhen());
+        }
+        view.put("createdAt", watch.createdAt());
+        return view;
+    }
+}

@@ -1,0 +1,117 @@
+package io.ultralong.worker;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import io.ultralong.runtime.engine.LlamaRuntime;
+import io.ultralong.runtime.engine.RuntimeOptions;
+import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.store.ContextStore;
+import io.ultralong.worker.model.ModelAnswerEngine;
+import io.ultralong.worker.model.WorkerMetrics;
+import io.ultralong.worker.session.StoreSessionLedger;
+import org.rocksdb.RocksDBException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A whole worker in plain Java: context store, model, engine and Kafka node, started in that order
+ * and closed in reverse. The Quarkus service and the embedded platform both run one of these.
+ */
+public final class Worker implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    private static final long BLOCK_CACHE_BYTES = 256L << 20;
+
+    private final ContextStore store;
+    private final LlamaRuntime runtime;
+    private final ModelAnswerEngine engine;
+    private final StoreSessionLedger ledger;
+    private final WorkerNode node;
+    private final WorkerMetrics metrics = new WorkerMetrics();
+    private final boolean demoModel;
+
+    private Worker(WorkerSettings settings, ModelSettings model) throws RocksDBException {
+        Path modelDir;
+        if (model.modelDir().isPresent()) {
+            modelDir = model.modelDir().get();
+            demoModel = false;
+        } else {
+            modelDir = DemoModel.ensure(settings.dataDir().resolve("demo-model"));
+            demoModel = true;
+        }
+        this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes());
+        try {
+            ModelDirectory directory = ModelDirectory.resolve(modelDir);
+            LOG.info("Loading model {} on {}", directory.root(), model.device());
+            RuntimeOptions defaults = RuntimeOptions.defaults();
+            this.runtime = LlamaRuntime.load(directory, new RuntimeOptions(model.device(), model.prefillChunkTokens(),
+                    model.kvBlockTokens(), defaults.attentionBlockTokens()));
+            List<Integer> eos = directory.generationConfig().eosTokenIds();
+            String modelId = demoModel ? DemoModel.ID : model.modelId();
+            this.engine = new ModelAnswerEngine(runtime, eos, store, model.systemPrompt(), modelId, demoModel,
+                    model.kvMemoryBytes(), metrics);
+            this.ledger = new StoreSessionLedger(store);
+            this.node = new WorkerNode(settings, ledger, engine);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        if (demoModel) {
+            LOG.warn(DemoModel.WARNING);
+        }
+    }
+
+    /** Opens the store, loads the model and joins the group. */
+    public static Worker start(WorkerSettings settings, ModelSettings model) {
+        try {
+            Files.createDirectories(settings.dataDir());
+            Worker worker = new Worker(settings, model);
+            worker.node.start();
+            LOG.info("Worker {} started (group {}, data {})", settings.workerId(), settings.groupId(), settings.dataDir());
+            return worker;
+        } catch (RocksDBException | java.io.IOException e) {
+            throw new IllegalStateException("cannot open the worker's data directory " + settings.dataDir(), e);
+        }
+    }
+
+    public WorkerNode node() {
+        return node;
+    }
+
+    public ContextStore store() {
+        return store;
+    }
+
+    public LlamaRuntime runtime() {
+        return runtime;
+    }
+
+    public ModelAnswerEngine engine() {
+        return engine;
+    }
+
+    public StoreSessionLedger ledger() {
+        return ledger;
+    }
+
+    public WorkerMetrics metrics() {
+        return metrics;
+    }
+
+    public boolean demoModel() {
+        return demoModel;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        try {
+            node.close();
+        } finally {
+            engine.close();
+            runtime.close();
+            store.close();
+        }
+    }
+}

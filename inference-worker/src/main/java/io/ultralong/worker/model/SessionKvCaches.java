@@ -1,0 +1,95 @@
+package io.ultralong.worker.model;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import io.ultralong.runtime.kv.KvCache;
+
+/**
+ * The KV caches of recently queried sessions, kept on the model's device within a byte budget and
+ * evicted least recently used first. Only the model thread touches it. An evicted session is not
+ * lost: its persisted KV blocks come back from the context store on its next query.
+ */
+final class SessionKvCaches implements AutoCloseable {
+
+    /** A session's cache and the exact tokens (chat prefix + context) it holds. */
+    static final class Entry {
+        final String session;
+        final KvCache cache;
+        int[] tokens;
+        /** Blocks [0, persistedBlocks) are in the context store already. */
+        int persistedBlocks;
+
+        Entry(String session, KvCache cache, int[] tokens, int persistedBlocks) {
+            this.session = session;
+            this.cache = cache;
+            this.tokens = tokens;
+            this.persistedBlocks = persistedBlocks;
+        }
+    }
+
+    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+    private final long budgetBytes;
+    private final long bytesPerToken;
+
+    SessionKvCaches(long budgetBytes, long bytesPerToken) {
+        this.budgetBytes = budgetBytes;
+        this.bytesPerToken = bytesPerToken;
+    }
+
+    Entry get(String session) {
+        return entries.get(session);
+    }
+
+    void put(Entry entry) {
+        Entry previous = entries.put(entry.session, entry);
+        if (previous != null && previous != entry) {
+            previous.cache.close();
+        }
+    }
+
+    /** Evicts least recently used sessions, never {@code keep}, until the caches fit the budget. */
+    void shrink(String keep) {
+        Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
+        while (bytes() > budgetBytes && it.hasNext()) {
+            Entry entry = it.next().getValue();
+            if (!entry.session.equals(keep)) {
+                entry.cache.close();
+                it.remove();
+            }
+        }
+    }
+
+    void drop(String session) {
+        Entry entry = entries.remove(session);
+        if (entry != null) {
+            entry.cache.close();
+        }
+    }
+
+    long bytes() {
+        long tokens = 0;
+        for (Entry entry : entries.values()) {
+            tokens += entry.cache.length();
+        }
+        return tokens * bytesPerToken;
+    }
+
+    /** Each cached session's length in tokens. */
+    Map<String, Long> lengths() {
+        Map<String, Long> lengths = new java.util.HashMap<>();
+        entries.forEach((session, entry) -> lengths.put(session, entry.cache.length()));
+        return Map.copyOf(lengths);
+    }
+
+    int sessions() {
+        return entries.size();
+    }
+
+    @Override
+    public void close() {
+        entries.values().forEach(entry -> entry.cache.close());
+        entries.clear();
+    }
+}

@@ -1,0 +1,55 @@
+package io.ultralong.worker.service;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.ultralong.worker.Worker;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Liveness;
+import org.eclipse.microprofile.health.Readiness;
+
+/** Ready once the model is loaded and the worker's feeds run; live while they keep running. */
+public final class WorkerHealth {
+
+    private WorkerHealth() {
+    }
+
+    @Readiness
+    @ApplicationScoped
+    public static class Ready implements HealthCheck {
+        private final WorkerService service;
+
+        public Ready(WorkerService service) {
+            this.service = service;
+        }
+
+        @Override
+        public HealthCheckResponse call() {
+            Worker worker = service.worker();
+            boolean up = worker != null && worker.node().running() && worker.node().watches().caughtUp();
+            return HealthCheckResponse.named("ul-worker")
+                    .status(up)
+                    .withData("model", worker == null ? "loading" : worker.runtime().config().architecture())
+                    .withData("demoModel", worker != null && worker.demoModel())
+                    .withData("partitions", worker == null ? "" : worker.node().tokens().owned().toString())
+                    .build();
+        }
+    }
+
+    @Liveness
+    @ApplicationScoped
+    public static class Live implements HealthCheck {
+        private final WorkerService service;
+
+        public Live(WorkerService service) {
+            this.service = service;
+        }
+
+        @Override
+        public HealthCheckResponse call() {
+            Worker worker = service.worker();
+            // Still loading counts as alive; a feed thread that died does not.
+            return HealthCheckResponse.named("ul-worker").status(worker == null || worker.node().running()).build();
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package io.ultralong.worker.service;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.StartupEvent;
+import io.ultralong.worker.ModelSettings;
+import io.ultralong.worker.Worker;
+import io.ultralong.worker.WorkerSettings;
+import io.ultralong.worker.model.WorkerMetrics;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/** Runs the worker in the Quarkus service and publishes its metrics. */
+@ApplicationScoped
+public class WorkerService {
+
+    private final WorkerConfig config;
+    private final String bootstrapServers;
+    private final String topicPrefix;
+    private final MeterRegistry registry;
+    private volatile Worker worker;
+
+    public WorkerService(WorkerConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+                         @ConfigProperty(name = "ul.topics.prefix", defaultValue = "ul.") String topicPrefix,
+                         MeterRegistry registry) {
+        this.config = config;
+        this.bootstrapServers = bootstrapServers;
+        this.topicPrefix = topicPrefix;
+        this.registry = registry;
+    }
+
+    void start(@Observes StartupEvent startup) {
+        WorkerSettings settings = new WorkerSettings(bootstrapServers, topicPrefix, config.groupId(), config.id(),
+                config.dataDir(), config.sessionTimeout(), config.maxQueuedQueries());
+        ModelSettings model = new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
+                config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
+                config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId());
+        worker = Worker.start(settings, model);
+        registerMeters(worker);
+    }
+
+    private void registerMeters(Worker worker) {
+        WorkerMetrics metrics = worker.metrics();
+        Gauge.builder("ul.worker.prefilled.tokens", metrics, WorkerMetrics::prefilledTokens)
+                .description("Context and question tokens computed by prefill").register(registry);
+        Gauge.builder("ul.worker.reused.tokens", metrics, WorkerMetrics::reusedTokens)
+                .description("Prompt tokens taken from a KV cache instead of prefilled").register(registry);
+        Gauge.builder("ul.worker.decoded.tokens", metrics, WorkerMetrics::decodedTokens).register(registry);
+        Gauge.builder("ul.worker.prefill.tokens.per.second", metrics, WorkerMetrics::prefillTokensPerSecond).register(registry);
+        Gauge.builder("ul.worker.decode.tokens.per.second", metrics, WorkerMetrics::decodeTokensPerSecond).register(registry);
+        Gauge.builder("ul.worker.kv.memory.hits", metrics, WorkerMetrics::memoryHits).register(registry);
+        Gauge.builder("ul.worker.kv.memory.misses", metrics, WorkerMetrics::memoryMisses).register(registry);
+        Gauge.builder("ul.worker.kv.memory.bytes", worker.engine(), e -> e.kvMemoryBytes())
+                .description("KV caches of recent sessions held on the device").register(registry);
+        Gauge.builder("ul.worker.queue.depth", worker.node().scheduler(), s -> s.queued()).register(registry);
+        Gauge.builder("ul.worker.partitions.owned", worker.node().tokens(), t -> t.owned().size()).register(registry);
+        Gauge.builder("ul.worker.watch.evaluations", worker.node().watches(), w -> w.evaluations()).register(registry);
+        Gauge.builder("ul.worker.store.kv.hits", worker, w -> storeStat(w, "hits")).register(registry);
+        Gauge.builder("ul.worker.store.kv.misses", worker, w -> storeStat(w, "misses")).register(registry);
+        Gauge.builder("ul.worker.store.kv.dropped", worker, w -> storeStat(w, "dropped")).register(registry);
+        Gauge.builder("ul.worker.store.chunk.gaps", worker.ledger(), l -> l.gaps()).register(registry);
+    }
+
+    private static double storeStat(Worker worker, String which) {
+        try {
+            var statistics = worker.store().statistics();
+            return switch (which) {
+                case "hits" -> statistics.kvBlockHits();
+                case "misses" -> statistics.kvBlockMisses();
+                default -> statistics.corruptBlocksDropped() + statistics.foreignBlocksDropped();
+            };
+        } catch (Exception e) {
+            return Double.NaN;
+        }
+    }
+
+    /** Null until started. */
+    public Worker worker() {
+        return worker;
+    }
+
+    @PreDestroy
+    void stop() throws InterruptedException {
+        if (worker != null) {
+            worker.close();
+        }
+    }
+}

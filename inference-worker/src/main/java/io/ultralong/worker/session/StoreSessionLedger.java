@@ -1,0 +1,171 @@
+package io.ultralong.worker.session;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.tokens.TokenChunk;
+import io.ultralong.protocol.tokens.TokenChunkCodec;
+import io.ultralong.store.AppendResult;
+import io.ultralong.store.ContextStore;
+import io.ultralong.store.SessionInfo;
+import org.rocksdb.RocksDBException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The session ledger on the worker's RocksDB context store. Each chunk is written together with its
+ * partition's next offset in one atomic batch, so after a crash the worker resumes exactly after what
+ * the store holds; re-delivered chunks are recognised by their seq and change nothing.
+ *
+ * <p>Per session the store's metadata blob keeps {@code [records: int64][lastRecordWhole: byte]}:
+ * how many whole records were applied and whether the last chunk ended its record, which decides
+ * the session's applied seq (a record is visible to {@code minSeq} only when all its chunks are in).
+ */
+public final class StoreSessionLedger implements SessionLedger {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StoreSessionLedger.class);
+
+    private final ContextStore store;
+    private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
+    private final AtomicLong gaps = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+
+    public StoreSessionLedger(ContextStore store) {
+        this.store = store;
+    }
+
+    @Override
+    public void onSessionDeleted(Consumer<String> listener) {
+        deletedListeners.add(listener);
+    }
+
+    @Override
+    public long contextTokens(String session) {
+        try {
+            SessionInfo info = store.session(session);
+            return info == null ? 0 : info.tokenCount();
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read session " + session, e);
+        }
+    }
+
+    public ContextStore store() {
+        return store;
+    }
+
+    @Override
+    public long nextOffset(int partition) {
+        try {
+            return Math.max(0, store.appliedOffset(partition));
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read the watermark of partition " + partition, e);
+        }
+    }
+
+    @Override
+    public void apply(int partition, long offset, String session, byte[] value) {
+        try {
+            if (value == null) {
+                store.deleteSession(session);
+                deletedListeners.forEach(listener -> listener.accept(session));
+                LOG.info("Deleted session {} (tombstone at {}@{})", session, partition, offset);
+                return;
+            }
+            TokenChunk chunk;
+            try {
+                chunk = TokenChunkCodec.decode(value);
+            } catch (IllegalArgumentException e) {
+                // Only ingest writes here; a foreign record must not stop the partition.
+                rejected.incrementAndGet();
+                LOG.error("Skipping unreadable chunk of {} at {}@{}: {}", session, partition, offset, e.getMessage());
+                return;
+            }
+            AppendResult result = store.appendChunk(session, chunk.seq(), chunk.firstPosition(), chunk.sourceOffset(),
+                    chunk.tokens(), partition, offset);
+            switch (result.status()) {
+                case APPLIED -> recordProgress(session, chunk);
+                case DUPLICATE -> {
+                    // The batch may have landed without the metadata after it (a crash in between): redo it.
+                    SessionInfo info = store.session(session);
+                    if (info != null && info.lastSeq() == chunk.seq() && metadata(info).lastRecordWhole() != chunk.endOfRecord()) {
+                        recordProgress(session, chunk);
+                    }
+                }
+                case GAP -> {
+                    gaps.incrementAndGet();
+                    LOG.error("Chunk {} of {} at {}@{} leaves a gap (expected seq {}): not applied",
+                            chunk.seq(), session, partition, offset, result.expectedSeq());
+                }
+            }
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("the context store failed applying " + partition + "@" + offset, e);
+        }
+    }
+
+    private void recordProgress(String session, TokenChunk chunk) throws RocksDBException {
+        SessionInfo info = store.session(session);
+        Progress before = metadata(info);
+        long records = before.records() + (chunk.endOfRecord() ? 1 : 0);
+        store.putMetadata(session, new Progress(records, chunk.endOfRecord()).encode());
+    }
+
+    @Override
+    public long appliedSeq(String session) {
+        try {
+            SessionInfo info = store.session(session);
+            if (info == null || info.lastSeq() == 0) {
+                return -1;
+            }
+            // Record offsets increase per session, so "one less than a partly applied record's offset"
+            // is at or above every whole record's offset and below the partial one's.
+            return metadata(info).lastRecordWhole() ? info.lastSourceOffset() : info.lastSourceOffset() - 1;
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read session " + session, e);
+        }
+    }
+
+    @Override
+    public ResponseEvent.SessionInfo info(String requestId, String session, int partition) {
+        try {
+            SessionInfo info = store.session(session);
+            if (info == null) {
+                return new ResponseEvent.SessionInfo(requestId, false, 0, 0, -1, -1, 0, partition, 0, 0);
+            }
+            return new ResponseEvent.SessionInfo(requestId, true, metadata(info).records(), info.tokenCount(),
+                    info.lastSourceOffset(), appliedSeq(session), 0, partition, info.createdMillis(), info.updatedMillis());
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read session " + session, e);
+        }
+    }
+
+    /** Chunks refused because their seq skipped ahead (should never happen with one ingest per partition). */
+    public long gaps() {
+        return gaps.get();
+    }
+
+    /** Records on the tokens topic that were not token chunks. */
+    public long rejected() {
+        return rejected.get();
+    }
+
+    private static Progress metadata(SessionInfo info) {
+        byte[] bytes = info == null ? null : info.metadata();
+        if (bytes == null || bytes.length != Progress.BYTES) {
+            return new Progress(0, true);
+        }
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        return new Progress(buffer.getLong(), buffer.get() != 0);
+    }
+
+    private record Progress(long records, boolean lastRecordWhole) {
+        static final int BYTES = Long.BYTES + 1;
+
+        byte[] encode() {
+            return ByteBuffer.allocate(BYTES).putLong(records).put((byte) (lastRecordWhole ? 1 : 0)).array();
+        }
+    }
+}

@@ -1,0 +1,256 @@
+package io.ultralong.worker.watch;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToLongFunction;
+import java.util.regex.Pattern;
+
+import io.ultralong.protocol.kafka.TopicTail;
+import io.ultralong.protocol.query.QueryRequest;
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.watch.WatchAnswer;
+import io.ultralong.protocol.watch.WatchDefinition;
+import io.ultralong.protocol.watch.WatchJson;
+import io.ultralong.protocol.watch.WatchKeys;
+import io.ultralong.worker.query.QueryJob;
+import io.ultralong.worker.query.QueryScheduler;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Evaluates the standing queries of the sessions this worker owns.
+ *
+ * <p>Watches come from {@code ul.watches} (compacted), read whole by every worker; a worker acts on a
+ * watch only when its session's chunks arrive here, i.e. when it owns the session. After chunks are
+ * applied, a watch is due when at least {@code everyTokens} context tokens arrived since its last
+ * evaluation and {@code minIntervalMs} passed. At most one evaluation per watch is in flight; chunks
+ * arriving meanwhile only mark it dirty, and the next evaluation covers everything up to then
+ * (bursts coalesce). Evaluations queue behind users' queries (priority 1) and reuse the session's KV
+ * cache like any query, so each one prefills only what arrived since the last plus the question.
+ *
+ * <p>Answers go to {@code ul.answers} (key = session key), filtered by {@code notifyWhen}.
+ * Evaluation progress lives in memory: after a restart a watch counts new tokens from what the
+ * session held when the watch was first seen.
+ */
+public final class WatchEvaluator implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WatchEvaluator.class);
+    private static final int WATCH_PRIORITY = 1;
+    private static final long EVALUATION_TIMEOUT_MS = TimeUnit.MINUTES.toMillis(30);
+
+    private final Map<String, WatchState> watches = new ConcurrentHashMap<>();
+    private final TopicTail tail;
+    private final Producer<String, byte[]> producer;
+    private final String watchesTopic;
+    private final String answersTopic;
+    private final QueryScheduler scheduler;
+    private final ToLongFunction<String> sessionTokens;
+    private final ToPartition partitions;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "ul-watch-timer");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final AtomicLong evaluations = new AtomicLong();
+    private final AtomicLong announced = new AtomicLong();
+
+    /** The tokens partition a session lives in on this worker (the requests/tokens co-partitioning). */
+    @FunctionalInterface
+    public interface ToPartition {
+        int of(String session);
+    }
+
+    /**
+     * @param sessionTokens the number of context tokens the store holds for a session (0 if none)
+     */
+    public WatchEvaluator(String bootstrapServers, String topicPrefix, String workerId, QueryScheduler scheduler,
+                          ToLongFunction<String> sessionTokens, ToPartition partitions) {
+        this.watchesTopic = topicPrefix + "watches";
+        this.answersTopic = topicPrefix + "answers";
+        this.scheduler = scheduler;
+        this.sessionTokens = sessionTokens;
+        this.partitions = partitions;
+        this.producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.CLIENT_ID_CONFIG, "ul-worker-answers-" + workerId),
+                new StringSerializer(), new ByteArraySerializer());
+        this.tail = new TopicTail(bootstrapServers, watchesTopic, true, "ul-worker-watches-" + workerId, this::onWatchRecord);
+    }
+
+    public WatchEvaluator start() {
+        tail.start();
+        return this;
+    }
+
+    /** Whether every watch written before the start was read. */
+    public boolean caughtUp() {
+        return tail.caughtUp();
+    }
+
+    private void onWatchRecord(ConsumerRecord<String, byte[]> record) {
+        if (record.value() == null) {
+            WatchState removed = watches.remove(record.key());
+            if (removed != null) {
+                LOG.info("Watch {} of {} deleted", removed.definition.watchId(), removed.definition.session());
+            }
+            return;
+        }
+        WatchDefinition definition = WatchJson.decodeWatch(record.value());
+        watches.compute(record.key(), (key, existing) -> existing == null
+                ? new WatchState(definition, sessionTokens.applyAsLong(definition.session()))
+                : existing.redefined(definition));
+    }
+
+    /** New chunks were applied to {@code session} (token feed thread). */
+    public void sessionAdvanced(String session) {
+        for (WatchState watch : watches.values()) {
+            if (watch.definition.session().equals(session)) {
+                consider(watch);
+            }
+        }
+    }
+
+    /** The session was deleted: its watches go with it (tombstones on ul.watches, so every reader forgets them). */
+    public void sessionDeleted(String session) {
+        for (Map.Entry<String, WatchState> entry : watches.entrySet()) {
+            if (entry.getValue().definition.session().equals(session)) {
+                // Same partition as the gateway wrote it to, or compaction would keep the watch.
+                int partition = WatchKeys.partitionOf(session, producer.partitionsFor(watchesTopic).size());
+                producer.send(new ProducerRecord<>(watchesTopic, partition, entry.getKey(), null));
+                watches.remove(entry.getKey());
+            }
+        }
+    }
+
+    private void consider(WatchState watch) {
+        long now = System.currentTimeMillis();
+        synchronized (watch) {
+            if (watch.inFlight) {
+                watch.dirty = true;
+                return;
+            }
+            long tokens = sessionTokens.applyAsLong(watch.definition.session());
+            long added = tokens - watch.evaluatedTokens;
+            if (added <= 0 || added < watch.definition.everyTokens()) {
+                return;
+            }
+            long wait = watch.evaluatedAt + watch.definition.minIntervalMs() - now;
+            if (wait > 0) {
+                if (!watch.timerSet) {
+                    watch.timerSet = true;
+                    timer.schedule(() -> {
+                        synchronized (watch) {
+                            watch.timerSet = false;
+                        }
+                        consider(watch);
+                    }, wait, TimeUnit.MILLISECONDS);
+                }
+                return;
+            }
+            watch.inFlight = true;
+            watch.dirty = false;
+        }
+        submit(watch, now);
+    }
+
+    private void submit(WatchState watch, long now) {
+        WatchDefinition definition = watch.definition;
+        String requestId = "watch-" + definition.watchId() + "-" + UUID.randomUUID();
+        QueryRequest request = new QueryRequest(requestId, definition.session(), definition.question(), null,
+                definition.sampling(), -1, null, now + EVALUATION_TIMEOUT_MS, false);
+        QueryJob[] job = new QueryJob[1];
+        job[0] = new QueryJob(request, partitions.of(definition.session()), WATCH_PRIORITY, event -> {
+            if (event.terminal()) {
+                finished(watch, job[0], event);
+            }
+        });
+        evaluations.incrementAndGet();
+        scheduler.submit(job[0]);
+    }
+
+    private void finished(WatchState watch, QueryJob job, ResponseEvent terminal) {
+        boolean again;
+        synchronized (watch) {
+            watch.inFlight = false;
+            watch.evaluatedAt = System.currentTimeMillis();
+            if (job.coveredTokens() >= 0) {
+                watch.evaluatedTokens = job.coveredTokens();
+            }
+            again = watch.dirty;
+        }
+        if (terminal instanceof ResponseEvent.Done done) {
+            WatchDefinition definition = watch.definition;
+            if (definition.notifyWhen() == null || watch.notifyWhen.matcher(done.answer()).find()) {
+                WatchAnswer answer = new WatchAnswer(definition.watchId(), definition.session(), job.coveredSeq(),
+                        done.answer(), done.usage(), done.timings(), System.currentTimeMillis());
+                producer.send(new ProducerRecord<>(answersTopic, definition.session(), WatchJson.encode(answer)));
+                announced.incrementAndGet();
+            }
+        } else if (terminal instanceof ResponseEvent.Error error) {
+            LOG.warn("Watch {} of {} failed: {} {}", watch.definition.watchId(), watch.definition.session(),
+                    error.code(), error.message());
+        }
+        if (again) {
+            consider(watch);
+        }
+    }
+
+    /** Evaluations started since this worker started. */
+    public long evaluations() {
+        return evaluations.get();
+    }
+
+    /** Answers written to ul.answers (those {@code notifyWhen} let through). */
+    public long announced() {
+        return announced.get();
+    }
+
+    public List<WatchDefinition> watches() {
+        return watches.values().stream().map(w -> w.definition).toList();
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        tail.close();
+        producer.close();
+    }
+
+    private static final class WatchState {
+        final WatchDefinition definition;
+        final Pattern notifyWhen;
+        long evaluatedTokens;
+        long evaluatedAt;
+        boolean inFlight;
+        boolean dirty;
+        boolean timerSet;
+
+        WatchState(WatchDefinition definition, long tokensAtStart) {
+            this.definition = definition;
+            this.notifyWhen = definition.notifyWhen() == null ? null : Pattern.compile(definition.notifyWhen());
+            this.evaluatedTokens = tokensAtStart;
+        }
+
+        /** The same watch written again (e.g. edited): keeps its progress. */
+        WatchState redefined(WatchDefinition next) {
+            WatchState state = new WatchState(next, evaluatedTokens);
+            state.evaluatedAt = evaluatedAt;
+            return state;
+        }
+    }
+}

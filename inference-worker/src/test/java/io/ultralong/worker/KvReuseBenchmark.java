@@ -1,0 +1,111 @@
+package io.ultralong.worker;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Consumer;
+
+import io.ultralong.protocol.query.QueryRequest;
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.query.SamplingParams;
+import io.ultralong.runtime.engine.LlamaRuntime;
+import io.ultralong.runtime.engine.RuntimeOptions;
+import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.model.TensorDType;
+import io.ultralong.runtime.synthetic.SyntheticModelSpec;
+import io.ultralong.runtime.synthetic.SyntheticModelWriter;
+import io.ultralong.store.ContextStore;
+import io.ultralong.worker.model.ModelAnswerEngine;
+import io.ultralong.worker.model.WorkerMetrics;
+import io.ultralong.worker.query.QueryJob;
+
+/**
+ * Time to first token of a query after 256 tokens were appended to a 16K-token session, with the
+ * session's KV warm in memory, restored from the context store, and recomputed from scratch; the
+ * warm case is also what a standing query's evaluation costs after +256 tokens.
+ *
+ * <pre>./mvnw -B -q -pl inference-worker -am test-compile exec:java -Dexec.classpathScope=test \
+ *     -Dexec.mainClass=io.ultralong.worker.KvReuseBenchmark [-Dexec.args="16384 256"]</pre>
+ *
+ * The worker's path without Kafka: the engine, its store and the runtime, on a synthetic Llama
+ * (hidden 512, 4 layers, 8 heads / 2 KV heads, YaRN to 128K) so that 16K tokens fit a CPU run.
+ */
+public final class KvReuseBenchmark {
+
+    private KvReuseBenchmark() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int contextTokens = args.length > 0 ? Integer.parseInt(args[0]) : 16_384;
+        int appended = args.length > 1 ? Integer.parseInt(args[1]) : 256;
+        Path dir = Files.createTempDirectory("kv-reuse-bench");
+        SyntheticModelSpec spec = new SyntheticModelSpec(512, 1376, 4, 8, 2, 512, 4096, 32.0, TensorDType.F32, 1, 7L);
+        Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), spec);
+        RuntimeOptions options = new RuntimeOptions("cpu", 512, 256, 1024);
+        Random random = new Random(1);
+        int[] base = random.ints(contextTokens, 0, 500).toArray();
+        int[] more = random.ints(appended, 0, 500).toArray();
+
+        List<String[]> rows = new ArrayList<>();
+        try (LlamaRuntime runtime = LlamaRuntime.load(ModelDirectory.resolve(modelDir), options);
+             ContextStore store = ContextStore.open(dir.resolve("store"))) {
+            String session = "bench/s";
+            store.appendChunk(session, 1, 0, 0, base);
+            List<Integer> eos = ModelDirectory.resolve(modelDir).generationConfig().eosTokenIds();
+
+            // Warm: the first query caches and persists the 16K prefix; the next one after +256 reuses memory.
+            ModelAnswerEngine warm = engine(runtime, eos, store);
+            ResponseEvent.Done first = ask(warm, session);
+            store.appendChunk(session, 2, contextTokens, 1, more);
+            rows.add(row("warm in memory", ask(warm, session)));
+            warm.close();
+
+            // Restored: a fresh engine (a restarted worker) takes the blocks back from the store.
+            ModelAnswerEngine restored = engine(runtime, eos, store);
+            rows.add(row("restored from store", ask(restored, session)));
+            restored.close();
+
+            // Recomputed: a session unknown to the store's KV (a new owner without a shared store).
+            String fresh = "bench/fresh";
+            store.appendChunk(fresh, 1, 0, 0, concat(base, more));
+            ModelAnswerEngine recompute = engine(runtime, eos, store);
+            rows.add(row("recomputed from scratch", ask(recompute, fresh)));
+            recompute.close();
+            rows.add(0, row("(first query, cold)", first));
+        }
+
+        double scratch = Double.parseDouble(rows.get(rows.size() - 1)[4]);
+        System.out.printf("%nTTFT after +%d tokens on a %d-token session (CPU, %d cores, synthetic %d-layer hidden-%d Llama)%n",
+                appended, contextTokens, Runtime.getRuntime().availableProcessors(), spec.layers(), spec.hiddenSize());
+        System.out.printf("%-26s %10s %10s %10s %10s %10s%n", "case", "context", "cached", "prefilled", "TTFT ms", "vs scratch");
+        for (String[] row : rows) {
+            System.out.printf("%-26s %10s %10s %10s %10s %9.1fx%n", row[0], row[1], row[2], row[3], row[4],
+                    scratch / Double.parseDouble(row[4]));
+        }
+    }
+
+    private static ModelAnswerEngine engine(LlamaRuntime runtime, List<Integer> eos, ContextStore store) {
+        return new ModelAnswerEngine(runtime, eos, store, ModelSettings.DEFAULT_SYSTEM_PROMPT, "bench", false, 8L << 30,
+                new WorkerMetrics());
+    }
+
+    private static ResponseEvent.Done ask(ModelAnswerEngine engine, String session) {
+        QueryRequest request = new QueryRequest("q-" + System.nanoTime(), session, "Any errors in the last minute?", null,
+                new SamplingParams(1, 0.0, 1.0, 0, 1L), -1, null, Long.MAX_VALUE, false);
+        Consumer<ResponseEvent> ignore = event -> { };
+        return (ResponseEvent.Done) engine.answer(new QueryJob(request, 0, 0, 0), ignore);
+    }
+
+    private static String[] row(String name, ResponseEvent.Done done) {
+        return new String[] {name, Long.toString(done.usage().contextTokens()), Long.toString(done.usage().cachedTokens()),
+                Long.toString(done.usage().prefilledTokens()), Long.toString(done.timings().timeToFirstTokenMs())};
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

@@ -1,0 +1,119 @@
+package io.ultralong.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.watch.WatchKeys;
+import io.ultralong.runtime.synthetic.SyntheticModelSpec;
+import io.ultralong.runtime.synthetic.SyntheticModelWriter;
+import io.ultralong.runtime.tokenizer.ModelTokenizer;
+import io.ultralong.testkit.KafkaBroker;
+import io.ultralong.testkit.KafkaBrokerExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two workers share 8 partitions; one is a separate JVM killed with SIGKILL. Its sessions move to
+ * the survivor, which rebuilds them from {@code ul.tokens} (each worker has its own store, so their
+ * KV is recomputed, not restored) and answers them exactly as before, requests caught in the
+ * handover included: every one ends with an answer, none hangs.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class WorkerHandoverTest {
+
+    @Test
+    void killingAWorkerMovesItsSessionsToTheOtherWhichAnswersThemIdentically(KafkaBroker broker, @TempDir Path dir) throws Exception {
+        Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), SyntheticModelSpec.tiny());
+        List<String> sessions = new ArrayList<>();
+        for (int i = 0; sessions.size() < 8; i++) {
+            sessions.add("acme/session-" + i);
+        }
+        try (WorkerHarness harness = new WorkerHarness(broker);
+             ModelTokenizer tokenizer = ModelTokenizer.load(modelDir.resolve("tokenizer.json"))) {
+            Map<String, Long> lastSeq = new HashMap<>();
+            for (String session : sessions) {
+                lastSeq.put(session, harness.append(session, tokenizer.encode("[t] " + session + ": the deploy of build "
+                        + session.hashCode() + " finished with status OK\n")));
+            }
+            Process doomed = startWorkerProcess(harness, broker, "doomed", dir.resolve("doomed"), modelDir);
+            try (Worker survivor = Worker.start(harness.settings("survivor", dir.resolve("survivor"), Duration.ofSeconds(6)),
+                    WorkerHarness.model(modelDir))) {
+                await().atMost(Duration.ofSeconds(60)).until(() -> {
+                    int owned = survivor.node().tokens().owned().size();
+                    return owned > 0 && owned < WorkerHarness.PARTITIONS;
+                });
+                List<String> doomedSessions = sessions.stream()
+                        .filter(s -> !survivor.node().tokens().owned().contains(WatchKeys.partitionOf(s, WorkerHarness.PARTITIONS)))
+                        .toList();
+                assertThat(doomedSessions).as("some sessions live on the worker to be killed").isNotEmpty();
+
+                Map<String, String> before = new HashMap<>();
+                for (String session : sessions) {
+                    ResponseEvent answer = harness.terminal(harness.ask(session, "Status?", lastSeq.get(session), 6), Duration.ofSeconds(90));
+                    assertThat(answer).isInstanceOf(ResponseEvent.Done.class);
+                    before.put(session, ((ResponseEvent.Done) answer).answer());
+                }
+
+                // Requests in flight at the kill: those on the dead worker's partitions wait for the new owner.
+                doomed.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+                Map<String, String> requests = new HashMap<>();
+                for (String session : sessions) {
+                    requests.put(session, harness.ask(session, "Status?", lastSeq.get(session), 6));
+                }
+                for (String session : sessions) {
+                    ResponseEvent answer = harness.terminal(requests.get(session), Duration.ofSeconds(120));
+                    assertThat(answer).as(session).isInstanceOf(ResponseEvent.Done.class);
+                    ResponseEvent.Done done = (ResponseEvent.Done) answer;
+                    assertThat(done.answer()).as(session).isEqualTo(before.get(session));
+                    if (doomedSessions.contains(session)) {
+                        // Rebuilt from ul.tokens on the survivor: nothing of it was cached there.
+                        assertThat(done.usage().cachedTokens()).as(session).isZero();
+                    }
+                }
+                assertThat(survivor.node().tokens().owned()).hasSize(WorkerHarness.PARTITIONS);
+            } finally {
+                doomed.destroyForcibly();
+            }
+        }
+    }
+
+    private static Process startWorkerProcess(WorkerHarness harness, KafkaBroker broker, String id, Path data, Path modelDir)
+            throws Exception {
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx1g", "-Dai.djl.offline=true", "-Dai.djl.default_engine=PyTorch",
+                "-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(),
+                broker.bootstrapServers(), harness.prefix, harness.group, id, data.toString(), modelDir.toString())
+                .redirectErrorStream(true).start();
+        CompletableFuture<Void> started = new CompletableFuture<>();
+        Thread pump = new Thread(() -> {
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = out.readLine(); line != null; line = out.readLine()) {
+                    if (line.startsWith("WORKER STARTED")) {
+                        started.complete(null);
+                    }
+                }
+            } catch (Exception e) {
+                // the process was killed
+            }
+            started.completeExceptionally(new IllegalStateException("the worker process exited before starting"));
+        });
+        pump.setDaemon(true);
+        pump.start();
+        started.get(120, TimeUnit.SECONDS);
+        return process;
+    }
+}

@@ -1,0 +1,189 @@
+package io.ultralong.ingest;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+
+import io.ultralong.ingest.record.ContextTemplate;
+import io.ultralong.ingest.record.InputRecord;
+import io.ultralong.ingest.record.ParseResult;
+import io.ultralong.ingest.record.RecordParser;
+import io.ultralong.protocol.tokens.TokenChunk;
+import io.ultralong.protocol.tokens.TokenChunkCodec;
+import io.ultralong.protocol.topics.Topics;
+
+/**
+ * The ingest data flow, top to bottom: {@code ul.records} -> validate (rejects to {@code ul.records.dlq}) -> format
+ * with the template and tokenize -> number with the session's counters and cut into chunks -> {@code ul.tokens}.
+ *
+ * <p>Keys are kept as the producer's bytes end to end and the sink uses Kafka's default (murmur2 of the key)
+ * partitioner, so with equal partition counts a session's chunks land in the same partition number as its records
+ * (when producers use the default partitioner, as the gateway does). Only the counters store is stateful; with
+ * {@code exactly_once_v2} its changelog, the output and the input offsets commit in one transaction, which is what
+ * makes seq gapless and duplicate-free across crashes.
+ */
+public final class IngestTopology {
+
+    public static final String SESSION_COUNTERS_STORE = "session-counters";
+
+    /** DLQ headers: the reason code, a human message, and where the record came from. */
+    public static final String HEADER_REASON = "ul.dlq.reason";
+    public static final String HEADER_MESSAGE = "ul.dlq.message";
+    public static final String HEADER_TOPIC = "ul.dlq.topic";
+    public static final String HEADER_PARTITION = "ul.dlq.partition";
+    public static final String HEADER_OFFSET = "ul.dlq.offset";
+
+    private static final String SOURCE = "records";
+    private static final String VALIDATE = "validate";
+    private static final String DLQ_SINK = "records-dlq";
+    private static final String FORMAT_AND_TOKENIZE = "format-and-tokenize";
+    private static final String NUMBER_AND_CHUNK = "number-and-chunk";
+    private static final String TOKENS_SINK = "tokens";
+
+    private IngestTopology() {
+    }
+
+    /**
+     * @param maxChunkTokens the most tokens one chunk on {@code ul.tokens} holds; longer records give several chunks
+     */
+    public static Topology build(Topics topics, RecordParser parser, ContextTemplate template, TextTokenizer tokenizer,
+                                 int maxChunkTokens) {
+        if (maxChunkTokens < 1) {
+            throw new IllegalArgumentException("maxChunkTokens must be positive");
+        }
+        Topology topology = new Topology();
+        topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.records());
+        topology.addProcessor(VALIDATE, () -> new Validate(parser), SOURCE);
+        topology.addSink(DLQ_SINK, topics.recordsDlq(), new ByteArraySerializer(), new ByteArraySerializer(), VALIDATE);
+        topology.addProcessor(FORMAT_AND_TOKENIZE, () -> new FormatAndTokenize(template, tokenizer), VALIDATE);
+        topology.addProcessor(NUMBER_AND_CHUNK, () -> new NumberAndChunk(maxChunkTokens), FORMAT_AND_TOKENIZE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(SESSION_COUNTERS_STORE), Serdes.Bytes(), Serdes.ByteArray()),
+                NUMBER_AND_CHUNK);
+        topology.addSink(TOKENS_SINK, topics.tokens(), new ByteArraySerializer(), new ByteArraySerializer(),
+                NUMBER_AND_CHUNK);
+        return topology;
+    }
+
+    /** Sends rejects to the DLQ (same key and value bytes, reason in headers); valid records and deletes go on. */
+    private static final class Validate extends ContextualProcessor<byte[], byte[], byte[], Object> {
+        private final RecordParser parser;
+
+        Validate(RecordParser parser) {
+            this.parser = parser;
+        }
+
+        @Override
+        public void process(Record<byte[], byte[]> record) {
+            ParseResult result = parser.parse(record.key(), record.value());
+            if (result instanceof ParseResult.Accepted accepted) {
+                context().forward(record.withValue(accepted.record()), FORMAT_AND_TOKENIZE);
+            } else if (result instanceof ParseResult.Deleted) {
+                context().forward(record.withValue(null), FORMAT_AND_TOKENIZE);
+            } else if (result instanceof ParseResult.Rejected rejected) {
+                context().forward(record.withHeaders(dlqHeaders(record.headers(), rejected)), DLQ_SINK);
+            }
+        }
+
+        private Headers dlqHeaders(Headers original, ParseResult.Rejected rejected) {
+            // Record headers are shared with the input record: copy before adding ours.
+            Headers headers = new RecordHeaders(original.toArray());
+            headers.add(HEADER_REASON, utf8(rejected.reason().code()));
+            headers.add(HEADER_MESSAGE, utf8(rejected.message()));
+            context().recordMetadata().ifPresent(source -> {
+                headers.add(HEADER_TOPIC, utf8(source.topic()));
+                headers.add(HEADER_PARTITION, utf8(Integer.toString(source.partition())));
+                headers.add(HEADER_OFFSET, utf8(Long.toString(source.offset())));
+            });
+            return headers;
+        }
+    }
+
+    /** Record -> context text (template) -> token ids of the whole record; a delete passes as null. */
+    private static final class FormatAndTokenize extends ContextualProcessor<byte[], Object, byte[], int[]> {
+        private final ContextTemplate template;
+        private final TextTokenizer tokenizer;
+
+        FormatAndTokenize(ContextTemplate template, TextTokenizer tokenizer) {
+            this.template = template;
+            this.tokenizer = tokenizer;
+        }
+
+        @Override
+        public void process(Record<byte[], Object> record) {
+            if (record.value() == null) {
+                context().forward(record.withValue((int[]) null));
+                return;
+            }
+            String text = template.render((InputRecord) record.value());
+            context().forward(record.withValue(tokenizer.encode(text)));
+        }
+    }
+
+    /**
+     * Gives the record's tokens the session's next seq numbers and positions, in chunks of at most
+     * {@code maxChunkTokens}; a delete resets the session's counters and becomes a tombstone on {@code ul.tokens}.
+     * A record whose text gives no token still yields one empty chunk, so that its source offset becomes visible to
+     * readers waiting for it.
+     */
+    private static final class NumberAndChunk implements Processor<byte[], int[], byte[], byte[]> {
+        private final int maxChunkTokens;
+        private ProcessorContext<byte[], byte[]> context;
+        private KeyValueStore<Bytes, byte[]> counters;
+
+        NumberAndChunk(int maxChunkTokens) {
+            this.maxChunkTokens = maxChunkTokens;
+        }
+
+        @Override
+        public void init(ProcessorContext<byte[], byte[]> context) {
+            this.context = context;
+            this.counters = context.getStateStore(SESSION_COUNTERS_STORE);
+        }
+
+        @Override
+        public void process(Record<byte[], int[]> record) {
+            Bytes session = Bytes.wrap(record.key());
+            if (record.value() == null) {
+                counters.delete(session);
+                context.forward(record.withValue((byte[]) null));
+                return;
+            }
+            long sourceOffset = context.recordMetadata().map(RecordMetadata::offset)
+                    .orElseThrow(() -> new IllegalStateException("a record from ul.records has an offset"));
+            int[] tokens = record.value();
+            SessionCounters next = SessionCounters.fromBytes(counters.get(session));
+            long seq = next.nextSeq();
+            long position = next.nextPosition();
+            int from = 0;
+            do {
+                int to = Math.min(tokens.length, from + maxChunkTokens);
+                TokenChunk chunk = new TokenChunk(seq, position, sourceOffset, to == tokens.length,
+                        Arrays.copyOfRange(tokens, from, to));
+                context.forward(record.withValue(TokenChunkCodec.encode(chunk)));
+                seq++;
+                position += to - from;
+                from = to;
+            } while (from < tokens.length);
+            counters.put(session, new SessionCounters(seq, position).toBytes());
+        }
+    }
+
+    private static byte[] utf8(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+}

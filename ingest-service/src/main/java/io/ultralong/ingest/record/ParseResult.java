@@ -1,0 +1,17 @@
+package io.ultralong.ingest.record;
+
+/** What {@link RecordParser} made of a record's raw bytes: a valid record, a delete, or a rejection. */
+public sealed interface ParseResult {
+
+    /** A valid record of session {@code sessionKey}. */
+    record Accepted(String sessionKey, InputRecord record) implements ParseResult {
+    }
+
+    /** A tombstone: delete session {@code sessionKey}. */
+    record Deleted(String sessionKey) implements ParseResult {
+    }
+
+    /** Not processable; goes to the dead-letter topic with {@code reason} and a human {@code message}. */
+    record Rejected(RejectReason reason, String message) implements ParseResult {
+    }
+}

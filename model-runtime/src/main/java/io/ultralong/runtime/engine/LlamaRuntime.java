@@ -1,0 +1,268 @@
+package io.ultralong.runtime.engine;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.TreeSet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import io.ultralong.runtime.generate.GenerationParams;
+import io.ultralong.runtime.generate.Generator;
+import io.ultralong.runtime.generate.GenerationResult;
+import io.ultralong.runtime.generate.TokenListener;
+import io.ultralong.runtime.kv.BlockKvCache;
+import io.ultralong.runtime.kv.KvBlock;
+import io.ultralong.runtime.kv.KvBlockCodec;
+import io.ultralong.runtime.kv.KvCache;
+import io.ultralong.runtime.kv.KvLayout;
+import io.ultralong.runtime.model.LlamaConfig;
+import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.model.SafetensorsCheckpoint;
+import io.ultralong.runtime.tokenizer.ModelTokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A loaded Llama model on DJL's PyTorch engine: the facade the worker and the CLI use. Shared, immutable state
+ * only (config, tokenizer, weights on the device); everything per sequence lives in the {@link KvCache} passed in,
+ * so one runtime serves many sequences. A cache must be used by one thread at a time. Owns the root NDManager:
+ * closing the runtime frees the weights and every block still alive.
+ */
+public final class LlamaRuntime implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LlamaRuntime.class);
+
+    private final LlamaConfig config;
+    private final ModelTokenizer tokenizer;
+    private final RuntimeOptions options;
+    private final ComputeDevice device;
+    private final NDManager root;
+    private final NDManager kvManager;
+    private final LlamaWeights weights;
+    private final LlamaForward forward;
+    private final KvLayout kvLayout;
+    private final String fingerprint;
+
+    private LlamaRuntime(LlamaConfig config, ModelTokenizer tokenizer, RuntimeOptions options, ComputeDevice device,
+            NDManager root, NDManager kvManager, LlamaWeights weights, String fingerprint) {
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.options = options;
+        this.device = device;
+        this.root = root;
+        this.kvManager = kvManager;
+        this.weights = weights;
+        this.kvLayout = new KvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
+                options.kvBlockTokens(), device.dataType());
+        this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
+        this.fingerprint = fingerprint;
+    }
+
+    /** Loads config, tokenizer and weights onto the configured device; logs load progress per layer. */
+    public static LlamaRuntime load(ModelDirectory model, RuntimeOptions options) {
+        ComputeDevice device = ComputeDevice.parse(options.device());
+        LlamaConfig config = model.config();
+        if (config.numAttentionHeads() % config.numKeyValueHeads() != 0) {
+            throw new IllegalArgumentException("num_attention_heads " + config.numAttentionHeads()
+                    + " is not a multiple of num_key_value_heads " + config.numKeyValueHeads());
+        }
+        long started = System.nanoTime();
+        ModelTokenizer tokenizer = model.openTokenizer();
+        NDManager root = null;
+        try (SafetensorsCheckpoint checkpoint = model.openWeights()) {
+            String digest = fingerprint(model.root(), checkpoint, device, options);
+            root = NDManager.newBaseManager(device.device(), "PyTorch");
+            root.setName("llama-runtime");
+            LOG.info("Loading {} layers of {} onto {} as {}", config.numHiddenLayers(), model.root(),
+                    device.device(), device.dataType());
+            LlamaWeights weights = LlamaWeights.load(config, checkpoint, root, device.dataType());
+            NDManager kvManager = root.newSubManager();
+            kvManager.setName("kv-blocks");
+            LOG.info("Loaded {} MiB of weights in {} ms", weights.parameterBytes >> 20,
+                    (System.nanoTime() - started) / 1_000_000);
+            return new LlamaRuntime(config, tokenizer, options, device, root, kvManager, weights, digest);
+        } catch (RuntimeException e) {
+            if (root != null) {
+                root.close();
+            }
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public ModelTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public RuntimeOptions options() {
+        return options;
+    }
+
+    /** e.g. "cpu()" / "gpu(0)". */
+    public String device() {
+        return device.device().toString();
+    }
+
+    /** "f32" on CPU, "f16" on CUDA. */
+    public String kvDtype() {
+        return kvLayout.dtypeName();
+    }
+
+    /**
+     * Digest identifying whose KV blocks are interchangeable: SHA-256 over config.json bytes, weight file
+     * names+sizes (and the safetensors headers), kv dtype and kvBlockTokens; lowercase hex.
+     */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    public KvCache newCache() {
+        return new BlockKvCache(kvLayout, kvManager);
+    }
+
+    /**
+     * Appends tokens at positions cache.length()..; chunked by prefillChunkTokens; returns the logits (float32,
+     * length vocab) of the LAST appended position.
+     */
+    public float[] prefill(KvCache cache, int[] tokens, PrefillListener listener) {
+        BlockKvCache blocks = own(cache);
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("prefill needs at least one token");
+        }
+        for (int token : tokens) {
+            if (token < 0 || token >= config.vocabSize()) {
+                throw new IllegalArgumentException("Token id " + token + " outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
+        if (blocks.length() + tokens.length > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("Context of " + (blocks.length() + tokens.length)
+                    + " tokens exceeds max_position_embeddings " + config.maxPositionEmbeddings());
+        }
+        int chunkSize = options.prefillChunkTokens();
+        float[] logits = null;
+        for (int offset = 0; offset < tokens.length; offset += chunkSize) {
+            int end = Math.min(tokens.length, offset + chunkSize);
+            int[] chunk = java.util.Arrays.copyOfRange(tokens, offset, end);
+            logits = forward.forward(chunk, blocks, end == tokens.length);
+            listener.onProgress(end, tokens.length);
+        }
+        return logits;
+    }
+
+    /** Decoding loop on top of the cache (appends the generated tokens to it): see io.ultralong.runtime.generate. */
+    public GenerationResult generate(KvCache cache, float[] lastLogits, GenerationParams params, TokenListener listener) {
+        return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
+                tokenizer(), listener);
+    }
+
+    /** Export full block i (0-based) in the documented little-endian layout ({@link KvBlockCodec}). */
+    public byte[] exportBlock(KvCache cache, int blockIndex) {
+        BlockKvCache blocks = own(cache);
+        if (blockIndex < 0 || blockIndex >= blocks.fullBlocks()) {
+            throw new IndexOutOfBoundsException("Block " + blockIndex + " is not a full block of a cache with "
+                    + blocks.fullBlocks() + " full blocks");
+        }
+        return KvBlockCodec.encode(blocks.blocks().get(blockIndex), kvLayout);
+    }
+
+    /**
+     * Imports one full block at the end (cache.length() must be a multiple of blockTokens); importing f32 bytes
+     * into an f16 cache converts.
+     */
+    public void importBlock(KvCache cache, byte[] block) {
+        BlockKvCache blocks = own(cache);
+        if (blocks.length() % kvLayout.blockTokens() != 0) {
+            throw new IllegalStateException("Import needs a cache length that is a multiple of "
+                    + kvLayout.blockTokens() + ", not " + blocks.length());
+        }
+        if (KvBlockCodec.checkHeader(block, kvLayout) != kvLayout.blockTokens()) {
+            throw new IllegalArgumentException("Block holds " + KvBlockCodec.checkHeader(block, kvLayout)
+                    + " tokens; this runtime's blocks hold " + kvLayout.blockTokens());
+        }
+        NDArray[][] arrays = KvBlockCodec.decode(block, kvLayout, kvManager);
+        KvBlock adopted = blocks.adoptBlock(arrays[0], arrays[1]);
+        blocks.appendFullBlock(adopted);
+    }
+
+    public long kvBytesPerToken() {
+        return kvLayout.bytesPerToken();
+    }
+
+    /** Bytes of the weights on the device. */
+    public long weightBytes() {
+        return weights.parameterBytes;
+    }
+
+    /** Native arrays alive under this runtime (weights and KV blocks): a leak shows as growth between calls. */
+    public int liveArrayCount() {
+        return root.getManagedArrays().size();
+    }
+
+    /** Gives cached-but-free CUDA memory back after large frees (no-op on CPU). */
+    public void releaseCachedDeviceMemory() {
+        if (device.device().isGpu()) {
+            JniUtils.emptyCudaCache();
+        }
+    }
+
+    private BlockKvCache own(KvCache cache) {
+        if (!(cache instanceof BlockKvCache blocks) || !blocks.layout().equals(kvLayout)) {
+            throw new IllegalArgumentException("KV cache was not created by this runtime");
+        }
+        if (blocks.isClosed()) {
+            throw new IllegalStateException("KV cache is closed");
+        }
+        return blocks;
+    }
+
+    private static String fingerprint(Path modelRoot, SafetensorsCheckpoint checkpoint, ComputeDevice device,
+            RuntimeOptions options) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(Files.readAllBytes(modelRoot.resolve("config.json")));
+            TreeSet<Path> files = new TreeSet<>();
+            checkpoint.tensorNames().forEach(name -> files.add(checkpoint.info(name).file()));
+            for (Path file : files) {
+                sha.update(file.getFileName().toString().getBytes(StandardCharsets.UTF_8));
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                    sha.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, ch.size()));
+                    ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+                    ch.read(length, 0);
+                    ByteBuffer header = ByteBuffer.allocate((int) length.getLong(0));
+                    ch.read(header, 8);
+                    header.flip();
+                    sha.update(header);
+                }
+            }
+            String dtype = device.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? "f16" : "f32";
+            sha.update(("kv=" + dtype + ";block=" + options.kvBlockTokens()).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot fingerprint the model in " + modelRoot, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 missing from the JVM", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        root.close();
+        releaseCachedDeviceMemory();
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,117 @@
+package io.ultralong.platform;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.ultralong.ingest.IngestApplication;
+import io.ultralong.ingest.IngestSettings;
+import io.ultralong.protocol.topics.CoPartitioning;
+import io.ultralong.protocol.topics.TopicProvisioner;
+import io.ultralong.protocol.topics.Topics;
+import io.ultralong.worker.DemoModel;
+import io.ultralong.worker.ModelSettings;
+import io.ultralong.worker.Worker;
+import io.ultralong.worker.WorkerSettings;
+import org.apache.kafka.clients.admin.Admin;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded mode: before the gateway's beans start, brings up a single-node KRaft broker keeping its
+ * data under the data directory, the platform's topics, the ingest Streams application and one worker,
+ * all in this process; closes them in reverse order at shutdown. Everything lives under the data
+ * directory, so a restart finds its sessions again.
+ */
+@ApplicationScoped
+public class EmbeddedPlatform {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedPlatform.class);
+
+    private final Path dataDir;
+    private final Optional<Path> modelDir;
+    private final int kafkaPort;
+    private final String device;
+    private final int partitions;
+    private final String topicPrefix;
+    private final int httpPort;
+    private EmbeddedKafkaBroker broker;
+    private IngestApplication ingest;
+    private Worker worker;
+
+    public EmbeddedPlatform(@ConfigProperty(name = "ul.embedded.data-dir", defaultValue = "ultralong-data") Path dataDir,
+                            @ConfigProperty(name = "ul.embedded.model-dir") Optional<Path> modelDir,
+                            @ConfigProperty(name = "ul.embedded.kafka-port", defaultValue = "9092") int kafkaPort,
+                            @ConfigProperty(name = "ul.embedded.device", defaultValue = "auto") String device,
+                            @ConfigProperty(name = "ul.embedded.partitions", defaultValue = "8") int partitions,
+                            @ConfigProperty(name = "ul.topics.prefix", defaultValue = "ul.") String topicPrefix,
+                            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort) {
+        this.dataDir = dataDir.toAbsolutePath();
+        this.modelDir = modelDir;
+        this.kafkaPort = kafkaPort;
+        this.device = device;
+        this.partitions = partitions;
+        this.topicPrefix = topicPrefix;
+        this.httpPort = httpPort;
+    }
+
+    /** Runs before every other startup observer: the gateway's Kafka clients find the broker up. */
+    void start(@Observes @Priority(1) StartupEvent startup) throws Exception {
+        LOG.info("[1/4] Starting the embedded Kafka broker on localhost:{} (data in {})", kafkaPort, dataDir.resolve("kafka"));
+        broker = EmbeddedKafkaBroker.start(dataDir.resolve("kafka"), kafkaPort, EmbeddedKafkaBroker.freePort());
+
+        Topics topics = new Topics(topicPrefix);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+            var created = new TopicProvisioner(partitions, (short) 1, topics.defaultConfigs()).createMissing(admin, topics.all());
+            int actual = CoPartitioning.verify(admin, topics);
+            LOG.info("[2/4] Topics ready: {} partitions{}", actual, created.isEmpty() ? "" : ", created " + created);
+        }
+
+        Path workerData = dataDir.resolve("worker");
+        Path model = modelDir.orElseGet(() -> DemoModel.ensure(workerData.resolve("demo-model")));
+        LOG.info("[3/4] Starting ingest with the tokenizer of {}", model);
+        ingest = IngestApplication.start(IngestSettings.defaults(broker.bootstrapServers(), model)
+                .withTopicPrefix(topicPrefix)
+                .withTopics(false, partitions)
+                .withStateDir(dataDir.resolve("ingest")));
+
+        LOG.info("[4/4] Loading the model and starting the worker");
+        WorkerSettings workerSettings = new WorkerSettings(broker.bootstrapServers(), topicPrefix, "ul-workers", "embedded",
+                workerData, Duration.ofSeconds(10), 256);
+        ModelSettings modelSettings = new ModelSettings(modelDir, device, 512, 256, 4L << 30, 0,
+                ModelSettings.DEFAULT_SYSTEM_PROMPT, "ultralong-8b");
+        worker = Worker.start(workerSettings, modelSettings);
+        if (worker.demoModel()) {
+            LOG.warn("*** {} ***", DemoModel.WARNING);
+        }
+        LOG.info("""
+                UltraLong Stream is up.
+                  API:        http://localhost:{}/v1  (OpenAPI UI: http://localhost:{}/q/swagger-ui)
+                  Health:     http://localhost:{}/q/health   Metrics: http://localhost:{}/q/metrics
+                  Kafka:      localhost:{}               Data: {}""", httpPort, httpPort, httpPort, httpPort, kafkaPort, dataDir);
+    }
+
+    void stop(@Observes ShutdownEvent shutdown) throws InterruptedException {
+        if (worker != null) {
+            worker.close();
+        }
+        if (ingest != null) {
+            ingest.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    public Worker worker() {
+        return worker;
+    }
+}

@@ -1,0 +1,79 @@
+package io.ultralong.platform;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.annotations.QuarkusMain;
+import io.ultralong.worker.DemoModel;
+
+/**
+ * {@code java -jar platform/target/quarkus-app/quarkus-run.jar [--model DIR] [--data-dir DIR] [--port N]
+ * [--kafka-port N] [--device cpu|gpu|cuda:N|auto] [--partitions N]}: the whole platform in one process.
+ * Options become configuration (system properties) before Quarkus starts, so that the gateway and
+ * {@link EmbeddedPlatform} read one set of values.
+ */
+@QuarkusMain
+public final class PlatformMain {
+
+    private PlatformMain() {
+    }
+
+    public static void main(String... args) {
+        Optional<Path> model = Optional.empty();
+        for (int i = 0; i < args.length; i++) {
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--model" -> model = Optional.of(Path.of(require(args[i], value)));
+                case "--data-dir" -> System.setProperty("ul.embedded.data-dir", require(args[i], value));
+                case "--port" -> System.setProperty("quarkus.http.port", require(args[i], value));
+                case "--kafka-port" -> System.setProperty("ul.embedded.kafka-port", require(args[i], value));
+                case "--device" -> System.setProperty("ul.embedded.device", require(args[i], value));
+                case "--partitions" -> System.setProperty("ul.embedded.partitions", require(args[i], value));
+                case "--help", "-h" -> {
+                    System.out.println(usage());
+                    return;
+                }
+                default -> {
+                    System.err.println("Unknown option " + args[i] + "\n" + usage());
+                    System.exit(2);
+                }
+            }
+            i++;
+        }
+        Optional<Path> located = ModelLocator.locate(model, System.getenv());
+        located.ifPresent(dir -> System.setProperty("ul.embedded.model-dir", dir.toString()));
+        if (located.isEmpty()) {
+            System.setProperty("ul.model-id", DemoModel.ID);
+            System.setProperty("ul.demo-model", "true");
+        }
+        // The worker's and ingest's own application.properties come along in their jars: the platform's
+        // values must win, and the gateway's "ul" mapping must tolerate the other services' ul.* keys.
+        System.setProperty("smallrye.config.mapping.validate-unknown", "false");
+        System.setProperty("quarkus.application.name", "ultralong-stream");
+        System.setProperty("quarkus.http.port", System.getProperty("quarkus.http.port", "8080"));
+        String kafkaPort = System.getProperty("ul.embedded.kafka-port", "9092");
+        System.setProperty("kafka.bootstrap.servers", "localhost:" + kafkaPort);
+        Quarkus.run(args);
+    }
+
+    private static String require(String option, String value) {
+        if (value == null || value.startsWith("--")) {
+            System.err.println(option + " needs a value\n" + usage());
+            System.exit(2);
+        }
+        return value;
+    }
+
+    private static String usage() {
+        return """
+                Usage: java -jar platform/target/quarkus-app/quarkus-run.jar [options]
+                  --model DIR        HF model directory or hub cache directory (default: $UL_MODEL_DIR, the HF hub
+                                     cache, else a built-in demo model with random weights)
+                  --data-dir DIR     broker log, context store and ingest state (default: ./ultralong-data)
+                  --port N           HTTP port of the API (default: 8080)
+                  --kafka-port N     port of the embedded Kafka broker (default: 9092)
+                  --device D         cpu, gpu, cuda:N or auto (default: auto)
+                  --partitions N     partitions of new topics (default: 8)""";
+    }
+}

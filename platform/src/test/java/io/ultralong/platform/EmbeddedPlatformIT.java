@@ -1,0 +1,134 @@
+package io.ultralong.platform;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The packaged platform as a user runs it ({@code java -jar platform/target/quarkus-app/quarkus-run.jar}),
+ * with the demo model: a session is created, fed and asked; the process is then killed with SIGKILL
+ * and started again on the same data directory, and the session is still there, answering the same.
+ */
+class EmbeddedPlatformIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @Test
+    void theWholePlatformRunsInOneProcessAndSurvivesAKill(@TempDir Path dataDir) throws Exception {
+        int port = EmbeddedKafkaBroker.freePort();
+        int kafkaPort = EmbeddedKafkaBroker.freePort();
+        String base = "http://127.0.0.1:" + port;
+        String firstAnswer;
+        Process platform = start(dataDir, port, kafkaPort);
+        try {
+            JsonNode models = get(base + "/v1/models");
+            assertThat(models.at("/data/0/demo_model").asBoolean()).isTrue();
+            assertThat(models.at("/data/0/id").asText()).isEqualTo("ultralong-demo-random-weights");
+
+            assertThat(post(base + "/v1/sessions", "application/json", "{\"id\": \"ops-log\"}").statusCode()).isEqualTo(201);
+            HttpResponse<String> appended = post(base + "/v1/sessions/ops-log/records", "application/x-ndjson",
+                    "{\"text\": \"disk usage at 91% on node-3\", \"source\": \"monitor\"}\n"
+                            + "{\"text\": \"backup job finished in 42 min\", \"source\": \"cron\", \"ts\": 1764064800000}\n"
+                            + "\"plain text line from a script ✓\"\n");
+            assertThat(appended.statusCode()).isEqualTo(202);
+            assertThat(JSON.readTree(appended.body()).get("count").asInt()).isEqualTo(3);
+
+            JsonNode answer = query(base);
+            assertThat(answer.get("demoModel").asBoolean()).isTrue();
+            assertThat(answer.at("/usage/contextTokens").asLong()).isGreaterThan(30);
+            firstAnswer = answer.get("answer").asText();
+
+            JsonNode info = get(base + "/v1/sessions/ops-log");
+            assertThat(info.get("records").asLong()).isEqualTo(3);
+            // The session's prefix stays cached for the next query; the question (on a fork) does not.
+            assertThat(info.get("cachedTokens").asLong()).isGreaterThan(info.get("tokens").asLong())
+                    .isLessThan(answer.at("/usage/contextTokens").asLong());
+        } finally {
+            platform.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        }
+
+        Process restarted = start(dataDir, port, kafkaPort);
+        try {
+            JsonNode info = get(base + "/v1/sessions/ops-log");
+            assertThat(info.get("records").asLong()).isEqualTo(3);
+            JsonNode answer = query(base);
+            assertThat(answer.get("answer").asText()).isEqualTo(firstAnswer);
+        } finally {
+            restarted.destroy();
+            restarted.waitFor(60, TimeUnit.SECONDS);
+        }
+    }
+
+    private JsonNode query(String base) throws Exception {
+        HttpResponse<String> response = post(base + "/v1/sessions/ops-log/query", "application/json",
+                "{\"question\": \"Which node is short of disk?\", \"maxTokens\": 8, \"temperature\": 0}");
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        return JSON.readTree(response.body());
+    }
+
+    private Process start(Path dataDir, int port, int kafkaPort) throws Exception {
+        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
+        assertThat(jar).as("the packaged platform (mvn package)").exists();
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g", "-jar", jar.toString(), "--data-dir", dataDir.toString(), "--port", Integer.toString(port),
+                "--kafka-port", Integer.toString(kafkaPort), "--device", "cpu")
+                .redirectErrorStream(true).start();
+        List<String> output = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> up = new CompletableFuture<>();
+        Thread pump = new Thread(() -> {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                    output.add(line);
+                    if (line.contains("Listening on:")) {
+                        up.complete(null);
+                    }
+                }
+            } catch (Exception e) {
+                // killed
+            }
+            up.completeExceptionally(new AssertionError("the platform exited:\n" + String.join("\n", output)));
+        });
+        pump.setDaemon(true);
+        pump.start();
+        try {
+            up.get(240, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            process.destroyForcibly();
+            throw new AssertionError("the platform did not come up:\n" + String.join("\n", output), e);
+        }
+        assertThat(Files.isDirectory(dataDir.resolve("kafka"))).isTrue();
+        return process;
+    }
+
+    private JsonNode get(String url) throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(url + ": " + response.body()).isEqualTo(200);
+        return JSON.readTree(response.body());
+    }
+
+    private HttpResponse<String> post(String url, String contentType, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(120))
+                .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}

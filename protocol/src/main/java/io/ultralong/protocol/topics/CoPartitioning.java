@@ -1,0 +1,74 @@
+package io.ultralong.protocol.topics;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TopicDescription;
+
+/**
+ * The co-partitioning rule of DESIGN.md: {@code records}, {@code tokens} and {@code requests} must have the same
+ * partition count, because a session's records, its token log and its queries must all land on the partition (and
+ * so the worker) that owns the session. Services call {@link #verify} at start and refuse to run otherwise.
+ */
+public final class CoPartitioning {
+
+    private CoPartitioning() {
+    }
+
+    /** Thrown when the co-partitioned topics are missing or disagree; the message says what to fix. */
+    public static final class CoPartitioningException extends IllegalStateException {
+        public CoPartitioningException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Describes the co-partitioned topics and checks them.
+     *
+     * @return the common partition count
+     * @throws CoPartitioningException when one is absent or their partition counts differ
+     */
+    public static int verify(Admin admin, Topics topics) {
+        List<String> names = topics.coPartitioned();
+        Map<String, TopicDescription> descriptions;
+        try {
+            descriptions = admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new CoPartitioningException("Cannot describe topics " + names + ": " + e.getCause().getMessage()
+                    + ". Create them with equal partition counts, or let the service create them.");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while describing " + names, e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("Timed out describing topics " + names, e);
+        }
+        Map<String, Integer> partitionCounts = new TreeMap<>();
+        descriptions.forEach((name, description) -> partitionCounts.put(name, description.partitions().size()));
+        return requireEqual(partitionCounts);
+    }
+
+    /**
+     * The check itself on known partition counts.
+     *
+     * @return the common partition count
+     * @throws CoPartitioningException when the counts differ
+     */
+    public static int requireEqual(Map<String, Integer> partitionCounts) {
+        if (partitionCounts.isEmpty()) {
+            throw new IllegalArgumentException("no topics to check");
+        }
+        long distinct = partitionCounts.values().stream().distinct().count();
+        if (distinct != 1) {
+            throw new CoPartitioningException("Topics " + new TreeMap<>(partitionCounts).keySet()
+                    + " must have the same number of partitions (a session's records, tokens and requests must"
+                    + " share one partition), but have " + new TreeMap<>(partitionCounts)
+                    + ". Recreate them with equal counts or repartition before starting.");
+        }
+        return partitionCounts.values().iterator().next();
+    }
+}
