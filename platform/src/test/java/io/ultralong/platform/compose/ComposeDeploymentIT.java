@@ -114,7 +114,8 @@ class ComposeDeploymentIT {
         JsonNode done = JSON.readTree(events.get(events.size() - 1).data());
         assertThat(done.path("finishReason").asText()).isIn("stop", "length");
         JsonNode usage = done.path("usage");
-        assertThat(usage.path("completionTokens").asInt()).isBetween(1, MAX_TOKENS);
+        // The demo model's random weights may well pick end-of-turn first: an empty answer is a valid one.
+        assertThat(usage.path("completionTokens").asInt()).isBetween(0, MAX_TOKENS);
         // Read-your-writes: the context the answer saw holds the three records just appended.
         assertThat(usage.path("contextTokens").asInt()).isGreaterThan(0);
         StringBuilder streamed = new StringBuilder();
