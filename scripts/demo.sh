@@ -138,9 +138,15 @@ decode_text() {
 event=""
 outcome=""
 answering=false
+# Prefill progress is redrawn in place on a terminal, and left out of pipes and files.
+show_progress=false
+[[ -t 1 ]] && show_progress=true
 start_answer() {
   if [[ "${answering}" == false ]]; then
-    printf '\r%60s\rA: ' '' # clears the progress line
+    if [[ "${show_progress}" == true ]]; then
+      printf '\r%70s\r' ''   # clears the progress line
+    fi
+    printf 'A: '
     answering=true
   fi
 }
@@ -152,8 +158,10 @@ while IFS= read -r line; do
       data="${line#data: }"
       case "${event}" in
         progress)
-          body="${data}"
-          printf '\r   prefilling the new context: %s of %s tokens' "$(json_number prefilled)" "$(json_number total)" ;;
+          if [[ "${show_progress}" == true ]]; then
+            body="${data}"
+            printf '\r   prefilling the new context: %s of %s tokens' "$(json_number prefilled)" "$(json_number total)"
+          fi ;;
         token) start_answer; decode_text "${data}" ;;
         done) start_answer; outcome="done"; body="${data}" ;;
         error) outcome="error"; body="${data}" ;;
