@@ -2,19 +2,12 @@ package io.ultralong.platform;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,7 +31,7 @@ class EmbeddedPlatformIT {
         int kafkaPort = EmbeddedKafkaBroker.freePort();
         String base = "http://127.0.0.1:" + port;
         String firstAnswer;
-        Process platform = start(dataDir, port, kafkaPort);
+        Process platform = PlatformProcess.start(dataDir, port, kafkaPort);
         try {
             JsonNode models = get(base + "/v1/models");
             assertThat(models.at("/data/0/demo_model").asBoolean()).isTrue();
@@ -66,7 +59,7 @@ class EmbeddedPlatformIT {
             platform.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
         }
 
-        Process restarted = start(dataDir, port, kafkaPort);
+        Process restarted = PlatformProcess.start(dataDir, port, kafkaPort);
         try {
             JsonNode info = get(base + "/v1/sessions/ops-log");
             assertThat(info.get("records").asLong()).isEqualTo(3);
@@ -83,40 +76,6 @@ class EmbeddedPlatformIT {
                 "{\"question\": \"Which node is short of disk?\", \"maxTokens\": 8, \"temperature\": 0}");
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         return JSON.readTree(response.body());
-    }
-
-    private Process start(Path dataDir, int port, int kafkaPort) throws Exception {
-        Path jar = Path.of("target", "quarkus-app", "quarkus-run.jar");
-        assertThat(jar).as("the packaged platform (mvn package)").exists();
-        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-jar", jar.toString(), "--data-dir", dataDir.toString(), "--port", Integer.toString(port),
-                "--kafka-port", Integer.toString(kafkaPort), "--device", "cpu")
-                .redirectErrorStream(true).start();
-        List<String> output = new CopyOnWriteArrayList<>();
-        CompletableFuture<Void> up = new CompletableFuture<>();
-        Thread pump = new Thread(() -> {
-            try (BufferedReader lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                    output.add(line);
-                    if (line.contains("Listening on:")) {
-                        up.complete(null);
-                    }
-                }
-            } catch (Exception e) {
-                // killed
-            }
-            up.completeExceptionally(new AssertionError("the platform exited:\n" + String.join("\n", output)));
-        });
-        pump.setDaemon(true);
-        pump.start();
-        try {
-            up.get(240, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            process.destroyForcibly();
-            throw new AssertionError("the platform did not come up:\n" + String.join("\n", output), e);
-        }
-        assertThat(Files.isDirectory(dataDir.resolve("kafka"))).isTrue();
-        return process;
     }
 
     private JsonNode get(String url) throws Exception {

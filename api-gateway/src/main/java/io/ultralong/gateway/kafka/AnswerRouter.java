@@ -12,6 +12,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import io.ultralong.protocol.kafka.TopicTail;
+import io.ultralong.protocol.topics.Topics;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchJson;
 import io.ultralong.protocol.watch.WatchKeys;
@@ -25,7 +26,7 @@ public class AnswerRouter {
     private final ConcurrentMap<String, Set<MultiEmitter<? super WatchAnswer>>> followers = new ConcurrentHashMap<>();
     private final TopicTail tail;
 
-    public AnswerRouter(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics) {
+    public AnswerRouter(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, Topics topics) {
         this.tail = new TopicTail(bootstrapServers, topics.answers(), false, "ul-gateway-answers", this::route);
     }
 

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionStage;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.ultralong.protocol.topics.Topics;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 
@@ -22,10 +23,10 @@ public class RecordAppender {
     }
 
     private final KafkaProducers producers;
-    private final TopicNames topics;
+    private final Topics topics;
     private final SeqTracker seqs;
 
-    public RecordAppender(KafkaProducers producers, TopicNames topics, SeqTracker seqs) {
+    public RecordAppender(KafkaProducers producers, Topics topics, SeqTracker seqs) {
         this.producers = producers;
         this.topics = topics;
         this.seqs = seqs;

@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.WorkerRequest;
+import io.ultralong.protocol.topics.Topics;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /** Sends requests to the worker owning the session: {@code ul.requests}, keyed by the session key. */
@@ -14,9 +15,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public class RequestPublisher {
 
     private final KafkaProducers producers;
-    private final TopicNames topics;
+    private final Topics topics;
 
-    public RequestPublisher(KafkaProducers producers, TopicNames topics) {
+    public RequestPublisher(KafkaProducers producers, Topics topics) {
         this.producers = producers;
         this.topics = topics;
     }

@@ -12,6 +12,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.topics.Topics;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -33,7 +34,7 @@ public class ResponseRouter {
     private final ConcurrentMap<String, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final TopicTail tail;
 
-    public ResponseRouter(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics) {
+    public ResponseRouter(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, Topics topics) {
         this.tail = new TopicTail(bootstrapServers, topics.responses(), false, "ul-gateway-responses", this::route);
     }
 

@@ -1,36 +1,17 @@
 package io.ultralong.gateway.kafka;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
 
 import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.protocol.topics.Topics;
 
-/** The topic names under the configured prefix. */
-@ApplicationScoped
+/** The platform's topic names under the configured prefix, shared with every other service. */
 public class TopicNames {
 
-    private final String prefix;
-
-    public TopicNames(GatewayConfig config) {
-        this.prefix = config.topics().prefix();
-    }
-
-    public String records() {
-        return prefix + "records";
-    }
-
-    public String requests() {
-        return prefix + "requests";
-    }
-
-    public String responses() {
-        return prefix + "responses";
-    }
-
-    public String watches() {
-        return prefix + "watches";
-    }
-
-    public String answers() {
-        return prefix + "answers";
+    @Produces
+    @Singleton
+    Topics topics(GatewayConfig config) {
+        return new Topics(config.topics().prefix());
     }
 }

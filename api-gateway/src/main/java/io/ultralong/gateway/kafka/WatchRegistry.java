@@ -14,6 +14,7 @@ import jakarta.enterprise.event.Observes;
 
 import io.quarkus.runtime.StartupEvent;
 import io.ultralong.protocol.kafka.TopicTail;
+import io.ultralong.protocol.topics.Topics;
 import io.ultralong.protocol.watch.WatchDefinition;
 import io.ultralong.protocol.watch.WatchJson;
 import io.ultralong.protocol.watch.WatchKeys;
@@ -34,7 +35,7 @@ public class WatchRegistry {
     private final String topic;
     private final TopicTail tail;
 
-    public WatchRegistry(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, TopicNames topics,
+    public WatchRegistry(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, Topics topics,
                          KafkaProducers producers) {
         this.producers = producers;
         this.topic = topics.watches();

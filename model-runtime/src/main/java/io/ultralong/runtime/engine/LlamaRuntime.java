@@ -18,8 +18,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import io.ultralong.runtime.generate.GenerationParams;
-import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.GenerationResult;
+import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.BlockKvCache;
 import io.ultralong.runtime.kv.KvBlock;
@@ -164,10 +164,14 @@ public final class LlamaRuntime implements AutoCloseable {
         return logits;
     }
 
-    /** Decoding loop on top of the cache (appends the generated tokens to it): see io.ultralong.runtime.generate. */
+    /**
+     * Decoding loop on top of the cache (appends the generated tokens to it, all but the last: see
+     * {@link Generator}): each step is a one-token prefill of the cache.
+     */
     public GenerationResult generate(KvCache cache, float[] lastLogits, GenerationParams params, TokenListener listener) {
+        own(cache);
         return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
-                tokenizer(), listener);
+                tokenizer, listener);
     }
 
     /** Export full block i (0-based) in the documented little-endian layout ({@link KvBlockCodec}). */
@@ -241,12 +245,9 @@ public final class LlamaRuntime implements AutoCloseable {
                 sha.update(file.getFileName().toString().getBytes(StandardCharsets.UTF_8));
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                     sha.update(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, ch.size()));
-                    ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-                    ch.read(length, 0);
-                    ByteBuffer header = ByteBuffer.allocate((int) length.getLong(0));
-                    ch.read(header, 8);
-                    header.flip();
-                    sha.update(header);
+                    ByteBuffer length = readFully(ch, 0, 8).order(ByteOrder.LITTLE_ENDIAN);
+                    // the header (already validated by SafetensorsCheckpoint) names every tensor, dtype and offset
+                    sha.update(readFully(ch, 8, Math.toIntExact(length.getLong(0))));
                 }
             }
             String dtype = device.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? "f16" : "f32";
@@ -257,6 +258,16 @@ public final class LlamaRuntime implements AutoCloseable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 missing from the JVM", e);
         }
+    }
+
+    private static ByteBuffer readFully(FileChannel ch, long position, int bytes) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(bytes);
+        while (buffer.hasRemaining()) {
+            if (ch.read(buffer, position + buffer.position()) < 0) {
+                throw new IOException("Unexpected end of file");
+            }
+        }
+        return buffer.flip();
     }
 
     @Override

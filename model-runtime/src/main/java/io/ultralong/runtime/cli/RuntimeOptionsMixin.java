@@ -1,0 +1,28 @@
+package io.ultralong.runtime.cli;
+
+import io.ultralong.runtime.engine.RuntimeOptions;
+import picocli.CommandLine.Option;
+
+/** The engine options shared by the commands that run the model. */
+final class RuntimeOptionsMixin {
+
+    @Option(names = "--device", defaultValue = "auto", description = "cpu, gpu, cuda:N or auto (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--chunk", description = "prefill chunk in tokens (default: 512)")
+    Integer prefillChunkTokens;
+
+    @Option(names = "--kv-block", description = "KV cache block in tokens (default: 256)")
+    Integer kvBlockTokens;
+
+    @Option(names = "--attention-block", description = "KV width of one online-softmax attention step (default: 1024)")
+    Integer attentionBlockTokens;
+
+    RuntimeOptions toOptions() {
+        RuntimeOptions defaults = RuntimeOptions.defaults();
+        return new RuntimeOptions(device,
+                prefillChunkTokens == null ? defaults.prefillChunkTokens() : prefillChunkTokens,
+                kvBlockTokens == null ? defaults.kvBlockTokens() : kvBlockTokens,
+                attentionBlockTokens == null ? defaults.attentionBlockTokens() : attentionBlockTokens);
+    }
+}

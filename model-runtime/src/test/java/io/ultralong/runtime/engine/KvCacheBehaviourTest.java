@@ -1,0 +1,202 @@
+package io.ultralong.runtime.engine;
+
+import static io.ultralong.runtime.engine.LogitsAssert.concat;
+import static io.ultralong.runtime.engine.LogitsAssert.relativeError;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import io.ultralong.runtime.kv.BlockKvCache;
+import io.ultralong.runtime.kv.KvBlock;
+import io.ultralong.runtime.kv.KvBlockCodec;
+import io.ultralong.runtime.kv.KvCache;
+import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.synthetic.SyntheticModelSpec;
+import io.ultralong.runtime.synthetic.SyntheticModelWriter;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Everything the worker does with a cache (chunked prefill, fork for a question, truncate, export/import) must give
+ * the logits of one plain pass over the same tokens. "Same" is 1e-5 relative: the maths differ only in the order of
+ * the floating-point sums (chunk and block boundaries).
+ */
+class KvCacheBehaviourTest {
+
+    private static final double SAME = 1e-5;
+    private static final int BLOCK = 32;
+
+    @TempDir
+    static Path dir;
+    static LlamaRuntime runtime;
+    static int vocab;
+
+    @BeforeAll
+    static void load() {
+        SyntheticModelSpec spec = SyntheticModelSpec.tiny();
+        vocab = spec.vocabSize();
+        ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir, spec));
+        runtime = LlamaRuntime.load(model, new RuntimeOptions("cpu", 64, BLOCK, 64));
+    }
+
+    @AfterAll
+    static void close() {
+        runtime.close();
+    }
+
+    private static float[] onePass(int[] tokens) {
+        try (LlamaRuntime whole = LlamaRuntime.load(ModelDirectory.resolve(dir),
+                runtime.options().withPrefillChunkTokens(tokens.length).withAttentionBlockTokens(1 << 20));
+                KvCache cache = whole.newCache()) {
+            return whole.prefill(cache, tokens, PrefillListener.NONE);
+        }
+    }
+
+    @Test
+    void prefillInChunksOfAnySizeGivesTheLogitsOfOnePass() {
+        int[] tokens = LogitsAssert.tokens(300, vocab, 11);
+        float[] expected = onePass(tokens);
+        for (int chunk : new int[] {1, 17, 64, 299}) {
+            for (int attentionBlock : new int[] {BLOCK, 4 * BLOCK}) {
+                try (LlamaRuntime chunked = LlamaRuntime.load(ModelDirectory.resolve(dir),
+                        runtime.options().withPrefillChunkTokens(chunk).withAttentionBlockTokens(attentionBlock));
+                        KvCache cache = chunked.newCache()) {
+                    List<long[]> progress = new ArrayList<>();
+                    float[] logits = chunked.prefill(cache, tokens, (done, total) -> progress.add(new long[] {done, total}));
+                    assertThat(relativeError(logits, expected)).as("chunk %d, attention block %d", chunk, attentionBlock)
+                            .isLessThanOrEqualTo(SAME);
+                    assertThat(progress).hasSize((tokens.length + chunk - 1) / chunk);
+                    assertThat(progress.get(progress.size() - 1)).containsExactly(300, 300);
+                    assertThat(cache.length()).isEqualTo(300);
+                    assertThat(cache.fullBlocks()).isEqualTo(300 / BLOCK);
+                }
+            }
+        }
+    }
+
+    @Test
+    void exportImportThenContinueGivesTheLogitsOfOnePass() {
+        int[] prefix = LogitsAssert.tokens(5 * BLOCK + 9, vocab, 21);
+        int[] rest = LogitsAssert.tokens(23, vocab, 22);
+        List<byte[]> exported = new ArrayList<>();
+        try (KvCache source = runtime.newCache()) {
+            runtime.prefill(source, prefix, PrefillListener.NONE);
+            assertThat(source.fullBlocks()).isEqualTo(5);
+            for (int i = 0; i < source.fullBlocks(); i++) {
+                exported.add(runtime.exportBlock(source, i));
+            }
+            assertThatThrownBy(() -> runtime.exportBlock(source, 5)).isInstanceOf(IndexOutOfBoundsException.class);
+        }
+        assertThat(exported.get(0)).hasSize(KvBlockCodec.HEADER_BYTES + (int) (BLOCK * runtime.kvBytesPerToken()));
+        try (KvCache restored = runtime.newCache()) {
+            for (byte[] block : exported) {
+                runtime.importBlock(restored, block);
+            }
+            assertThat(restored.length()).isEqualTo(5 * BLOCK);
+            // the worker prefills what the blocks did not cover, then the new tokens
+            int[] uncovered = Arrays.copyOfRange(prefix, 5 * BLOCK, prefix.length);
+            float[] logits = runtime.prefill(restored, concat(uncovered, rest), PrefillListener.NONE);
+            assertThat(relativeError(logits, onePass(concat(prefix, rest)))).isLessThanOrEqualTo(SAME);
+            // re-exporting an imported block gives the very same bytes
+            assertThat(runtime.exportBlock(restored, 2)).isEqualTo(exported.get(2));
+        }
+    }
+
+    @Test
+    void importRejectsCorruptForeignAndMisplacedBlocks() {
+        try (KvCache source = runtime.newCache(); KvCache target = runtime.newCache()) {
+            runtime.prefill(source, LogitsAssert.tokens(BLOCK + 1, vocab, 5), PrefillListener.NONE);
+            byte[] block = runtime.exportBlock(source, 0);
+
+            byte[] corrupt = block.clone();
+            corrupt[corrupt.length - 1] ^= 1;
+            assertThatThrownBy(() -> runtime.importBlock(target, corrupt)).hasMessageContaining("checksum");
+
+            byte[] otherShape = block.clone();
+            ByteBuffer.wrap(otherShape).order(ByteOrder.LITTLE_ENDIAN).putInt(16, 3);
+            assertThatThrownBy(() -> runtime.importBlock(target, otherShape)).hasMessageContaining("kvHeads=3");
+
+            runtime.prefill(target, new int[] {1}, PrefillListener.NONE);
+            assertThatThrownBy(() -> runtime.importBlock(target, block)).hasMessageContaining("multiple of " + BLOCK);
+            assertThat(target.length()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void forkSharesBlocksAndNeverDisturbsTheParent() {
+        int[] session = LogitsAssert.tokens(3 * BLOCK + 5, vocab, 31);   // ends inside a partial block
+        int[] question = LogitsAssert.tokens(40, vocab, 32);
+        int[] more = LogitsAssert.tokens(12, vocab, 33);
+        try (BlockKvCache parent = (BlockKvCache) runtime.newCache()) {
+            runtime.prefill(parent, session, PrefillListener.NONE);
+            List<KvBlock> before = List.copyOf(parent.blocks());
+            try (BlockKvCache child = (BlockKvCache) parent.fork()) {
+                assertThat(child.length()).isEqualTo(session.length);
+                for (int i = 0; i < before.size(); i++) {
+                    assertThat(child.blocks().get(i)).isSameAs(before.get(i));   // shared, not copied
+                    assertThat(before.get(i).referenceCount()).isEqualTo(2);
+                }
+                float[] answer = runtime.prefill(child, question, PrefillListener.NONE);
+                assertThat(relativeError(answer, onePass(concat(session, question)))).isLessThanOrEqualTo(SAME);
+                // the child wrote past the shared partial block: the parent still holds its own 5-token block
+                assertThat(parent.blocks()).containsExactlyElementsOf(before);
+                assertThat(parent.blocks().get(3).tokens()).isEqualTo(5);
+                assertThat(child.blocks().get(3)).isNotSameAs(before.get(3));
+                assertThat(child.blocks().subList(0, 3)).containsExactlyElementsOf(before.subList(0, 3));
+            }
+            assertThat(before.get(0).referenceCount()).isEqualTo(1);
+            assertThat(parent.length()).isEqualTo(session.length);
+            float[] continued = runtime.prefill(parent, more, PrefillListener.NONE);
+            assertThat(relativeError(continued, onePass(concat(session, more)))).isLessThanOrEqualTo(SAME);
+        }
+    }
+
+    @Test
+    void truncateThenPrefillGivesTheLogitsOfOnePass() {
+        int[] kept = LogitsAssert.tokens(2 * BLOCK + 7, vocab, 41);     // cut inside a block
+        int[] dropped = LogitsAssert.tokens(50, vocab, 42);
+        int[] replacement = LogitsAssert.tokens(9, vocab, 43);
+        try (KvCache cache = runtime.newCache()) {
+            runtime.prefill(cache, concat(kept, dropped), PrefillListener.NONE);
+            cache.truncate(kept.length);
+            assertThat(cache.length()).isEqualTo(kept.length);
+            assertThat(cache.fullBlocks()).isEqualTo(2);
+            float[] logits = runtime.prefill(cache, replacement, PrefillListener.NONE);
+            assertThat(relativeError(logits, onePass(concat(kept, replacement)))).isLessThanOrEqualTo(SAME);
+            cache.truncate(0);
+            assertThat(cache.length()).isZero();
+            assertThatThrownBy(() -> cache.truncate(1)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void repeatedPrefillForkAndCloseLeaveNoNativeArraysBehind() {
+        int[] tokens = LogitsAssert.tokens(2 * BLOCK + 3, vocab, 51);
+        Runnable cycle = () -> {
+            try (KvCache cache = runtime.newCache()) {
+                runtime.prefill(cache, tokens, PrefillListener.NONE);
+                try (KvCache fork = cache.fork()) {
+                    runtime.prefill(fork, new int[] {1, 2, 3}, PrefillListener.NONE);
+                    fork.truncate(BLOCK + 1);
+                }
+                runtime.importBlock(runtime.newCache(), runtime.exportBlock(cache, 0));   // never closed: leaks on purpose
+            }
+        };
+        cycle.run();
+        int afterWarmUp = runtime.liveArrayCount();
+        for (int i = 0; i < 20; i++) {
+            cycle.run();
+        }
+        // only the deliberately unclosed cache's one block (2 arrays per layer) per cycle may remain
+        int perLeakedBlock = 2 * runtime.config().numHiddenLayers();
+        assertThat(runtime.liveArrayCount()).isEqualTo(afterWarmUp + 20 * perLeakedBlock);
+    }
+}
