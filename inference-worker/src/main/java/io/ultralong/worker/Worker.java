@@ -2,10 +2,10 @@ package io.ultralong.worker;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 
 import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.RuntimeOptions;
+import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.model.ModelDirectory;
 import io.ultralong.store.ContextStore;
 import io.ultralong.worker.model.ModelAnswerEngine;
@@ -48,9 +48,8 @@ public final class Worker implements AutoCloseable {
             RuntimeOptions defaults = RuntimeOptions.defaults();
             this.runtime = LlamaRuntime.load(directory, new RuntimeOptions(model.device(), model.prefillChunkTokens(),
                     model.kvBlockTokens(), defaults.attentionBlockTokens()));
-            List<Integer> eos = directory.generationConfig().eosTokenIds();
             String modelId = demoModel ? DemoModel.ID : model.modelId();
-            this.engine = new ModelAnswerEngine(runtime, eos, store, model.systemPrompt(), modelId, demoModel,
+            this.engine = new ModelAnswerEngine(runtime, StopTokens.of(directory, runtime.tokenizer()), store, model.systemPrompt(), modelId, demoModel,
                     model.kvMemoryBytes(), metrics);
             this.ledger = new StoreSessionLedger(store);
             this.node = new WorkerNode(settings, ledger, engine);

@@ -30,7 +30,7 @@ public final class WorkerNode implements AutoCloseable {
     private final TokenFeed tokens;
 
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
-        this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.responsesTopic(),
+        this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.topics().responses(),
                 "ul-worker-responses-" + settings.workerId());
         this.requests = new RequestFeed(settings, (requestId, session, partition) -> {
             ResponseEvent.SessionInfo info = ledger.info(requestId, session, partition);
@@ -39,8 +39,8 @@ public final class WorkerNode implements AutoCloseable {
         }, publisher::publish);
         this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
-        this.watches = new WatchEvaluator(settings.bootstrapServers(), settings.topicPrefix(), settings.workerId(), scheduler,
-                ledger::contextTokens, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.tokensTopic())));
+        this.watches = new WatchEvaluator(settings.bootstrapServers(), settings.topics(), settings.workerId(), scheduler,
+                ledger::contextTokens, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
         this.tokens = new TokenFeed(settings, ledger, requests, session -> {
             scheduler.sessionAdvanced(session);
             watches.sessionAdvanced(session);

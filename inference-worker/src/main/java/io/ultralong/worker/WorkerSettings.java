@@ -3,6 +3,8 @@ package io.ultralong.worker;
 import java.nio.file.Path;
 import java.time.Duration;
 
+import io.ultralong.protocol.topics.Topics;
+
 /**
  * What one worker needs to run: where Kafka and its data are, who it is, and its limits.
  *
@@ -24,16 +26,9 @@ public record WorkerSettings(
         Duration sessionTimeout,
         int maxQueuedQueries) {
 
-    public String tokensTopic() {
-        return topicPrefix + "tokens";
-    }
-
-    public String requestsTopic() {
-        return topicPrefix + "requests";
-    }
-
-    public String responsesTopic() {
-        return topicPrefix + "responses";
+    /** The platform's topic names under this worker's prefix. */
+    public Topics topics() {
+        return new Topics(topicPrefix);
     }
 
     /** Requests partitions follow tokens partitions, so their offsets live in a group of their own. */

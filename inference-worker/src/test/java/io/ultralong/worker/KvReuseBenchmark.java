@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.Consumer;
 
 import io.ultralong.protocol.query.QueryRequest;
@@ -12,6 +13,7 @@ import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.SamplingParams;
 import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.RuntimeOptions;
+import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.model.ModelDirectory;
 import io.ultralong.runtime.model.TensorDType;
 import io.ultralong.runtime.synthetic.SyntheticModelSpec;
@@ -53,7 +55,7 @@ public final class KvReuseBenchmark {
              ContextStore store = ContextStore.open(dir.resolve("store"))) {
             String session = "bench/s";
             store.appendChunk(session, 1, 0, 0, base);
-            List<Integer> eos = ModelDirectory.resolve(modelDir).generationConfig().eosTokenIds();
+            Set<Integer> eos = StopTokens.of(ModelDirectory.resolve(modelDir), runtime.tokenizer());
 
             // Warm: the first query caches and persists the 16K prefix; the next one after +256 reuses memory.
             ModelAnswerEngine warm = engine(runtime, eos, store);
@@ -86,7 +88,7 @@ public final class KvReuseBenchmark {
         }
     }
 
-    private static ModelAnswerEngine engine(LlamaRuntime runtime, List<Integer> eos, ContextStore store) {
+    private static ModelAnswerEngine engine(LlamaRuntime runtime, Set<Integer> eos, ContextStore store) {
         return new ModelAnswerEngine(runtime, eos, store, ModelSettings.DEFAULT_SYSTEM_PROMPT, "bench", false, 8L << 30,
                 new WorkerMetrics());
     }

@@ -15,6 +15,7 @@ import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.generate.ChatFormat;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
+import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.KvCache;
 import io.ultralong.runtime.model.ModelDirectory;
@@ -163,14 +164,12 @@ class WorkerAnswerTest {
         int[] session = concat(chat.sessionPrefix(ModelSettings.DEFAULT_SYSTEM_PROMPT), context);
         int[] suffix = chat.questionSuffix(question);
         int[] prompt = concat(session, suffix);
-        Set<Integer> stops = new java.util.HashSet<>(ModelDirectory.resolve(modelDir).generationConfig().eosTokenIds());
-        stops.add(tokenizer.requireSpecialTokenId("<|eot_id|>"));
-        stops.add(tokenizer.requireSpecialTokenId("<|eom_id|>"));
+        Set<Integer> stops = StopTokens.of(ModelDirectory.resolve(modelDir), tokenizer);
         try (KvCache cache = direct.newCache()) {
             float[] logits = direct.prefill(cache, prompt, PrefillListener.NONE);
             GenerationResult result = direct.generate(cache, logits, new GenerationParams(maxTokens, 0.0, 1.0, 0, 1L, stops),
                     TokenListener.NONE);
-            return new Expected(result.text(), prompt.length, session.length, suffix.length, result.tokens().length);
+            return new Expected(result.text(), prompt.length, session.length, suffix.length, result.answerTokens().length);
         }
     }
 

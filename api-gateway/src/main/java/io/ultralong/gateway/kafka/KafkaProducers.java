@@ -1,12 +1,15 @@
 package io.ultralong.gateway.kafka;
 
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -31,6 +34,19 @@ public class KafkaProducers {
                 ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000,
                 ProducerConfig.CLIENT_ID_CONFIG, "ul-gateway"),
                 new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /** Sends a record; completes once Kafka acknowledged it (acks=all). */
+    public CompletionStage<Void> send(ProducerRecord<String, byte[]> record) {
+        CompletableFuture<Void> sent = new CompletableFuture<>();
+        producer.send(record, (metadata, error) -> {
+            if (error != null) {
+                sent.completeExceptionally(error);
+            } else {
+                sent.complete(null);
+            }
+        });
+        return sent;
     }
 
     public Producer<String, byte[]> producer() {

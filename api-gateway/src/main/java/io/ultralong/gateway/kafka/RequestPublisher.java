@@ -1,6 +1,5 @@
 package io.ultralong.gateway.kafka;
 
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -23,15 +22,6 @@ public class RequestPublisher {
     }
 
     public CompletionStage<Void> send(WorkerRequest request) {
-        CompletableFuture<Void> sent = new CompletableFuture<>();
-        producers.producer().send(new ProducerRecord<>(topics.requests(), request.session(), QueryJson.encode(request)),
-                (metadata, error) -> {
-                    if (error != null) {
-                        sent.completeExceptionally(error);
-                    } else {
-                        sent.complete(null);
-                    }
-                });
-        return sent;
+        return producers.send(new ProducerRecord<>(topics.requests(), request.session(), QueryJson.encode(request)));
     }
 }

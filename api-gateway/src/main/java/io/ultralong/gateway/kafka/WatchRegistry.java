@@ -3,7 +3,6 @@ package io.ultralong.gateway.kafka;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -86,16 +85,8 @@ public class WatchRegistry {
 
     private CompletionStage<Void> send(String key, String session, byte[] value) {
         int partitions = producers.producer().partitionsFor(topic).size();
-        CompletableFuture<Void> sent = new CompletableFuture<>();
-        producers.producer().send(new ProducerRecord<>(topic, WatchKeys.partitionOf(session, partitions), key, value),
-                (metadata, error) -> {
-                    if (error != null) {
-                        sent.completeExceptionally(error);
-                    } else {
-                        sent.complete(null);
-                    }
-                });
-        return sent;
+        // The session's partition, not the key's: a watch lives where its session's data does.
+        return producers.send(new ProducerRecord<>(topic, WatchKeys.partitionOf(session, partitions), key, value));
     }
 
     @PreDestroy

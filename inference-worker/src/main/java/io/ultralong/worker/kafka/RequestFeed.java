@@ -66,7 +66,7 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
     }
 
     public RequestFeed(WorkerSettings settings, SessionInfoSource ledger, Consumer<ResponseEvent> publisher) {
-        this.topic = settings.requestsTopic();
+        this.topic = settings.topics().requests();
         this.ledger = ledger;
         this.publisher = publisher;
         this.consumer = new KafkaConsumer<>(Map.of(

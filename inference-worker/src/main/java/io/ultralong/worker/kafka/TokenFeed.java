@@ -59,7 +59,7 @@ public final class TokenFeed implements Runnable, AutoCloseable {
     private volatile boolean running = true;
 
     public TokenFeed(WorkerSettings settings, SessionLedger ledger, Ownership ownership, Progress progress) {
-        this.topic = settings.tokensTopic();
+        this.topic = settings.topics().tokens();
         this.ledger = ledger;
         this.ownership = ownership;
         this.progress = progress;

@@ -2,7 +2,6 @@ package io.ultralong.worker.model;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -63,7 +62,10 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private volatile Map<String, Long> cachedLengths = Map.of();
     private final WorkerMetrics metrics;
 
-    public ModelAnswerEngine(LlamaRuntime runtime, List<Integer> eosTokenIds, ContextStore store, String systemPrompt,
+    /**
+     * @param stopTokenIds the ids that end an answer ({@code StopTokens.of}: eos of the model's configs, eot, eom)
+     */
+    public ModelAnswerEngine(LlamaRuntime runtime, Set<Integer> stopTokenIds, ContextStore store, String systemPrompt,
                              String modelId, boolean demoModel, long kvMemoryBytes, WorkerMetrics metrics) {
         this.runtime = runtime;
         this.store = store;
@@ -72,11 +74,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         this.modelId = modelId;
         this.demoModel = demoModel;
         this.sessionPrefix = chat.sessionPrefix(systemPrompt);
-        Set<Integer> stops = new LinkedHashSet<>(eosTokenIds);
-        for (String special : List.of("<|eot_id|>", "<|eom_id|>")) {
-            tokenizer.specialTokenId(special).ifPresent(stops::add);
-        }
-        this.stopTokenIds = Set.copyOf(stops);
+        this.stopTokenIds = Set.copyOf(stopTokenIds);
         this.fingerprint = runtime.fingerprint().getBytes(StandardCharsets.US_ASCII);
         this.blockTokens = runtime.options().kvBlockTokens();
         this.caches = new SessionKvCaches(kvMemoryBytes, runtime.kvBytesPerToken());
@@ -130,7 +128,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                 long decodeStarted = System.nanoTime();
                 GenerationResult result = runtime.generate(fork, logits, generationParams(request.sampling()), stream);
                 long decodeMs = (System.nanoTime() - decodeStarted) / 1_000_000;
-                metrics.decoded(result.tokens().length, decodeMs);
+                metrics.decoded(result.answerTokens().length, decodeMs);
                 if (job.cancelled()) {
                     return null;
                 }
@@ -138,7 +136,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                     return new ResponseEvent.Error(request.requestId(), ErrorCode.DEADLINE_EXCEEDED.wireName(),
                             "The query's deadline passed while generating (" + result.tokens().length + " tokens in).");
                 }
-                ResponseEvent.Usage usage = new ResponseEvent.Usage(cached + toPrefill, cached, toPrefill, result.tokens().length);
+                ResponseEvent.Usage usage = new ResponseEvent.Usage(cached + toPrefill, cached, toPrefill, result.answerTokens().length);
                 ResponseEvent.Timings timings = new ResponseEvent.Timings(queuedMs, prefillMs,
                         stream.firstTokenMs < 0 ? prefillMs : stream.firstTokenMs, decodeMs);
                 return new ResponseEvent.Done(request.requestId(), result.text(), result.finishReason(), usage, timings,

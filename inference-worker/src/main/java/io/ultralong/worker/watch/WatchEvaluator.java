@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
 import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.topics.Topics;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
 import io.ultralong.protocol.watch.WatchJson;
@@ -76,10 +77,10 @@ public final class WatchEvaluator implements AutoCloseable {
     /**
      * @param sessionTokens the number of context tokens the store holds for a session (0 if none)
      */
-    public WatchEvaluator(String bootstrapServers, String topicPrefix, String workerId, QueryScheduler scheduler,
+    public WatchEvaluator(String bootstrapServers, Topics topics, String workerId, QueryScheduler scheduler,
                           ToLongFunction<String> sessionTokens, ToPartition partitions) {
-        this.watchesTopic = topicPrefix + "watches";
-        this.answersTopic = topicPrefix + "answers";
+        this.watchesTopic = topics.watches();
+        this.answersTopic = topics.answers();
         this.scheduler = scheduler;
         this.sessionTokens = sessionTokens;
         this.partitions = partitions;
