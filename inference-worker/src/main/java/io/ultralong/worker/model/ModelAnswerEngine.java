@@ -16,12 +16,14 @@ import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.SamplingParams;
 import io.ultralong.runtime.engine.LlamaRuntime;
+import io.ultralong.runtime.engine.PrefillListener;
 import io.ultralong.runtime.generate.ChatFormat;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
 import io.ultralong.runtime.kv.KvCache;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.store.ContextStore;
+import io.ultralong.store.SessionInfo;
 import io.ultralong.worker.query.AnswerEngine;
 import io.ultralong.worker.query.QueryJob;
 import org.rocksdb.RocksDBException;
@@ -96,7 +98,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         long queuedMs = (started - job.arrivalNanos()) / 1_000_000;
         try {
             // Read the counters first: the token feed may append meanwhile, and the answer must say what it saw.
-            io.ultralong.store.SessionInfo info = store.session(request.session());
+            SessionInfo info = store.session(request.session());
             long lastSeq = info == null ? -1 : info.lastSourceOffset();
             long asOf = request.asOfSeq() == null ? lastSeq : Math.min(lastSeq, request.asOfSeq());
             int[] context = info == null ? new int[0] : store.readTokensUpToSourceOffset(request.session(), asOf);
@@ -150,6 +152,11 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
             }
         } catch (CancellationException e) {
             return null;   // the client went away mid-prefill; the chunks done stay cached
+        } catch (RuntimeException e) {
+            // A failure inside a forward pass may leave the cache half-appended: start this session afresh.
+            caches.drop(request.session());
+            cachedLengths = caches.lengths();
+            throw e;
         } catch (RocksDBException e) {
             throw new IllegalStateException("the context store failed", e);
         }
@@ -203,21 +210,25 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         return new Base(cache, fresh, restoredTokens, false);
     }
 
-    /** Prefills the context no cache holds into the base cache, persists its new full blocks, and forks it. */
+    /**
+     * Prefills the context no cache holds into the base cache and forks it. Full KV blocks are persisted
+     * after every prefill chunk, so a long prefill that is cancelled or crashes keeps what it computed.
+     */
     private KvCache prefillContextAndFork(Base base, int[] sessionTokens, ProgressReporter progress) throws RocksDBException {
         long have = base.cache.length();
         if (have < sessionTokens.length) {
-            try {
-                runtime.prefill(base.cache, Arrays.copyOfRange(sessionTokens, Math.toIntExact(have), sessionTokens.length), progress);
-            } finally {
+            PrefillListener persisting = (done, total) -> {
                 if (base.entry != null) {
-                    // Even a cancelled prefill keeps the chunks it finished: the next query starts there.
                     base.entry.tokens = Arrays.copyOf(sessionTokens, Math.toIntExact(base.cache.length()));
+                    try {
+                        persistNewBlocks(base.entry);
+                    } catch (RocksDBException e) {
+                        throw new IllegalStateException("the context store failed persisting KV blocks", e);
+                    }
                 }
-            }
-        }
-        if (base.entry != null) {
-            persistNewBlocks(base.entry);
+                progress.onProgress(done, total);
+            };
+            runtime.prefill(base.cache, Arrays.copyOfRange(sessionTokens, Math.toIntExact(have), sessionTokens.length), persisting);
         }
         return base.cache.fork();
     }
