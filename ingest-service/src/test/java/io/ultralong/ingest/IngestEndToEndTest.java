@@ -48,7 +48,9 @@ class IngestEndToEndTest {
         try (IngestApplication ingest = IngestApplication.start(settings);
              WorkloadProducer producer = new WorkloadProducer(broker.clientProperties(), MAX_RECORD_BYTES);
              ModelTokenizer tokenizer = TestTokenizer.load()) {
+            long start = System.nanoTime();
             producer.send(topics.records(), workload, 0, RECORDS, positions);
+            long produced = System.nanoTime();
 
             OutputVerifier verifier = new OutputVerifier(broker.clientProperties());
             List<ConsumerRecord<byte[], byte[]>> tokens = verifier.readCommitted(topics.tokens(),
@@ -57,6 +59,7 @@ class IngestEndToEndTest {
             List<ConsumerRecord<byte[], byte[]>> dlq = verifier.readCommitted(topics.recordsDlq(), invalid, false,
                     Duration.ofMinutes(1));
 
+            long consumed = System.nanoTime();
             long verifiedTokens = verifier.verifyTokens(tokens, workload, positions, tokenizer);
             verifier.verifyDlq(dlq, workload, positions, topics.records());
             assertThat(invalid).isGreaterThan(1000);
@@ -64,7 +67,9 @@ class IngestEndToEndTest {
                     .isEqualTo(workload.stream().filter(r -> r.expectation() instanceof IngestWorkload.Delete).count())
                     .isGreaterThan(50);
             assertThat(verifiedTokens).isGreaterThan(RECORDS);
-            System.out.printf("verified %d chunks, %d tokens, %d DLQ records%n", tokens.size(), verifiedTokens, dlq.size());
+            System.out.printf("verified %d chunks, %d tokens, %d DLQ records; produce %d ms, until all output %d ms,"
+                    + " verification %d ms%n", tokens.size(), verifiedTokens, dlq.size(), (produced - start) / 1_000_000,
+                    (consumed - start) / 1_000_000, (System.nanoTime() - consumed) / 1_000_000);
         }
     }
 }

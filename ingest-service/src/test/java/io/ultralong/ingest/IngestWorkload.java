@@ -133,13 +133,13 @@ public final class IngestWorkload {
     /** Mostly short lines, some paragraphs, a few pages (several chunks each). */
     private static int length(Random random) {
         double roll = random.nextDouble();
-        if (roll < 0.80) {
-            return 20 + random.nextInt(180);
+        if (roll < 0.85) {
+            return 20 + random.nextInt(100);
         }
-        if (roll < 0.98) {
-            return 200 + random.nextInt(800);
+        if (roll < 0.99) {
+            return 120 + random.nextInt(480);
         }
-        return 1000 + random.nextInt(3000);
+        return 600 + random.nextInt(2400);
     }
 
     private static String text(Random random, int approximateChars) {
