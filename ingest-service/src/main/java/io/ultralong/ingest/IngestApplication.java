@@ -51,13 +51,18 @@ public final class IngestApplication implements AutoCloseable {
      * @throws CoPartitioning.CoPartitioningException when the partition counts differ
      */
     public static IngestApplication start(IngestSettings settings) {
+        return start(settings, IngestMetrics.NONE);
+    }
+
+    /** As {@link #start(IngestSettings)}, counting records, rejects and deletes into {@code metrics}. */
+    public static IngestApplication start(IngestSettings settings, IngestMetrics metrics) {
         Topics topics = new Topics(settings.topicPrefix());
         ContextTemplate template = ContextTemplate.parse(settings.template());
         prepareTopics(settings, topics);
         ModelTokenizer tokenizer = ModelTokenizer.load(settings.tokenizer());
         try {
             Topology topology = IngestTopology.build(topics, new RecordParser(settings.maxRecordBytes()), template,
-                    tokenizer::encode, settings.maxChunkTokens());
+                    tokenizer::encode, settings.maxChunkTokens(), metrics);
             KafkaStreams streams = new KafkaStreams(topology, streamsProperties(settings));
             streams.setUncaughtExceptionHandler(e -> {
                 LOG.error("Ingest stream thread failed; replacing it (the transaction in flight is aborted)", e);

@@ -62,15 +62,21 @@ public final class IngestTopology {
      */
     public static Topology build(Topics topics, RecordParser parser, ContextTemplate template, TextTokenizer tokenizer,
                                  int maxChunkTokens) {
+        return build(topics, parser, template, tokenizer, maxChunkTokens, IngestMetrics.NONE);
+    }
+
+    /** As {@link #build(Topics, RecordParser, ContextTemplate, TextTokenizer, int)}, counting into {@code metrics}. */
+    public static Topology build(Topics topics, RecordParser parser, ContextTemplate template, TextTokenizer tokenizer,
+                                 int maxChunkTokens, IngestMetrics metrics) {
         if (maxChunkTokens < 1) {
             throw new IllegalArgumentException("maxChunkTokens must be positive");
         }
         Topology topology = new Topology();
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.records());
-        topology.addProcessor(VALIDATE, () -> new Validate(parser), SOURCE);
+        topology.addProcessor(VALIDATE, () -> new Validate(parser, metrics), SOURCE);
         topology.addSink(DLQ_SINK, topics.recordsDlq(), new ByteArraySerializer(), new ByteArraySerializer(), VALIDATE);
         topology.addProcessor(FORMAT_AND_TOKENIZE, () -> new FormatAndTokenize(template, tokenizer), VALIDATE);
-        topology.addProcessor(NUMBER_AND_CHUNK, () -> new NumberAndChunk(maxChunkTokens), FORMAT_AND_TOKENIZE);
+        topology.addProcessor(NUMBER_AND_CHUNK, () -> new NumberAndChunk(maxChunkTokens, metrics), FORMAT_AND_TOKENIZE);
         topology.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(SESSION_COUNTERS_STORE), Serdes.Bytes(), Serdes.ByteArray()),
                 NUMBER_AND_CHUNK);
@@ -82,9 +88,11 @@ public final class IngestTopology {
     /** Sends rejects to the DLQ (same key and value bytes, reason in headers); valid records and deletes go on. */
     private static final class Validate extends ContextualProcessor<byte[], byte[], byte[], Object> {
         private final RecordParser parser;
+        private final IngestMetrics metrics;
 
-        Validate(RecordParser parser) {
+        Validate(RecordParser parser, IngestMetrics metrics) {
             this.parser = parser;
+            this.metrics = metrics;
         }
 
         @Override
@@ -95,6 +103,7 @@ public final class IngestTopology {
             } else if (result instanceof ParseResult.Deleted) {
                 context().forward(record.withValue(null), FORMAT_AND_TOKENIZE);
             } else if (result instanceof ParseResult.Rejected rejected) {
+                metrics.recordRejected(rejected.reason());
                 context().forward(record.withHeaders(dlqHeaders(record.headers(), rejected)), DLQ_SINK);
             }
         }
@@ -142,11 +151,13 @@ public final class IngestTopology {
      */
     private static final class NumberAndChunk implements Processor<byte[], int[], byte[], byte[]> {
         private final int maxChunkTokens;
+        private final IngestMetrics metrics;
         private ProcessorContext<byte[], byte[]> context;
         private KeyValueStore<Bytes, byte[]> counters;
 
-        NumberAndChunk(int maxChunkTokens) {
+        NumberAndChunk(int maxChunkTokens, IngestMetrics metrics) {
             this.maxChunkTokens = maxChunkTokens;
+            this.metrics = metrics;
         }
 
         @Override
@@ -161,6 +172,7 @@ public final class IngestTopology {
             if (record.value() == null) {
                 counters.delete(session);
                 context.forward(record.withValue((byte[]) null));
+                metrics.sessionDeleted();
                 return;
             }
             long sourceOffset = context.recordMetadata().map(RecordMetadata::offset)
@@ -180,6 +192,7 @@ public final class IngestTopology {
                 from = to;
             } while (from < tokens.length);
             counters.put(session, new SessionCounters(seq, position).toBytes());
+            metrics.recordTokenized((int) (seq - next.nextSeq()), tokens.length);
         }
     }
 

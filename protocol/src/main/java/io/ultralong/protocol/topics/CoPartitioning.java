@@ -1,5 +1,6 @@
 package io.ultralong.protocol.topics;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -9,6 +10,7 @@ import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
  * The co-partitioning rule of DESIGN.md: {@code records}, {@code tokens} and {@code requests} must have the same
@@ -16,6 +18,9 @@ import org.apache.kafka.clients.admin.TopicDescription;
  * so the worker) that owns the session. Services call {@link #verify} at start and refuse to run otherwise.
  */
 public final class CoPartitioning {
+
+    private static final Duration METADATA_PROPAGATION = Duration.ofSeconds(5);
+    private static final Duration RETRY_BACKOFF = Duration.ofMillis(200);
 
     private CoPartitioning() {
     }
@@ -35,21 +40,42 @@ public final class CoPartitioning {
      */
     public static int verify(Admin admin, Topics topics) {
         List<String> names = topics.coPartitioned();
-        Map<String, TopicDescription> descriptions;
+        Map<String, Integer> partitionCounts = new TreeMap<>();
+        describe(admin, names).forEach((name, description) -> partitionCounts.put(name, description.partitions().size()));
+        return requireEqual(partitionCounts);
+    }
+
+    /**
+     * Topics created a moment ago (by this service or another) may not be in every broker's metadata yet: retry an
+     * unknown topic for a few seconds before calling it absent.
+     */
+    private static Map<String, TopicDescription> describe(Admin admin, List<String> names) {
+        long deadline = System.nanoTime() + METADATA_PROPAGATION.toNanos();
+        while (true) {
+            try {
+                return admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw new CoPartitioningException("Cannot describe topics " + names + ": " + e.getCause().getMessage()
+                            + " Create them with equal partition counts, or let the service create them.");
+                }
+                pause();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("Interrupted while describing " + names, e);
+            } catch (TimeoutException e) {
+                throw new IllegalStateException("Timed out describing topics " + names, e);
+            }
+        }
+    }
+
+    private static void pause() {
         try {
-            descriptions = admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw new CoPartitioningException("Cannot describe topics " + names + ": " + e.getCause().getMessage()
-                    + ". Create them with equal partition counts, or let the service create them.");
+            Thread.sleep(RETRY_BACKOFF.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while describing " + names, e);
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("Timed out describing topics " + names, e);
+            throw new IllegalStateException("Interrupted while waiting for topic metadata", e);
         }
-        Map<String, Integer> partitionCounts = new TreeMap<>();
-        descriptions.forEach((name, description) -> partitionCounts.put(name, description.partitions().size()));
-        return requireEqual(partitionCounts);
     }
 
     /**

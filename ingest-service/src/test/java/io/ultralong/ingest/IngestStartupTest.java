@@ -1,0 +1,67 @@
+package io.ultralong.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.ultralong.protocol.topics.CoPartitioning.CoPartitioningException;
+import io.ultralong.protocol.topics.Topics;
+import io.ultralong.testkit.KafkaBroker;
+import io.ultralong.testkit.KafkaBrokerExtension;
+
+/** Topic creation and the co-partitioning check at start, on the real broker. */
+@ExtendWith(KafkaBrokerExtension.class)
+class IngestStartupTest {
+
+    @Test
+    void absentTopicsAreCreatedWithTheConfiguredPartitions(KafkaBroker broker, @TempDir Path stateDir) throws Exception {
+        String prefix = KafkaBroker.uniqueName("startup") + ".";
+        Topics topics = new Topics(prefix);
+
+        try (IngestApplication ingest = IngestApplication.start(settings(broker, prefix, stateDir).withTopics(true, 3))) {
+            Map<String, TopicDescription> described = broker.admin().describeTopics(topics.all()).allTopicNames()
+                    .get(30, TimeUnit.SECONDS);
+            assertThat(described).containsOnlyKeys(topics.all());
+            described.values().forEach(d -> assertThat(d.partitions()).hasSize(3));
+            assertThat(ingest.state()).isIn(KafkaStreams.State.REBALANCING, KafkaStreams.State.RUNNING);
+        }
+    }
+
+    @Test
+    void unequalPartitionCountsRefuseToStart(KafkaBroker broker, @TempDir Path stateDir) {
+        String prefix = KafkaBroker.uniqueName("copart") + ".";
+        Topics topics = new Topics(prefix);
+        broker.createTopics(4, topics.records(), topics.requests());
+        broker.createTopics(2, topics.tokens());
+
+        assertThatThrownBy(() -> IngestApplication.start(settings(broker, prefix, stateDir).withTopics(true, 4)))
+                .isInstanceOf(CoPartitioningException.class)
+                .hasMessageContaining(topics.tokens() + "=2")
+                .hasMessageContaining(topics.records() + "=4");
+    }
+
+    @Test
+    void missingTopicsWithoutCreationRefuseToStart(KafkaBroker broker, @TempDir Path stateDir) {
+        String prefix = KafkaBroker.uniqueName("absent") + ".";
+
+        assertThatThrownBy(() -> IngestApplication.start(settings(broker, prefix, stateDir).withTopics(false, 4)))
+                .isInstanceOf(CoPartitioningException.class)
+                .hasMessageContaining(prefix + "records");
+    }
+
+    private static IngestSettings settings(KafkaBroker broker, String prefix, Path stateDir) {
+        return IngestSettings.defaults(broker.bootstrapServers(), TestTokenizer.directory())
+                .withApplicationId(KafkaBroker.uniqueName("ingest-startup"))
+                .withTopicPrefix(prefix)
+                .withStateDir(stateDir);
+    }
+}
