@@ -16,7 +16,7 @@ done < <(compgen -e)
 # tokenizer.json and the workers load its weights, so both must read the same directory.
 if [[ -n "${UL_MODEL_DIR:-}" ]]; then
   case "${UL_SERVICE:-}" in
-    ingest) export UL_INGEST_MODEL_DIR="${UL_INGEST_MODEL_DIR:-${UL_MODEL_DIR}}" ;;
+    ingest) export UL_INGEST_TOKENIZER="${UL_INGEST_TOKENIZER:-${UL_MODEL_DIR}}" ;;
     worker) export UL_WORKER_MODEL_DIR="${UL_WORKER_MODEL_DIR:-${UL_MODEL_DIR}}" ;;
   esac
 fi

@@ -7,6 +7,7 @@ import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.synthetic.DemoModel;
 import io.ultralong.store.ContextStore;
 import io.ultralong.worker.model.ModelAnswerEngine;
 import io.ultralong.worker.model.WorkerMetrics;

@@ -16,7 +16,7 @@ import io.ultralong.ingest.IngestSettings;
 import io.ultralong.protocol.topics.CoPartitioning;
 import io.ultralong.protocol.topics.TopicProvisioner;
 import io.ultralong.protocol.topics.Topics;
-import io.ultralong.worker.DemoModel;
+import io.ultralong.runtime.synthetic.DemoModel;
 import io.ultralong.worker.ModelSettings;
 import io.ultralong.worker.Worker;
 import io.ultralong.worker.WorkerSettings;

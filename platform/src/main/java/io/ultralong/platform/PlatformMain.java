@@ -5,7 +5,7 @@ import java.util.Optional;
 
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.annotations.QuarkusMain;
-import io.ultralong.worker.DemoModel;
+import io.ultralong.runtime.synthetic.DemoModel;
 
 /**
  * {@code java -jar platform/target/quarkus-app/quarkus-run.jar [--model DIR] [--data-dir DIR] [--port N]

@@ -48,11 +48,11 @@ class EntrypointScriptTest {
 
     @Test
     void emptySettingsAreDroppedSoThatTheServiceDefaultsApply() throws Exception {
-        Started ingest = start(Map.of("UL_SERVICE", "ingest", "UL_INGEST_CHUNK_TOKENS", "", "UL_MODEL_DIR", "",
+        Started ingest = start(Map.of("UL_SERVICE", "ingest", "UL_INGEST_MAX_CHUNK_TOKENS", "", "UL_MODEL_DIR", "",
                 "UL_TOPICS_PREFIX", "ul."));
 
         assertThat(ingest.env()).containsEntry("UL_TOPICS_PREFIX", "ul.")
-                .doesNotContainKeys("UL_INGEST_CHUNK_TOKENS", "UL_MODEL_DIR", "UL_INGEST_MODEL_DIR");
+                .doesNotContainKeys("UL_INGEST_MAX_CHUNK_TOKENS", "UL_MODEL_DIR", "UL_INGEST_TOKENIZER");
     }
 
     @Test
@@ -61,8 +61,8 @@ class EntrypointScriptTest {
         Started worker = start(Map.of("UL_SERVICE", "worker", "UL_MODEL_DIR", "/models/m",
                 "UL_WORKER_DATA_ROOT", dir.resolve("workers").toString()));
 
-        assertThat(ingest.env()).containsEntry("UL_INGEST_MODEL_DIR", "/models/m").doesNotContainKey("UL_WORKER_MODEL_DIR");
-        assertThat(worker.env()).containsEntry("UL_WORKER_MODEL_DIR", "/models/m").doesNotContainKey("UL_INGEST_MODEL_DIR");
+        assertThat(ingest.env()).containsEntry("UL_INGEST_TOKENIZER", "/models/m").doesNotContainKey("UL_WORKER_MODEL_DIR");
+        assertThat(worker.env()).containsEntry("UL_WORKER_MODEL_DIR", "/models/m").doesNotContainKey("UL_INGEST_TOKENIZER");
     }
 
     @Test

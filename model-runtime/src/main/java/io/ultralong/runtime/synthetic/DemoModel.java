@@ -1,4 +1,4 @@
-package io.ultralong.worker;
+package io.ultralong.runtime.synthetic;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -6,22 +6,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import io.ultralong.runtime.model.TensorDType;
-import io.ultralong.runtime.synthetic.SyntheticModelSpec;
-import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 
 /**
  * The built-in demo model: a small Llama with random weights, generated deterministically, in the
  * real HF layout with YaRN scaling to 128K positions, so the whole pipeline can be tried anywhere.
- * Its answers are meaningless, and every place that shows an answer says so.
+ * Its answers are meaningless, and every place that shows an answer says so. Ingest and workers
+ * without a configured model both write it, identically, so that they tokenize alike.
  */
 public final class DemoModel {
 
     public static final String ID = "ultralong-demo-random-weights";
     public static final String WARNING = "No model configured: running the built-in DEMO model with RANDOM weights."
-            + " Answers are meaningless. Set --model DIR (or UL_WORKER_MODEL_DIR) to an UltraLong-8B directory.";
+            + " Answers are meaningless. Set --model DIR (or UL_MODEL_DIR) to an UltraLong-8B directory.";
 
     /** hidden 128, 2 layers, 4 heads / 2 KV heads, byte-level vocab 512, YaRN x32 over 4,096 -> 131,072 positions. */
-    static final SyntheticModelSpec SPEC = new SyntheticModelSpec(128, 344, 2, 4, 2, 512, 4096, 32.0, TensorDType.F32, 1, 20261125L);
+    public static final SyntheticModelSpec SPEC = new SyntheticModelSpec(128, 344, 2, 4, 2, 512, 4096, 32.0, TensorDType.F32, 1, 20261125L);
 
     private DemoModel() {
     }
