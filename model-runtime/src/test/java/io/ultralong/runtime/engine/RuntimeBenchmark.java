@@ -61,6 +61,9 @@ public final class RuntimeBenchmark {
             // warm-up: first calls pay for libtorch's lazy initialisation
             try (KvCache warm = runtime.newCache()) {
                 runtime.prefill(warm, LogitsAssert.tokens(600, c.vocabSize(), 1), PrefillListener.NONE);
+                for (int i = 0; i < 16; i++) {
+                    runtime.prefill(warm, new int[] {i}, PrefillListener.NONE);   // and the single-token path
+                }
             }
             for (int n : contexts) {
                 int[] tokens = LogitsAssert.tokens(n + decodeTokens, c.vocabSize(), n);
