@@ -7,11 +7,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import io.ultralong.runtime.engine.LlamaRuntime;
-import io.ultralong.runtime.engine.PrefillListener;
 import io.ultralong.runtime.generate.ChatFormat;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
-import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.KvCache;
@@ -71,6 +69,8 @@ final class GenerateCommand implements Callable<Integer> {
         if (system != null && !chat) {
             throw new IllegalArgumentException("--system needs --chat");
         }
+        // check the sampling options before minutes of loading, not after; stop ids come with the tokenizer
+        new GenerationParams(maxTokens, temperature, topP, topK, seed, java.util.Set.of());
         try (LlamaRuntime runtime = LlamaRuntime.load(directory, runtimeOptions.toOptions());
                 KvCache cache = runtime.newCache()) {
             ModelTokenizer tokenizer = runtime.tokenizer();
@@ -82,14 +82,13 @@ final class GenerateCommand implements Callable<Integer> {
             float[] logits = runtime.prefill(cache, promptIds, LogitsCommand.progressLog(promptIds.length));
             long prefilled = System.nanoTime();
             PrintWriter out = spec.commandLine().getOut();
+            // checkError flushes, so each piece shows at once; a closed stdout (e.g. piped into head) cancels
+            // generation instead of decoding into the void
             TokenListener streamToStdout = (id, text) -> {
                 out.print(text);
-                out.flush();
-                return true;
+                return !out.checkError();
             };
-            // the loop LlamaRuntime.generate runs: one single-token prefill of the cache per generated token
-            GenerationResult result = Generator.run(logits,
-                    id -> runtime.prefill(cache, new int[] {id}, PrefillListener.NONE), params, tokenizer, streamToStdout);
+            GenerationResult result = runtime.generate(cache, logits, params, streamToStdout);
             long done = System.nanoTime();
             out.println();
             out.flush();

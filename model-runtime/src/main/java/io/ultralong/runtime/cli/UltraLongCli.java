@@ -31,7 +31,6 @@ public final class UltraLongCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        prepareNativeLibraries();
         System.exit(run(System.out, System.err, args));
     }
 
@@ -50,7 +49,15 @@ public final class UltraLongCli implements Runnable {
 
     /** Runs one command line with the given streams; returns the exit code. */
     public static int run(PrintStream out, PrintStream err, String... args) {
-        PrintWriter stdout = new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true);
+        prepareNativeLibraries();
+        PrintStream resultStream = out;   // PrintWriter's own field 'out' shadows the parameter inside the subclass
+        PrintWriter stdout = new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true) {
+            @Override
+            public boolean checkError() {
+                // a PrintStream swallows its IOExceptions (e.g. a closed pipe): ask it too
+                return super.checkError() || resultStream.checkError();
+            }
+        };
         PrintWriter stderr = new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         CommandLine cli = new CommandLine(new UltraLongCli())
                 .setOut(stdout)

@@ -15,6 +15,12 @@ public record GenerationResult(int[] tokens, String text, String finishReason) {
     public static final String LENGTH = "length";
     public static final String CANCELLED = "cancelled";
 
+    @Override
+    public String toString() {
+        return "GenerationResult[" + finishReason + ", " + tokens.length + " tokens " + java.util.Arrays.toString(tokens)
+                + ", text=" + text + "]";
+    }
+
     /** Generated tokens without a trailing stop token: what a client would count as the answer's tokens. */
     public int[] answerTokens() {
         return STOP.equals(finishReason) ? java.util.Arrays.copyOf(tokens, tokens.length - 1) : tokens.clone();

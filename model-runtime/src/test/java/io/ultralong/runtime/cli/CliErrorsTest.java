@@ -60,6 +60,10 @@ class CliErrorsTest {
         assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--tokens-file", "f"), "mutually exclusive");
         assertUsageError(CliRun.of("generate", "--model", model, "--prompt", "x", "--max-tokens", "lots"), "--max-tokens");
         assertUsageError(CliRun.of("inspect", "--model", model, "--gpu-mem-gib", "-3"), "--gpu-mem-gib must be positive");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--device", "tpu"), "Unknown device 'tpu'");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--chunk", "0"), "prefillChunkTokens");
+        assertUsageError(CliRun.of("generate", "--model", model, "--prompt", "x", "--top-p", "1.5"), "topP must be in (0, 1]");
+        assertUsageError(CliRun.of("generate", "--model", model, "--prompt", "x", "--system", "s"), "--system needs --chat");
         assertUsageError(CliRun.of("frobnicate"), "Unmatched argument");
         assertUsageError(CliRun.of(), "Missing command");
     }

@@ -136,4 +136,33 @@ class RunModelCommandsTest {
         args[args.length - 1] = "8";
         assertThat(CliRun.of(args).stdout()).as("another seed").isNotEqualTo(first.stdout());
     }
+
+    /** A stdout that counts write calls and, if {@code breakAfterFirst}, fails from the second on like a closed pipe. */
+    private static int writeAttempts(boolean breakAfterFirst) {
+        int[] writes = {0};
+        java.io.OutputStream stdout = new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] bytes, int offset, int length) throws java.io.IOException {
+                if (writes[0]++ > 0 && breakAfterFirst) {
+                    throw new java.io.IOException("Broken pipe");
+                }
+            }
+        };
+        // a prompt after which this model generates dozens of tokens before a stop token
+        int exit = UltraLongCli.run(new java.io.PrintStream(stdout, true), System.err, "generate", "--model",
+                model.root().toString(), "--device", "cpu", "--prompt", "worker", "--max-tokens", "40");
+        assertThat(exit).isZero();
+        return writes[0];
+    }
+
+    @Test
+    void generateStreamsEachPieceAsItComesAndStopsWhenStdoutCloses() {
+        assertThat(writeAttempts(false)).as("writes to a working stdout: one per non-empty piece").isGreaterThan(20);
+        assertThat(writeAttempts(true)).as("writes once the pipe broke: generation was cancelled").isLessThanOrEqualTo(3);
+    }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
 
@@ -150,6 +151,57 @@ class SamplerTest {
         assertThat(new Sampler(4.0, 0.75, 0, 1).candidates(logits).count()).isEqualTo(3);
         assertThat(new Sampler(1.0, 0.75, 0, 1).candidates(logits).count()).isEqualTo(3);
         assertThat(new Sampler(0.25, 0.7, 0, 1).candidates(logits).count()).as("sharpened: 0.4^4 holds 72%").isEqualTo(1);
+    }
+
+    /** Brute force: every id sorted by logit (the order of probability at any temperature), most likely first. */
+    private static int[] sortedByLogit(float[] logits) {
+        return IntStream.range(0, logits.length).boxed()
+                .sorted((a, b) -> Float.compare(logits[b], logits[a])).mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Brute force: cut the full order to k, then to the p nucleus of the renormalised rest. */
+    private static int[] fullSortCandidates(float[] logits, int[] order, double temperature, double topP, int topK) {
+        double[] p = softmax(logits, temperature);
+        int limit = topK > 0 ? topK : order.length;
+        double mass = 0;
+        for (int i = 0; i < limit; i++) {
+            mass += p[order[i]];
+        }
+        double cumulative = 0;
+        for (int i = 0; i < limit; i++) {
+            cumulative += p[order[i]];
+            if (cumulative >= topP * mass) {
+                return java.util.Arrays.copyOf(order, i + 1);
+            }
+        }
+        return java.util.Arrays.copyOf(order, limit);
+    }
+
+    @Test
+    void theWindowedSelectionEqualsAFullSortAtAFullVocabulary() {
+        float[] peaked = randomLogits(128_256, 31);
+        peaked[4242] = 25f;
+        float[] gaussian = randomLogits(32_000, 32);
+        // one clear favourite over 50,000 tokens e^-10 below it: the nucleus lies far outside the first window
+        float[] longTail = new float[50_001];
+        longTail[0] = 10f;
+        for (int i = 1; i < longTail.length; i++) {
+            longTail[i] = (float) (Math.sin(i) * 1e-3);
+        }
+        for (float[] logits : new float[][] {peaked, gaussian, longTail}) {
+            int[] order = sortedByLogit(logits);
+            for (double[] setting : new double[][] {{1.0, 0.9, 0}, {0.6, 0.95, 0}, {1.3, 0.5, 0}, {0.7, 1.0, 40},
+                    {1.0, 0.8, 200}, {2.0, 0.99, 0}}) {
+                double t = setting[0];
+                double topP = setting[1];
+                int topK = (int) setting[2];
+                Sampler.Candidates kept = new Sampler(t, topP, topK, 1).candidates(logits);
+                int[] expected = fullSortCandidates(logits, order, t, topP, topK);
+                assertThat(java.util.Arrays.copyOf(kept.ids(), kept.count()))
+                        .as("T=%s p=%s k=%s over %d ids", t, topP, topK, logits.length).containsExactlyInAnyOrder(expected);
+            }
+        }
+        assertThat(new Sampler(1.0, 0.9, 0, 1).candidates(longTail).count()).as("reached into the tail").isGreaterThan(10_000);
     }
 
     @Test
