@@ -1,6 +1,7 @@
 package io.ultralong.ingest;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -83,10 +84,12 @@ public final class IngestApplication implements AutoCloseable {
     private static void prepareTopics(IngestSettings settings, Topics topics) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers()))) {
             if (settings.createTopics()) {
-                // A rejected too-large record is copied whole to the DLQ, so the DLQ must accept it.
-                var provisioner = new TopicProvisioner(settings.partitions(), settings.replicationFactor(), Map.of(
-                        topics.recordsDlq(), Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
-                                Integer.toString(maxRequestBytes(settings)))));
+                // The platform's topic settings (retention, compaction of watches), and a DLQ that accepts a
+                // rejected too-large record copied whole.
+                Map<String, Map<String, String>> configs = new HashMap<>(topics.defaultConfigs());
+                configs.put(topics.recordsDlq(), Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                        Integer.toString(maxRequestBytes(settings))));
+                var provisioner = new TopicProvisioner(settings.partitions(), settings.replicationFactor(), configs);
                 List<String> created = provisioner.createMissing(admin, topics.all());
                 if (!created.isEmpty()) {
                     LOG.info("Created topics {} with {} partitions", created, settings.partitions());

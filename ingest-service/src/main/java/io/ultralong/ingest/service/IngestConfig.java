@@ -45,8 +45,11 @@ public interface IngestConfig {
         @WithDefault("ul-ingest")
         String applicationId();
 
-        /** A model directory holding tokenizer.json, or the tokenizer.json file (the one the workers load). */
-        Path tokenizer();
+        /**
+         * A model directory holding tokenizer.json, or the tokenizer.json file (the one the workers load).
+         * Absent: the built-in demo model's tokenizer, the one workers without a model use.
+         */
+        Optional<Path> tokenizer();
 
         /** Record values larger than this go to the DLQ as too-large. */
         @WithName("max-record-bytes")

@@ -13,6 +13,9 @@ import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.quarkus.runtime.StartupEvent;
 import io.ultralong.ingest.IngestApplication;
 import io.ultralong.ingest.IngestSettings;
+import io.ultralong.runtime.synthetic.DemoModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the ingest Streams application for the life of the Quarkus process. A failure at start (co-partitioning,
@@ -20,6 +23,8 @@ import io.ultralong.ingest.IngestSettings;
  */
 @ApplicationScoped
 public class IngestService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(IngestService.class);
 
     private final IngestConfig config;
     private final String bootstrapServers;
@@ -44,11 +49,18 @@ public class IngestService {
     IngestSettings settings() {
         IngestConfig.Topics topics = config.topics();
         IngestConfig.Ingest ingest = config.ingest();
+        Path stateDir = ingest.stateDir().orElse(Path.of(System.getProperty("java.io.tmpdir"), "ul-ingest-state"));
         return new IngestSettings(ingest.applicationId(), bootstrapServers, topics.prefix(), topics.create(),
-                topics.partitions(), topics.replicationFactor(), ingest.tokenizer(), ingest.maxRecordBytes(),
-                ingest.maxChunkTokens(), ingest.template(),
-                ingest.stateDir().orElse(Path.of(System.getProperty("java.io.tmpdir"), "ul-ingest-state")),
+                topics.partitions(), topics.replicationFactor(), ingest.tokenizer().orElseGet(() -> demoTokenizer(stateDir)),
+                ingest.maxRecordBytes(), ingest.maxChunkTokens(), ingest.template(), stateDir,
                 ingest.streamThreads(), ingest.commitInterval(), ingest.streams());
+    }
+
+    /** Without a configured model, the demo model's tokenizer: written as workers without a model write it, so both tokenize alike. */
+    private static Path demoTokenizer(Path stateDir) {
+        LOG.warn("No tokenizer configured (ul.ingest.tokenizer / UL_INGEST_TOKENIZER): using the built-in demo model's,"
+                + " which only workers running the demo model share.");
+        return DemoModel.ensure(stateDir.resolve("demo-model"));
     }
 
     /** The running application, for health checks; null before start. */
