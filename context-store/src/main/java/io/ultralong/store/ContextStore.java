@@ -343,7 +343,7 @@ public final class ContextStore implements AutoCloseable {
             throw new IllegalArgumentException("block " + blockIndex + " needs " + end + " tokens, have "
                     + sessionTokens.length);
         }
-        byte[] chain = chainHashes(sessionTokens, blockSize, blockIndex + 1)[Math.toIntExact(blockIndex)];
+        byte[] chain = chainHash(fingerprint, session, blockIndex, sessionTokens, blockSize);
         CRC32C crc = new CRC32C();
         crc.update(block);
         byte[] value = new byte[KV_HEADER_BYTES + block.length];
@@ -352,7 +352,8 @@ public final class ContextStore implements AutoCloseable {
         byte[] previous = db.get(kvSizes, sizeKey);
         try (WriteBatch batch = new WriteBatch()) {
             batch.put(kv, kvKey(fingerprint, session, blockIndex), value);
-            batch.put(kvSizes, sizeKey, ByteBuffer.allocate(8).putLong(value.length).array());
+            // Size for the quota, then the chain hash, so the next block's hash costs one block, not the whole log.
+            batch.put(kvSizes, sizeKey, ByteBuffer.allocate(Long.BYTES + HASH_BYTES).putLong(value.length).put(chain).array());
             batch.put(kvAccess, sessionKey(session), ByteBuffer.allocate(8).putLong(accessClock.incrementAndGet()).array());
             db.write(writeOptions, batch);
         }
@@ -485,24 +486,48 @@ public final class ContextStore implements AutoCloseable {
     }
 
     /** SHA-256 chain: h[i] = sha256(h[i-1] || tokens of block i as big-endian ints), h[-1] = 32 zero bytes. */
-    static byte[][] chainHashes(int[] sessionTokens, int blockSize, long blocks) {
-        MessageDigest sha;
+    /**
+     * The chained hash of block {@code blockIndex}: from the stored hash of the block before when there is one
+     * (a stale one only makes this block fail verification, as its predecessor already does), else from the start.
+     */
+    private byte[] chainHash(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize)
+            throws RocksDBException {
+        if (blockIndex > 0) {
+            byte[] before = db.get(kvSizes, sizeKey(session, fingerprint, blockIndex - 1));
+            if (before != null && before.length == Long.BYTES + HASH_BYTES) {
+                return chainStep(sha256(), Arrays.copyOfRange(before, Long.BYTES, before.length), sessionTokens,
+                        Math.toIntExact(blockIndex), blockSize, ByteBuffer.allocate(blockSize * Integer.BYTES));
+            }
+        }
+        return chainHashes(sessionTokens, blockSize, blockIndex + 1)[Math.toIntExact(blockIndex)];
+    }
+
+    private static MessageDigest sha256() {
         try {
-            sha = MessageDigest.getInstance("SHA-256");
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** SHA-256(previous hash || block b's token ids as big-endian int32). */
+    private static byte[] chainStep(MessageDigest sha, byte[] previous, int[] sessionTokens, int b, int blockSize, ByteBuffer buf) {
+        buf.clear();
+        for (int i = 0; i < blockSize; i++) {
+            buf.putInt(sessionTokens[b * blockSize + i]);
+        }
+        sha.update(previous);
+        sha.update(buf.array());
+        return sha.digest();
+    }
+
+    static byte[][] chainHashes(int[] sessionTokens, int blockSize, long blocks) {
+        MessageDigest sha = sha256();
         byte[][] out = new byte[Math.toIntExact(blocks)][];
         byte[] prev = new byte[HASH_BYTES];
         ByteBuffer buf = ByteBuffer.allocate(blockSize * Integer.BYTES);
         for (int b = 0; b < blocks; b++) {
-            buf.clear();
-            for (int i = 0; i < blockSize; i++) {
-                buf.putInt(sessionTokens[b * blockSize + i]);
-            }
-            sha.update(prev);
-            sha.update(buf.array());
-            prev = sha.digest();
+            prev = chainStep(sha, prev, sessionTokens, b, blockSize, buf);
             out[b] = prev;
         }
         return out;

@@ -99,6 +99,26 @@ class ContextStoreTest {
     }
 
     @Test
+    void blocksWrittenOneByOneChainLikeTheWholeLogAndAStalePredecessorSpoilsTheNext() throws Exception {
+        int[] tokens = IntStream.range(0, 16).toArray();
+        try (ContextStore store = ContextStore.open(dir)) {
+            // Each block's hash is chained from the stored hash of the one before: they must verify as one chain.
+            for (int b = 0; b < 4; b++) {
+                store.putKvBlock(FINGERPRINT, "s", b, tokens, BLOCK, block(b, 1_000));
+            }
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(4);
+
+            // The log changed in block 1; block 2 is written on top of the stale block 1's hash.
+            int[] edited = tokens.clone();
+            edited[5] = 999;
+            store.putKvBlock(FINGERPRINT, "t", 0, tokens, BLOCK, block(0, 1_000));
+            store.putKvBlock(FINGERPRINT, "t", 1, tokens, BLOCK, block(1, 1_000));
+            store.putKvBlock(FINGERPRINT, "t", 2, edited, BLOCK, block(2, 1_000));
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "t", edited, BLOCK, (i, b) -> { })).isEqualTo(1);
+        }
+    }
+
+    @Test
     void flippedBytesInAStoredBlockAreDetectedAndNeverReturned() throws Exception {
         int[] tokens = IntStream.range(0, 8).toArray();
         byte[] payload = block(1, 200_000);
