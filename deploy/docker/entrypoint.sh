@@ -21,6 +21,11 @@ if [[ -n "${UL_MODEL_DIR:-}" ]]; then
   esac
 fi
 
+# Without a model the workers serve the built-in demo model: the gateway says so in /v1/models.
+if [[ "${UL_SERVICE:-}" == "gateway" && -z "${UL_MODEL_DIR:-}" ]]; then
+  export UL_DEMO_MODEL=true UL_MODEL_ID=ultralong-demo-random-weights
+fi
+
 if [[ "${UL_SERVICE:-}" == "worker" ]]; then
   # A worker joins its consumer group with static membership (group.instance.id = UL_WORKER_ID):
   # a worker that comes back under the same id within the session timeout gets its partitions back

@@ -66,6 +66,15 @@ class EntrypointScriptTest {
     }
 
     @Test
+    void aGatewayWithoutAModelAnnouncesTheDemoModel() throws Exception {
+        Started demo = start(Map.of("UL_SERVICE", "gateway", "UL_MODEL_DIR", "", "UL_MODEL_ID", "ultralong-8b"));
+        Started real = start(Map.of("UL_SERVICE", "gateway", "UL_MODEL_DIR", "/models/m", "UL_MODEL_ID", "ultralong-8b"));
+
+        assertThat(demo.env()).containsEntry("UL_DEMO_MODEL", "true").containsEntry("UL_MODEL_ID", "ultralong-demo-random-weights");
+        assertThat(real.env()).doesNotContainKey("UL_DEMO_MODEL").containsEntry("UL_MODEL_ID", "ultralong-8b");
+    }
+
+    @Test
     void runningWorkersHoldDistinctSlotsAndADeadWorkersSlotIsReused() throws Exception {
         Path root = dir.resolve("workers");
         Path release = dir.resolve("release-worker-0");
