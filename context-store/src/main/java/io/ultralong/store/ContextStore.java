@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import java.util.zip.CRC32C;
 
 import org.rocksdb.BlockBasedTableConfig;
@@ -154,13 +155,21 @@ public final class ContextStore implements AutoCloseable {
         return appendChunk(session, seq, firstPosition, sourceOffset, chunk, -1, -1);
     }
 
+    /** Applies a chunk with a consumer watermark, keeping the session's metadata as it is. */
+    public AppendResult appendChunk(String session, long seq, long firstPosition, long sourceOffset,
+                                    int[] chunk, int partition, long consumedOffset) throws RocksDBException {
+        return appendChunk(session, seq, firstPosition, sourceOffset, chunk, partition, consumedOffset, UnaryOperator.identity());
+    }
+
     /**
-     * Applies a chunk atomically with the session counters and, when partition >= 0, the partition watermark
-     * (next offset to consume = consumedOffset + 1), all in one WriteBatch. Re-applying an applied seq changes
-     * nothing; a seq beyond the next one is reported as a gap and not written.
+     * Applies a chunk atomically with the session counters, the session's metadata as {@code nextMetadata} makes it
+     * from the current one (empty for a new session), and, when partition >= 0, the partition watermark (next offset
+     * to consume = consumedOffset + 1), all in one WriteBatch. Re-applying an applied seq changes nothing; a seq
+     * beyond the next one is reported as a gap and not written.
      */
     public synchronized AppendResult appendChunk(String session, long seq, long firstPosition, long sourceOffset,
-                                                 int[] chunk, int partition, long consumedOffset)
+                                                 int[] chunk, int partition, long consumedOffset,
+                                                 UnaryOperator<byte[]> nextMetadata)
             throws RocksDBException {
         SessionInfo info = session(session);
         long lastSeq = info == null ? 0 : info.lastSeq();
@@ -182,7 +191,8 @@ public final class ContextStore implements AutoCloseable {
             value.putInt(t);
         }
         SessionInfo next = new SessionInfo(session, seq, sourceOffset, tokenCount + chunk.length,
-                info == null ? now : info.createdMillis(), now, info == null ? new byte[0] : info.metadata());
+                info == null ? now : info.createdMillis(), now,
+                nextMetadata.apply(info == null ? new byte[0] : info.metadata()));
         try (WriteBatch batch = new WriteBatch()) {
             batch.put(tokens, seqKey(session, seq), value.array());
             batch.put(sessions, sessionKey(session), encode(next));

@@ -51,6 +51,19 @@ class ContextStoreTest {
     }
 
     @Test
+    void metadataIsDerivedInTheChunksBatchAndUntouchedByADuplicate() throws Exception {
+        try (ContextStore store = ContextStore.open(dir)) {
+            java.util.function.UnaryOperator<byte[]> count = m -> new byte[] {(byte) (m.length == 0 ? 1 : m[0] + 1)};
+            store.appendChunk("s", 1, 0, 10, new int[] {1, 2}, 0, 10, count);
+            store.appendChunk("s", 2, 2, 11, new int[] {3}, 0, 11, count);
+            assertThat(store.appendChunk("s", 2, 2, 11, new int[] {3}, 0, 11, count).status())
+                    .isEqualTo(AppendResult.Status.DUPLICATE);
+            assertThat(store.session("s").metadata()).containsExactly(2);
+            assertThat(store.appliedOffset(0)).isEqualTo(12);
+        }
+    }
+
+    @Test
     void recordsMetadataAndDeleteRemoveEverything() throws Exception {
         try (ContextStore store = ContextStore.open(dir)) {
             int[] tokens = IntStream.range(0, 8).toArray();

@@ -84,33 +84,17 @@ public final class StoreSessionLedger implements SessionLedger {
                 LOG.error("Skipping unreadable chunk of {} at {}@{}: {}", session, partition, offset, e.getMessage());
                 return;
             }
+            // The session's progress is derived inside the chunk's own batch: never one without the other.
             AppendResult result = store.appendChunk(session, chunk.seq(), chunk.firstPosition(), chunk.sourceOffset(),
-                    chunk.tokens(), partition, offset);
-            switch (result.status()) {
-                case APPLIED -> recordProgress(session, chunk);
-                case DUPLICATE -> {
-                    // The batch may have landed without the metadata after it (a crash in between): redo it.
-                    SessionInfo info = store.session(session);
-                    if (info != null && info.lastSeq() == chunk.seq() && metadata(info).lastRecordWhole() != chunk.endOfRecord()) {
-                        recordProgress(session, chunk);
-                    }
-                }
-                case GAP -> {
-                    gaps.incrementAndGet();
-                    LOG.error("Chunk {} of {} at {}@{} leaves a gap (expected seq {}): not applied",
-                            chunk.seq(), session, partition, offset, result.expectedSeq());
-                }
+                    chunk.tokens(), partition, offset, metadata -> progress(metadata).after(chunk).encode());
+            if (result.status() == AppendResult.Status.GAP) {
+                gaps.incrementAndGet();
+                LOG.error("Chunk {} of {} at {}@{} leaves a gap (expected seq {}): not applied",
+                        chunk.seq(), session, partition, offset, result.expectedSeq());
             }
         } catch (RocksDBException e) {
             throw new IllegalStateException("the context store failed applying " + partition + "@" + offset, e);
         }
-    }
-
-    private void recordProgress(String session, TokenChunk chunk) throws RocksDBException {
-        SessionInfo info = store.session(session);
-        Progress before = metadata(info);
-        long records = before.records() + (chunk.endOfRecord() ? 1 : 0);
-        store.putMetadata(session, new Progress(records, chunk.endOfRecord()).encode());
     }
 
     @Override
@@ -153,7 +137,10 @@ public final class StoreSessionLedger implements SessionLedger {
     }
 
     private static Progress metadata(SessionInfo info) {
-        byte[] bytes = info == null ? null : info.metadata();
+        return progress(info == null ? null : info.metadata());
+    }
+
+    private static Progress progress(byte[] bytes) {
         if (bytes == null || bytes.length != Progress.BYTES) {
             return new Progress(0, true);
         }
@@ -163,6 +150,11 @@ public final class StoreSessionLedger implements SessionLedger {
 
     private record Progress(long records, boolean lastRecordWhole) {
         static final int BYTES = Long.BYTES + 1;
+
+        /** The progress once {@code chunk} is applied. */
+        Progress after(TokenChunk chunk) {
+            return new Progress(records + (chunk.endOfRecord() ? 1 : 0), chunk.endOfRecord());
+        }
 
         byte[] encode() {
             return ByteBuffer.allocate(BYTES).putLong(records).put((byte) (lastRecordWhole ? 1 : 0)).array();
