@@ -3,6 +3,7 @@ package io.ultralong.worker.kafka;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -104,11 +105,14 @@ public final class TokenFeed implements Runnable, AutoCloseable {
                     continue;
                 }
                 Map<TopicPartition, OffsetAndMetadata> applied = new HashMap<>();
+                Set<String> advanced = new LinkedHashSet<>();
                 for (ConsumerRecord<String, byte[]> record : records) {
                     ledger.apply(record.partition(), record.offset(), record.key(), record.value());
                     applied.put(new TopicPartition(record.topic(), record.partition()), new OffsetAndMetadata(record.offset() + 1));
-                    progress.applied(record.key());
+                    advanced.add(record.key());
                 }
+                // Once per session and batch: waiting queries and due watches see the whole batch at once.
+                advanced.forEach(progress::applied);
                 consumer.commitAsync(applied, (offsets, error) -> {
                     if (error != null) {
                         LOG.debug("Offset commit failed (the store is the source of truth): {}", error.getMessage());
