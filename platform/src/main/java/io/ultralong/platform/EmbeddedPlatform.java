@@ -110,8 +110,4 @@ public class EmbeddedPlatform {
             broker.close();
         }
     }
-
-    public Worker worker() {
-        return worker;
-    }
 }

@@ -47,14 +47,24 @@ public final class PlatformMain {
             System.setProperty("ul.model-id", DemoModel.ID);
             System.setProperty("ul.demo-model", "true");
         }
-        // The worker's and ingest's own application.properties come along in their jars: the platform's
-        // values must win, and the gateway's "ul" mapping must tolerate the other services' ul.* keys.
+        // The services' own application.properties come along in their jars, at the same ordinal as the
+        // platform's: pin the platform's values above them (an option or environment variable still wins),
+        // and let the gateway's "ul" mapping tolerate the other services' ul.* keys.
         System.setProperty("smallrye.config.mapping.validate-unknown", "false");
         System.setProperty("quarkus.application.name", "ultralong-stream");
-        System.setProperty("quarkus.http.port", System.getProperty("quarkus.http.port", "8080"));
+        pin("quarkus.http.port", "QUARKUS_HTTP_PORT", "8080");
+        pin("ul.auth.enabled", "UL_AUTH_ENABLED", "false");
         String kafkaPort = System.getProperty("ul.embedded.kafka-port", "9092");
         System.setProperty("kafka.bootstrap.servers", "localhost:" + kafkaPort);
         Quarkus.run(args);
+    }
+
+    /** Sets {@code key} as a system property unless an option already did; its environment variable wins over the default. */
+    private static void pin(String key, String environmentVariable, String defaultValue) {
+        if (System.getProperty(key) == null) {
+            String fromEnvironment = System.getenv(environmentVariable);
+            System.setProperty(key, fromEnvironment != null ? fromEnvironment : defaultValue);
+        }
     }
 
     private static String require(String option, String value) {

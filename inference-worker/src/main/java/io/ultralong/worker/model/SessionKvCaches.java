@@ -83,10 +83,6 @@ final class SessionKvCaches implements AutoCloseable {
         return Map.copyOf(lengths);
     }
 
-    int sessions() {
-        return entries.size();
-    }
-
     @Override
     public void close() {
         entries.values().forEach(entry -> entry.cache.close());

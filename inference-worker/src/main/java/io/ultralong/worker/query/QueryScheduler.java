@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 import io.ultralong.protocol.query.ErrorCode;
@@ -41,7 +40,6 @@ public final class QueryScheduler implements AutoCloseable {
     // Guarded by itself: parking and waking race between the model thread and the token feed.
     private final Map<String, List<QueryJob>> waitingForContext = new HashMap<>();
     private final Map<String, QueryJob> byRequestId = new ConcurrentHashMap<>();
-    private final AtomicLong answered = new AtomicLong();
     private final Thread modelThread;
     private volatile boolean running = true;
 
@@ -112,10 +110,6 @@ public final class QueryScheduler implements AutoCloseable {
         return byRequestId.size();
     }
 
-    public long answered() {
-        return answered.get();
-    }
-
     private void run() {
         while (running) {
             QueryJob job;
@@ -157,7 +151,6 @@ public final class QueryScheduler implements AutoCloseable {
                 terminal = new ResponseEvent.Error(job.request().requestId(), ErrorCode.INTERNAL.wireName(),
                         "The worker failed to answer: " + e.getMessage());
             }
-            answered.incrementAndGet();
             finish(job, job.cancelled() ? null : terminal);
         }
     }

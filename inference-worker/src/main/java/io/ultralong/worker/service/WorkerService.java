@@ -58,10 +58,14 @@ public class WorkerService {
         Gauge.builder("ul.worker.queue.depth", worker.node().scheduler(), s -> s.queued()).register(registry);
         Gauge.builder("ul.worker.partitions.owned", worker.node().tokens(), t -> t.owned().size()).register(registry);
         Gauge.builder("ul.worker.watch.evaluations", worker.node().watches(), w -> w.evaluations()).register(registry);
+        Gauge.builder("ul.worker.watch.announced", worker.node().watches(), w -> w.announced())
+                .description("Watch answers written to ul.answers (those notifyWhen let through)").register(registry);
         Gauge.builder("ul.worker.store.kv.hits", worker, w -> storeStat(w, "hits")).register(registry);
         Gauge.builder("ul.worker.store.kv.misses", worker, w -> storeStat(w, "misses")).register(registry);
         Gauge.builder("ul.worker.store.kv.dropped", worker, w -> storeStat(w, "dropped")).register(registry);
         Gauge.builder("ul.worker.store.chunk.gaps", worker.ledger(), l -> l.gaps()).register(registry);
+        Gauge.builder("ul.worker.chunks.rejected", worker.ledger(), l -> l.rejected())
+                .description("Records on the tokens topic that were not token chunks").register(registry);
     }
 
     private static double storeStat(Worker worker, String which) {

@@ -53,10 +53,6 @@ public final class StoreSessionLedger implements SessionLedger {
         }
     }
 
-    public ContextStore store() {
-        return store;
-    }
-
     @Override
     public long nextOffset(int partition) {
         try {
