@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -52,10 +53,11 @@ class WorkerHandoverTest {
             Process doomed = startWorkerProcess(harness, broker, "doomed", dir.resolve("doomed"), modelDir);
             try (Worker survivor = Worker.start(harness.settings("survivor", dir.resolve("survivor"), Duration.ofSeconds(6)),
                     WorkerHarness.model(modelDir))) {
-                await().atMost(Duration.ofSeconds(60)).until(() -> {
-                    int owned = survivor.node().tokens().owned().size();
-                    return owned > 0 && owned < WorkerHarness.PARTITIONS;
-                });
+                // Cooperative rebalancing moves partitions in steps, possibly back and forth: wait for the
+                // balanced split, after which the sticky assignor moves nothing while the members stay.
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> survivor.node().tokens().owned().size() == WorkerHarness.PARTITIONS / 2);
+                Set<Integer> survivorPartitions = survivor.node().tokens().owned();
                 Map<String, String> before = new HashMap<>();
                 for (String session : sessions) {
                     ResponseEvent answer = harness.terminal(harness.ask(session, "Status?", lastSeq.get(session), 6), Duration.ofSeconds(90));
@@ -63,9 +65,9 @@ class WorkerHandoverTest {
                     before.put(session, ((ResponseEvent.Done) answer).answer());
                 }
 
-                // Cooperative rebalancing moves partitions in steps: decide who owns what only now, at the kill.
+                assertThat(survivor.node().tokens().owned()).as("the split held while answering").isEqualTo(survivorPartitions);
                 List<String> doomedSessions = sessions.stream()
-                        .filter(s -> !survivor.node().tokens().owned().contains(WatchKeys.partitionOf(s, WorkerHarness.PARTITIONS)))
+                        .filter(s -> !survivorPartitions.contains(WatchKeys.partitionOf(s, WorkerHarness.PARTITIONS)))
                         .toList();
                 assertThat(doomedSessions).as("some sessions live on the worker to be killed").isNotEmpty();
 

@@ -104,6 +104,7 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
             for (int partition : partitions) {
                 scheduler.abandon(partition);
             }
+            scheduler.released(partitions);
             commit(partitions);
             assigned.removeAll(partitions);
             partitions.forEach(inFlight::remove);

@@ -2,6 +2,8 @@ package io.ultralong.worker.model;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -60,6 +62,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private final int blockTokens;
     private final SessionKvCaches caches;
     private final Queue<String> deletedSessions = new ConcurrentLinkedQueue<>();
+    private final Queue<Integer> releasedPartitions = new ConcurrentLinkedQueue<>();
     /** What the caches hold, published by the model thread for readers on other threads. */
     private volatile Map<String, Long> cachedLengths = Map.of();
     private final WorkerMetrics metrics;
@@ -88,11 +91,30 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         deletedSessions.add(session);
     }
 
+    /** Partitions given up: their sessions' caches go before the next query (any thread). */
     @Override
-    public ResponseEvent answer(QueryJob job, Consumer<ResponseEvent> events) {
+    public void partitionsReleased(Collection<Integer> partitions) {
+        releasedPartitions.addAll(partitions);
+    }
+
+    /** Applies deletes and released partitions: only the model thread touches the caches. */
+    private void forgetStaleCaches() {
         for (String deleted = deletedSessions.poll(); deleted != null; deleted = deletedSessions.poll()) {
             caches.drop(deleted);
         }
+        Set<Integer> released = new HashSet<>();
+        for (Integer partition = releasedPartitions.poll(); partition != null; partition = releasedPartitions.poll()) {
+            released.add(partition);
+        }
+        if (!released.isEmpty()) {
+            caches.dropPartitions(released);
+        }
+        cachedLengths = caches.lengths();
+    }
+
+    @Override
+    public ResponseEvent answer(QueryJob job, Consumer<ResponseEvent> events) {
+        forgetStaleCaches();
         QueryRequest request = job.request();
         long started = System.nanoTime();
         long queuedMs = (started - job.arrivalNanos()) / 1_000_000;
@@ -112,7 +134,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                                 + runtime.config().maxPositionEmbeddings() + " positions.");
             }
 
-            Base base = sessionCache(request, sessionTokens);
+            Base base = sessionCache(request, job.partition(), sessionTokens);
             long cached = base.cachedTokens;
             long toPrefill = sessionTokens.length - base.cache.length() + suffix.length;
             long prefillStarted = System.nanoTime();
@@ -166,7 +188,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private record Base(KvCache cache, SessionKvCaches.Entry entry, long cachedTokens, boolean temporary) {
     }
 
-    private Base sessionCache(QueryRequest request, int[] sessionTokens) throws RocksDBException {
+    private Base sessionCache(QueryRequest request, int partition, int[] sessionTokens) throws RocksDBException {
         SessionKvCaches.Entry entry = caches.get(request.session());
         if (entry != null) {
             int common = commonPrefix(entry.tokens, sessionTokens);
@@ -204,7 +226,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         if (request.asOfSeq() != null) {
             return new Base(cache, null, restoredTokens, true);
         }
-        SessionKvCaches.Entry fresh = new SessionKvCaches.Entry(request.session(), cache,
+        SessionKvCaches.Entry fresh = new SessionKvCaches.Entry(request.session(), partition, cache,
                 Arrays.copyOf(sessionTokens, restoredTokens), Math.toIntExact(restored));
         caches.put(fresh);
         return new Base(cache, fresh, restoredTokens, false);

@@ -3,6 +3,7 @@ package io.ultralong.worker.model;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 import io.ultralong.runtime.kv.KvCache;
 
@@ -16,13 +17,16 @@ final class SessionKvCaches implements AutoCloseable {
     /** A session's cache and the exact tokens (chat prefix + context) it holds. */
     static final class Entry {
         final String session;
+        /** The tokens partition of the session, to let go of it when the partition moves away. */
+        final int partition;
         final KvCache cache;
         int[] tokens;
         /** Blocks [0, persistedBlocks) are in the context store already. */
         int persistedBlocks;
 
-        Entry(String session, KvCache cache, int[] tokens, int persistedBlocks) {
+        Entry(String session, int partition, KvCache cache, int[] tokens, int persistedBlocks) {
             this.session = session;
+            this.partition = partition;
             this.cache = cache;
             this.tokens = tokens;
             this.persistedBlocks = persistedBlocks;
@@ -65,6 +69,18 @@ final class SessionKvCaches implements AutoCloseable {
         Entry entry = entries.remove(session);
         if (entry != null) {
             entry.cache.close();
+        }
+    }
+
+    /** Drops the caches of the sessions of these partitions. */
+    void dropPartitions(Set<Integer> partitions) {
+        Iterator<Entry> it = entries.values().iterator();
+        while (it.hasNext()) {
+            Entry entry = it.next();
+            if (partitions.contains(entry.partition)) {
+                entry.cache.close();
+                it.remove();
+            }
         }
     }
 

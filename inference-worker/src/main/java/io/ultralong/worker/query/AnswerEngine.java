@@ -1,5 +1,6 @@
 package io.ultralong.worker.query;
 
+import java.util.Collection;
 import java.util.function.Consumer;
 
 import io.ultralong.protocol.query.ResponseEvent;
@@ -24,5 +25,12 @@ public interface AnswerEngine {
 
     /** The session was deleted: forget whatever is cached of it. Called from any thread. */
     default void sessionDeleted(String session) {
+    }
+
+    /**
+     * This worker gave up these partitions: their sessions' caches only hold memory another owner
+     * needs now (their persisted KV stays in the store). Called from any thread.
+     */
+    default void partitionsReleased(Collection<Integer> partitions) {
     }
 }

@@ -1,6 +1,7 @@
 package io.ultralong.worker.query;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -76,6 +77,11 @@ public final class QueryScheduler implements AutoCloseable {
         if (job != null) {
             job.cancel();
         }
+    }
+
+    /** The worker gave up these partitions: the engine lets go of what it caches for their sessions. */
+    public void released(Collection<Integer> partitions) {
+        engine.partitionsReleased(partitions);
     }
 
     /** Drops every query of a partition this worker gives up: its new owner answers them. */
