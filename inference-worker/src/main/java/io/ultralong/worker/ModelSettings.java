@@ -14,6 +14,8 @@ import java.util.Optional;
  * @param kvDiskQuotaBytes   budget for persisted KV blocks in the context store (0: unlimited)
  * @param systemPrompt       the system message of every session's prompt
  * @param modelId            the model's name in answers
+ * @param kvOnHost           keep KV in host memory and stream it to the GPU during attention (contexts beyond
+ *                           GPU memory); {@code kvMemoryBytes} then budgets host memory
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -23,8 +25,24 @@ public record ModelSettings(
         long kvMemoryBytes,
         long kvDiskQuotaBytes,
         String systemPrompt,
-        String modelId) {
+        String modelId,
+        boolean kvOnHost) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
+
+    // Defaults of the worker service's settings, as strings for configuration annotations (the embedded
+    // platform reads the same ul.worker.* keys with the same defaults).
+    public static final String DEFAULT_PREFILL_CHUNK_TOKENS = "512";
+    public static final String DEFAULT_KV_BLOCK_TOKENS = "256";
+    public static final String DEFAULT_KV_MEMORY_BYTES = "4294967296";
+    public static final String DEFAULT_KV_DISK_QUOTA_BYTES = "0";
+    public static final String DEFAULT_KV_ON_HOST = "false";
+    public static final String DEFAULT_MODEL_ID = "ultralong-8b";
+
+    /** KV on the compute device. */
+    public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
+                         long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId) {
+        this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId, false);
+    }
 }

@@ -48,7 +48,7 @@ public final class Worker implements AutoCloseable {
             LOG.info("Loading model {} on {}", directory.root(), model.device());
             RuntimeOptions defaults = RuntimeOptions.defaults();
             this.runtime = LlamaRuntime.load(directory, new RuntimeOptions(model.device(), model.prefillChunkTokens(),
-                    model.kvBlockTokens(), defaults.attentionBlockTokens()));
+                    model.kvBlockTokens(), defaults.attentionBlockTokens(), model.kvOnHost()));
             String modelId = demoModel ? DemoModel.ID : model.modelId();
             this.engine = new ModelAnswerEngine(runtime, StopTokens.of(directory, runtime.tokenizer()), store, model.systemPrompt(), modelId, demoModel,
                     model.kvMemoryBytes(), metrics);

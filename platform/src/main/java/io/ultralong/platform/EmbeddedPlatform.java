@@ -43,6 +43,7 @@ public class EmbeddedPlatform {
     private final int partitions;
     private final String topicPrefix;
     private final int httpPort;
+    private final ModelSettings modelSettings;
     private EmbeddedKafkaBroker broker;
     private IngestApplication ingest;
     private Worker worker;
@@ -53,7 +54,8 @@ public class EmbeddedPlatform {
                             @ConfigProperty(name = "ul.embedded.device", defaultValue = "auto") String device,
                             @ConfigProperty(name = "ul.embedded.partitions", defaultValue = "8") int partitions,
                             @ConfigProperty(name = "ul.topics.prefix", defaultValue = "ul.") String topicPrefix,
-                            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort) {
+                            @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort,
+                            WorkerModelConfig worker) {
         this.dataDir = dataDir.toAbsolutePath();
         this.modelDir = modelDir;
         this.kafkaPort = kafkaPort;
@@ -61,6 +63,7 @@ public class EmbeddedPlatform {
         this.partitions = partitions;
         this.topicPrefix = topicPrefix;
         this.httpPort = httpPort;
+        this.modelSettings = worker.settings(modelDir, device);
     }
 
     /** Runs before every other startup observer: the gateway's Kafka clients find the broker up. */
@@ -86,8 +89,6 @@ public class EmbeddedPlatform {
         LOG.info("[4/4] Loading the model and starting the worker");
         WorkerSettings workerSettings = new WorkerSettings(broker.bootstrapServers(), topicPrefix, "ul-workers", "embedded",
                 workerData, Duration.ofSeconds(10), 256);
-        ModelSettings modelSettings = new ModelSettings(modelDir, device, 512, 256, 4L << 30, 0,
-                ModelSettings.DEFAULT_SYSTEM_PROMPT, "ultralong-8b");
         worker = Worker.start(workerSettings, modelSettings);
         if (worker.demoModel()) {
             LOG.warn("*** {} ***", DemoModel.WARNING);

@@ -6,6 +6,7 @@ import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.ultralong.worker.ModelSettings;
 
 /** Settings of the worker service, under {@code ul.worker.*}; each also as an environment variable ({@code UL_WORKER_DEVICE}, ...). */
 @ConfigMapping(prefix = "ul.worker")
@@ -38,22 +39,26 @@ public interface WorkerConfig {
     @WithDefault("256")
     int maxQueuedQueries();
 
-    @WithDefault("512")
+    @WithDefault(ModelSettings.DEFAULT_PREFILL_CHUNK_TOKENS)
     int prefillChunkTokens();
 
-    @WithDefault("256")
+    @WithDefault(ModelSettings.DEFAULT_KV_BLOCK_TOKENS)
     int kvBlockTokens();
 
-    /** KV caches of recent sessions kept on the device. */
-    @WithDefault("4294967296")
+    /** KV caches of recent sessions kept in memory (the device's, or the host's with {@link #kvOnHost()}). */
+    @WithDefault(ModelSettings.DEFAULT_KV_MEMORY_BYTES)
     long kvMemoryBytes();
 
     /** Persisted KV blocks on disk, least recently used sessions evicted first; 0: unlimited. */
-    @WithDefault("0")
+    @WithDefault(ModelSettings.DEFAULT_KV_DISK_QUOTA_BYTES)
     long kvDiskQuotaBytes();
+
+    /** Keep KV in host memory and stream it to the GPU during attention: contexts beyond GPU memory, slower. */
+    @WithDefault(ModelSettings.DEFAULT_KV_ON_HOST)
+    boolean kvOnHost();
 
     Optional<String> systemPrompt();
 
-    @WithDefault("ultralong-8b")
+    @WithDefault(ModelSettings.DEFAULT_MODEL_ID)
     String modelId();
 }

@@ -37,7 +37,7 @@ public class WorkerService {
                 config.dataDir(), config.sessionTimeout(), config.maxQueuedQueries());
         ModelSettings model = new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
-                config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId());
+                config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost());
         worker = Worker.start(settings, model);
         registerMeters(worker);
     }

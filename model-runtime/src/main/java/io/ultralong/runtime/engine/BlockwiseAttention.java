@@ -63,8 +63,9 @@ final class BlockwiseAttention {
             NDArray[] next;
             try (NDScope step = new NDScope()) {
                 step.suppressNotUsedWarning();
-                NDArray blockKeys = concatRows(past, first, last, layer, true);
-                NDArray blockValues = concatRows(past, first, last, layer, false);
+                // blocks kept in host memory come to q's device one step at a time (a no-op when they live there)
+                NDArray blockKeys = concatRows(past, first, last, layer, true).toDevice(q.getDevice(), false);
+                NDArray blockValues = concatRows(past, first, last, layer, false).toDevice(q.getDevice(), false);
                 NDArray s = scores(folded, blockKeys);
                 NDArray mNew = m.maximum(s.max(new int[] {-1}, true));
                 NDArray correction = m.sub(mNew).exp();

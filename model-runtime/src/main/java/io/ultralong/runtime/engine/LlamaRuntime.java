@@ -14,6 +14,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.TreeSet;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
@@ -49,19 +50,22 @@ public final class LlamaRuntime implements AutoCloseable {
     private final ComputeDevice device;
     private final NDManager root;
     private final NDManager kvManager;
+    /** The host-side root of the KV blocks when they live off the GPU (kvOnHost); null otherwise. */
+    private final NDManager hostKvRoot;
     private final LlamaWeights weights;
     private final LlamaForward forward;
     private final KvLayout kvLayout;
     private final String fingerprint;
 
     private LlamaRuntime(LlamaConfig config, ModelTokenizer tokenizer, RuntimeOptions options, ComputeDevice device,
-            NDManager root, NDManager kvManager, LlamaWeights weights, String fingerprint) {
+            NDManager root, NDManager kvManager, NDManager hostKvRoot, LlamaWeights weights, String fingerprint) {
         this.config = config;
         this.tokenizer = tokenizer;
         this.options = options;
         this.device = device;
         this.root = root;
         this.kvManager = kvManager;
+        this.hostKvRoot = hostKvRoot;
         this.weights = weights;
         this.kvLayout = new KvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
                 options.kvBlockTokens(), device.dataType());
@@ -87,11 +91,21 @@ public final class LlamaRuntime implements AutoCloseable {
             LOG.info("Loading {} layers of {} onto {} as {}", config.numHiddenLayers(), model.root(),
                     device.device(), device.dataType());
             LlamaWeights weights = LlamaWeights.load(config, checkpoint, root, device.dataType());
-            NDManager kvManager = root.newSubManager();
+            // Blocks hang under kvManager, so its device is where the KV lives; attention copies them to the model.
+            NDManager hostKvRoot = null;
+            NDManager kvManager;
+            if (options.kvOnHost()) {
+                // Its own root on the CPU (also when computing there, so both placements run the same code).
+                hostKvRoot = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+                kvManager = hostKvRoot.newSubManager();
+                LOG.info("KV blocks live in host memory and are copied to {} step by step during attention", device.device());
+            } else {
+                kvManager = root.newSubManager();
+            }
             kvManager.setName("kv-blocks");
             LOG.info("Loaded {} MiB of weights in {} ms", weights.parameterBytes >> 20,
                     (System.nanoTime() - started) / 1_000_000);
-            return new LlamaRuntime(config, tokenizer, options, device, root, kvManager, weights, digest);
+            return new LlamaRuntime(config, tokenizer, options, device, root, kvManager, hostKvRoot, weights, digest);
         } catch (RuntimeException e) {
             if (root != null) {
                 root.close();
@@ -116,6 +130,11 @@ public final class LlamaRuntime implements AutoCloseable {
     /** e.g. "cpu()" / "gpu(0)". */
     public String device() {
         return device.device().toString();
+    }
+
+    /** Where the KV blocks live: the compute device, or the host when they are kept off the GPU. */
+    public String kvDevice() {
+        return kvManager.getDevice().toString();
     }
 
     /** "f32" on CPU, "f16" on CUDA. */
@@ -214,7 +233,7 @@ public final class LlamaRuntime implements AutoCloseable {
 
     /** Native arrays alive under this runtime (weights and KV blocks): a leak shows as growth between calls. */
     public int liveArrayCount() {
-        return root.getManagedArrays().size();
+        return root.getManagedArrays().size() + (hostKvRoot == null ? 0 : hostKvRoot.getManagedArrays().size());
     }
 
     /** Gives cached-but-free CUDA memory back after large frees (no-op on CPU). */
@@ -272,6 +291,9 @@ public final class LlamaRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        if (hostKvRoot != null) {
+            hostKvRoot.close();
+        }
         root.close();
         releaseCachedDeviceMemory();
         tokenizer.close();

@@ -8,8 +8,13 @@ package io.ultralong.runtime.engine;
  * @param kvBlockTokens        tokens per KV cache block: the unit of fork sharing, export and import
  * @param attentionBlockTokens KV width of one step of the online-softmax attention loop; with the chunk it bounds
  *                             the score matrix (heads x chunk x block) so memory never grows with n^2
+ * @param kvOnHost             keep KV blocks in host memory and copy each attention step's blocks to the GPU:
+ *                             contexts beyond GPU memory (an 8B model's KV is 128 KiB per token in fp16: 1M
+ *                             tokens are 128 GiB) at the price of a host-to-device copy of the whole KV per
+ *                             forward pass; no effect on the CPU, where host and device are one
  */
-public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens) {
+public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
+                             boolean kvOnHost) {
 
     public RuntimeOptions {
         if (device == null || device.isBlank()) {
@@ -21,23 +26,32 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
         }
     }
 
+    /** KV on the compute device. */
+    public RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens) {
+        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, false);
+    }
+
     public static RuntimeOptions defaults() {
         return new RuntimeOptions("auto", 512, 256, 1024);
     }
 
     public RuntimeOptions withDevice(String newDevice) {
-        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens);
+        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost);
     }
 
     public RuntimeOptions withPrefillChunkTokens(int tokens) {
-        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens);
+        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost);
     }
 
     public RuntimeOptions withKvBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens);
+        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost);
     }
 
     public RuntimeOptions withAttentionBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost);
+    }
+
+    public RuntimeOptions withKvOnHost(boolean onHost) {
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost);
     }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -94,11 +95,23 @@ public final class BlockKvCache implements KvCache {
         length += n;
     }
 
-    /** Rows [from,to) of source in fresh storage, after {@code prefix} when one is given. */
-    private static NDArray ownedRows(NDArray source, long from, long to, NDArray prefix) {
+    /**
+     * Rows [from,to) of source in fresh storage on the blocks' device (host memory when the KV lives off the
+     * GPU), after {@code prefix} when one is given.
+     */
+    private NDArray ownedRows(NDArray source, long from, long to, NDArray prefix) {
+        Device blockDevice = blockParent.getDevice();
         try (NDArray rows = source.get(new NDIndex("{}:{}", from, to))) {
-            // concat and duplicate both allocate: the block never pins the (larger) storage it was sliced from
-            return prefix == null ? rows.duplicate() : prefix.concat(rows, 0);
+            // duplicate, toDevice and concat all allocate: the block never pins the (larger) storage it was sliced from
+            if (prefix == null) {
+                return rows.getDevice().equals(blockDevice) ? rows.duplicate() : rows.toDevice(blockDevice, true);
+            }
+            if (rows.getDevice().equals(blockDevice)) {
+                return prefix.concat(rows, 0);
+            }
+            try (NDArray moved = rows.toDevice(blockDevice, true)) {
+                return prefix.concat(moved, 0);
+            }
         }
     }
 

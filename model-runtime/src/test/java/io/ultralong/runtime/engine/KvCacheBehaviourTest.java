@@ -178,6 +178,33 @@ class KvCacheBehaviourTest {
     }
 
     @Test
+    void kvInHostMemoryGivesTheSameLogitsAndBlocksAndFreesThem() {
+        int[] prefix = LogitsAssert.tokens(3 * BLOCK + 5, vocab, 61);
+        int[] rest = LogitsAssert.tokens(9, vocab, 62);
+        try (LlamaRuntime host = LlamaRuntime.load(ModelDirectory.resolve(dir), runtime.options().withKvOnHost(true))) {
+            // the same bytes either way, so a store's blocks serve both placements
+            assertThat(host.fingerprint()).isEqualTo(runtime.fingerprint());
+            int baseline = host.liveArrayCount();
+            try (KvCache onHost = host.newCache(); KvCache onDevice = runtime.newCache()) {
+                host.prefill(onHost, prefix, PrefillListener.NONE);
+                runtime.prefill(onDevice, prefix, PrefillListener.NONE);
+                for (int i = 0; i < 3; i++) {
+                    assertThat(host.exportBlock(onHost, i)).isEqualTo(runtime.exportBlock(onDevice, i));
+                }
+                try (KvCache imported = host.newCache()) {
+                    for (int i = 0; i < 3; i++) {
+                        host.importBlock(imported, runtime.exportBlock(onDevice, i));
+                    }
+                    float[] logits = host.prefill(imported, concat(Arrays.copyOfRange(prefix, 3 * BLOCK, prefix.length), rest),
+                            PrefillListener.NONE);
+                    assertThat(relativeError(logits, onePass(concat(prefix, rest)))).isLessThanOrEqualTo(SAME);
+                }
+            }
+            assertThat(host.liveArrayCount()).isEqualTo(baseline);
+        }
+    }
+
+    @Test
     void repeatedPrefillForkAndCloseLeaveNoNativeArraysBehind() {
         int[] tokens = LogitsAssert.tokens(2 * BLOCK + 3, vocab, 51);
         Runnable cycle = () -> {

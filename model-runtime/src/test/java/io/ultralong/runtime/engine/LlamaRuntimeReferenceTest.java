@@ -45,16 +45,29 @@ class LlamaRuntimeReferenceTest {
         assertMatchesReference(SyntheticModelSpec.tiny().withShards(3));
     }
 
+    /**
+     * KV blocks under their own host-memory root, as on a GPU with {@code kvOnHost} (on this CPU-only machine the
+     * copies to the compute device are no-ops, but blocks, import and freeing go through the separate root).
+     */
+    @Test
+    void kvKeptInHostMemoryMatchesReference() {
+        assertMatchesReference(SyntheticModelSpec.tiny(), new RuntimeOptions("cpu", 48, 16, 32, true));
+    }
+
     private void assertMatchesReference(SyntheticModelSpec spec) {
+        assertMatchesReference(spec, new RuntimeOptions("cpu", 48, 16, 32));
+    }
+
+    private void assertMatchesReference(SyntheticModelSpec spec, RuntimeOptions options) {
         ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir, spec));
         assertThat(Arrays.stream(SLICES).sum()).isEqualTo(TOKENS);
         int[] tokens = LogitsAssert.tokens(TOKENS, spec.vocabSize(), 7);
         double[][] expected = ReferenceLlama.load(model).logits(tokens);
         // chunk 48 and blocks of 16 tokens, 2 blocks per attention step: every path (partial blocks, several
         // steps, several chunks per prefill call) is exercised
-        RuntimeOptions options = new RuntimeOptions("cpu", 48, 16, 32);
         try (LlamaRuntime runtime = LlamaRuntime.load(model, options); KvCache cache = runtime.newCache()) {
             assertThat(runtime.device()).isEqualTo("cpu()");
+            assertThat(runtime.kvDevice()).isEqualTo("cpu()");
             assertThat(runtime.kvDtype()).isEqualTo("f32");
             int position = 0;
             double worst = 0;
