@@ -147,6 +147,13 @@ class WorkerAnswerTest {
             ResponseEvent.Done late = done(harness.terminal(id, Duration.ofSeconds(60)));
             assertThat(late.answer()).isEqualTo(generate(record, "Which port?", 6).text);
             assertThat(late.usage().contextTokens()).isEqualTo(generate(record, "Which port?", 6).promptTokens);
+
+            // A record that never arrives (ingest rejected it): the deadline ends the wait with a pointer to the DLQ.
+            ResponseEvent never = harness.terminal(harness.ask("acme/late", "Which port?", 5007, 6, Duration.ofSeconds(2)),
+                    Duration.ofSeconds(30));
+            assertThat(never).isInstanceOf(ResponseEvent.Error.class);
+            assertThat(((ResponseEvent.Error) never).code()).isEqualTo("deadline-exceeded");
+            assertThat(((ResponseEvent.Error) never).message()).contains("seq 5007 (applied so far: 7)", "ul.records.dlq");
         }
     }
 

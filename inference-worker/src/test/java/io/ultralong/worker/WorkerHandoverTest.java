@@ -23,6 +23,9 @@ import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.testkit.KafkaBroker;
 import io.ultralong.testkit.KafkaBrokerExtension;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -71,6 +74,10 @@ class WorkerHandoverTest {
                         .toList();
                 assertThat(doomedSessions).as("some sessions live on the worker to be killed").isNotEmpty();
 
+                // A request's offset is committed just after its answer: wait for that, or the new owner would
+                // rightly answer the doomed worker's last requests again (at least once) and cache their sessions.
+                await().atMost(Duration.ofSeconds(30)).until(() -> allRequestsCommitted(broker, harness));
+
                 // Requests in flight at the kill: those on the dead worker's partitions wait for the new owner.
                 doomed.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
                 Map<String, String> requests = new HashMap<>();
@@ -92,6 +99,19 @@ class WorkerHandoverTest {
                 doomed.destroyForcibly();
             }
         }
+    }
+
+    private static boolean allRequestsCommitted(KafkaBroker broker, WorkerHarness harness) throws Exception {
+        String topic = harness.prefix + "requests";
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        for (int partition = 0; partition < WorkerHarness.PARTITIONS; partition++) {
+            latest.put(new TopicPartition(topic, partition), OffsetSpec.latest());
+        }
+        Map<TopicPartition, OffsetAndMetadata> committed = broker.admin()
+                .listConsumerGroupOffsets(harness.group + ".requests").partitionsToOffsetAndMetadata().get();
+        var ends = broker.admin().listOffsets(latest).all().get();
+        return ends.entrySet().stream().allMatch(end -> end.getValue().offset() == 0
+                || (committed.get(end.getKey()) != null && committed.get(end.getKey()).offset() == end.getValue().offset()));
     }
 
     private static Process startWorkerProcess(WorkerHarness harness, KafkaBroker broker, String id, Path data, Path modelDir)

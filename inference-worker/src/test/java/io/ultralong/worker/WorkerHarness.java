@@ -95,9 +95,13 @@ final class WorkerHarness implements AutoCloseable {
 
     /** Sends a greedy query and returns its request id. */
     String ask(String session, String question, long minSeq, int maxTokens) throws Exception {
+        return ask(session, question, minSeq, maxTokens, Duration.ofMinutes(2));
+    }
+
+    String ask(String session, String question, long minSeq, int maxTokens, Duration deadline) throws Exception {
         String requestId = UUID.randomUUID().toString();
         QueryRequest request = new QueryRequest(requestId, session, question, null,
-                new SamplingParams(maxTokens, 0.0, 1.0, 0, 1L), minSeq, null, System.currentTimeMillis() + 120_000, true);
+                new SamplingParams(maxTokens, 0.0, 1.0, 0, 1L), minSeq, null, System.currentTimeMillis() + deadline.toMillis(), true);
         producer.send(new ProducerRecord<>(prefix + "requests", session, QueryJson.encode(request))).get();
         return requestId;
     }

@@ -158,8 +158,9 @@ public final class TokenFeed implements Runnable, AutoCloseable {
                 return;
             }
             List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
-            owned.removeAll(numbers);
+            // Stop reading their requests first: a partition not in owned() has no request read here any more.
             ownership.revoked(numbers);
+            owned.removeAll(numbers);
             if (commit) {
                 Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>();
                 for (TopicPartition partition : partitions) {

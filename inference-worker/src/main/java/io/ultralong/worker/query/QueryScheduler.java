@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.ultralong.protocol.query.ErrorCode;
+import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.worker.session.SessionLedger;
 import org.slf4j.Logger;
@@ -176,10 +177,15 @@ public final class QueryScheduler implements AutoCloseable {
         expired.forEach(job -> finish(job, job.cancelled() ? null : deadlineError(job)));
     }
 
-    private static ResponseEvent deadlineError(QueryJob job) {
-        return new ResponseEvent.Error(job.request().requestId(), ErrorCode.DEADLINE_EXCEEDED.wireName(),
-                "The query's deadline passed before it could run (the session had to reach seq "
-                        + job.request().minSeq() + ").");
+    private ResponseEvent deadlineError(QueryJob job) {
+        QueryRequest request = job.request();
+        long applied = ledger.appliedSeq(request.session());
+        String message = applied >= request.minSeq()
+                ? "The query's deadline passed before the model could take it (queued behind other queries)."
+                : "The query's deadline passed while waiting for the session to apply record seq " + request.minSeq()
+                        + " (applied so far: " + applied + "). A record that ingest rejected never arrives:"
+                        + " look for it in the records DLQ topic (ul.records.dlq), with the reason in its headers.";
+        return new ResponseEvent.Error(request.requestId(), ErrorCode.DEADLINE_EXCEEDED.wireName(), message);
     }
 
     private void finish(QueryJob job, ResponseEvent terminal) {
