@@ -212,6 +212,7 @@ class KvCacheBehaviourTest {
                 runtime.prefill(cache, tokens, PrefillListener.NONE);
                 try (KvCache fork = cache.fork()) {
                     runtime.prefill(fork, new int[] {1, 2, 3}, PrefillListener.NONE);
+                    runtime.prefill(fork, new int[] {4}, PrefillListener.NONE);   // a decode step
                     fork.truncate(BLOCK + 1);
                 }
                 runtime.importBlock(runtime.newCache(), runtime.exportBlock(cache, 0));   // never closed: leaks on purpose

@@ -22,7 +22,9 @@ import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 /**
  * CPU prefill and decode throughput of a synthetic Llama with the layers of a ~100M model (hidden 768, 12 layers,
  * 12 heads, 4 KV heads, intermediate 2048: 75.5M parameters in layers; vocab 2048) at several context lengths, against the floor set by one large DJL matmul:
- * ratio = measured time / (useful FLOPs of the run / matmul FLOP/s), 1.0 meaning "as fast as a big GEMM".
+ * ratio = measured time / (useful FLOPs of the run / matmul FLOP/s), 1.0 meaning "as fast as a big GEMM". Decoding
+ * reads every weight and the whole KV per token, so its floor is memory bandwidth instead (measured by one large
+ * matrix-vector product): dec×bw = measured time / ((weight bytes + KV bytes) per token / bytes/s).
  *
  * <pre>
  * ./mvnw -B -q -pl model-runtime test-compile exec:java -Dexec.classpathScope=test \
@@ -47,6 +49,7 @@ public final class RuntimeBenchmark {
         ModelDirectory model = ModelDirectory.resolve(dir);
         LlamaConfig c = model.config();
         double matmulFlops = matmulFlopsPerSecond(2048);
+        double bandwidth = matvecBytesPerSecond();
         RuntimeOptions options = RuntimeOptions.defaults().withDevice("cpu");
         List<String> rows = new ArrayList<>();
         try (LlamaRuntime runtime = LlamaRuntime.load(model, options)) {
@@ -57,7 +60,8 @@ public final class RuntimeBenchmark {
             System.out.printf("model: %.1fM parameters (%.1fM in layers), %d MiB f32 weights, KV %d bytes/token (f32)%n",
                     (layerParams + 2 * headParams) / 1e6, layerParams / 1e6, runtime.weightBytes() >> 20,
                     runtime.kvBytesPerToken());
-            System.out.printf("floor: one %dx%d DJL matmul runs at %.1f GFLOP/s%n", 2048, 2048, matmulFlops / 1e9);
+            System.out.printf("floor: one %dx%d DJL matmul runs at %.1f GFLOP/s; a matrix-vector product reads %.1f GB/s%n",
+                    2048, 2048, matmulFlops / 1e9, bandwidth / 1e9);
             // warm-up: first calls pay for libtorch's lazy initialisation
             try (KvCache warm = runtime.newCache()) {
                 runtime.prefill(warm, LogitsAssert.tokens(600, c.vocabSize(), 1), PrefillListener.NONE);
@@ -76,14 +80,17 @@ public final class RuntimeBenchmark {
                         runtime.prefill(cache, new int[] {tokens[n + i]}, PrefillListener.NONE);
                     }
                     double decodeSeconds = (System.nanoTime() - t1) / 1e9;
+                    double decodeBytes = decodeTokens * (runtime.weightBytes()
+                            + (n + decodeTokens / 2.0) * runtime.kvBytesPerToken());
                     // useful FLOPs: 2 per weight per token, causal attention QK^T and PV (2 x 2 x hidden per pair)
                     double prefillFlops = 2.0 * layerParams * n + 4.0 * c.numHiddenLayers() * c.hiddenSize() * n * (n + 1) / 2.0
                             + 2.0 * headParams;
                     double decodeFlops = decodeTokens * (2.0 * layerParams + 2.0 * headParams)
                             + 4.0 * c.numHiddenLayers() * c.hiddenSize() * (double) decodeTokens * (n + decodeTokens / 2.0);
-                    rows.add(String.format("%7d %10.1f %10.2f %8.1f %8.1f %8.0f %8d",
+                    rows.add(String.format("%7d %10.1f %10.2f %8.1f %8.1f %8.1f %8.0f %8d",
                             n, n / prefillSeconds, decodeTokens / decodeSeconds,
                             prefillSeconds / (prefillFlops / matmulFlops), decodeSeconds / (decodeFlops / matmulFlops),
+                            decodeSeconds / (decodeBytes / bandwidth),
                             cache.length() * (double) runtime.kvBytesPerToken() / (1 << 20), vmHwmMiB()));
                     System.out.println("done " + n + " tokens");
                 }
@@ -92,7 +99,7 @@ public final class RuntimeBenchmark {
         System.out.printf("%nnproc %d, load average %.1f, peak Java heap %d MiB, chunk %d, KV block %d, attention block %d%n",
                 Runtime.getRuntime().availableProcessors(), ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
                 peakHeapMiB(), options.prefillChunkTokens(), options.kvBlockTokens(), options.attentionBlockTokens());
-        System.out.println("context  prefill/s   decode/s  pf×floor dec×floor   KV MiB  VmHWM MiB");
+        System.out.println("context  prefill/s   decode/s  pf×floor dec×floor   dec×bw   KV MiB  VmHWM MiB");
         rows.forEach(System.out::println);
     }
 
@@ -109,6 +116,23 @@ public final class RuntimeBenchmark {
                 best = Math.min(best, (System.nanoTime() - t0) / 1e9);
             }
             return 2.0 * n * n * n / best;
+        }
+    }
+
+    /** Bytes/s one large fp32 matrix-vector product reads (768 x 81920, 240 MiB): the decode floor. */
+    private static double matvecBytesPerSecond() {
+        try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+            NDArray matrix = manager.randomUniform(-1, 1, new Shape(768, 81_920));
+            NDArray vector = manager.randomUniform(-1, 1, new Shape(1, 768));
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < 8; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray product = vector.matMul(matrix)) {
+                    product.getFloat(0, 0);
+                }
+                best = Math.min(best, (System.nanoTime() - t0) / 1e9);
+            }
+            return 768.0 * 81_920 * Float.BYTES / best;
         }
     }
 
