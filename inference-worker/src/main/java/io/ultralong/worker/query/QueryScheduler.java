@@ -184,7 +184,7 @@ public final class QueryScheduler implements AutoCloseable {
                 ? "The query's deadline passed before the model could take it (queued behind other queries)."
                 : "The query's deadline passed while waiting for the session to apply record seq " + request.minSeq()
                         + " (applied so far: " + applied + "). A record that ingest rejected never arrives:"
-                        + " look for it in the records DLQ topic (ul.records.dlq), with the reason in its headers.";
+                        + " look for it in ingest's dead-letter topic (ul.records.dlq with the default prefix), with the reason in its headers.";
         return new ResponseEvent.Error(request.requestId(), ErrorCode.DEADLINE_EXCEEDED.wireName(), message);
     }
 
