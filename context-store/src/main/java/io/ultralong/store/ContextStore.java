@@ -38,6 +38,10 @@ import org.rocksdb.WriteOptions;
  * <p>Column families: {@code sessions} (session -> counters + metadata blob), {@code tokens} (session|seq -> chunk),
  * {@code records} (session|seq -> raw record bytes), {@code kv} (fingerprint|session|block -> verified block),
  * {@code watermarks} (partition -> next offset to consume).
+ *
+ * <p>With a shared KV directory ({@link SharedKvDirectory}), every KV block is also written there, and a block
+ * missing locally is looked for there, verified the same way: the next owner of a partition restores the KV
+ * of its sessions instead of recomputing it. The quota evicts local blocks only.
  */
 public final class ContextStore implements AutoCloseable {
 
@@ -63,18 +67,22 @@ public final class ContextStore implements AutoCloseable {
     /** session key -> logical time of the last KV write or read: the quota's LRU order. */
     private final ColumnFamilyHandle kvAccess;
     private final long kvQuotaBytes;
+    /** null: KV blocks are local only. */
+    private final SharedKvDirectory shared;
     private final AtomicLong kvBytes = new AtomicLong();
     private final AtomicLong accessClock = new AtomicLong();
     private final AtomicLong evictions = new AtomicLong();
 
     private final AtomicLong kvBlocksWritten = new AtomicLong();
     private final AtomicLong kvHits = new AtomicLong();
+    private final AtomicLong sharedHits = new AtomicLong();
     private final AtomicLong kvMisses = new AtomicLong();
     private final AtomicLong corruptDropped = new AtomicLong();
     private final AtomicLong foreignDropped = new AtomicLong();
 
-    private ContextStore(Path dir, long blockCacheBytes, long kvQuotaBytes) throws RocksDBException {
+    private ContextStore(Path dir, long blockCacheBytes, long kvQuotaBytes, SharedKvDirectory shared) throws RocksDBException {
         RocksDB.loadLibrary();
+        this.shared = shared;
         blockCache = new LRUCache(blockCacheBytes);
         dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
         // Tokens, records and metadata are small, repetitive and read back often: compress, cache their blocks.
@@ -139,12 +147,21 @@ public final class ContextStore implements AutoCloseable {
      *                     used first. Token logs and records are never evicted.
      */
     public static ContextStore open(Path dir, long blockCacheBytes, long kvQuotaBytes) throws RocksDBException {
+        return open(dir, blockCacheBytes, kvQuotaBytes, null);
+    }
+
+    /**
+     * @param sharedKvDir a directory all workers mount, where KV blocks are also written and looked for; null for
+     *                    none. It has no quota of its own: session deletes empty it, its size is the operator's.
+     */
+    public static ContextStore open(Path dir, long blockCacheBytes, long kvQuotaBytes, Path sharedKvDir)
+            throws RocksDBException {
         try {
             Files.createDirectories(dir);
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot create " + dir, e);
         }
-        return new ContextStore(dir, blockCacheBytes, kvQuotaBytes);
+        return new ContextStore(dir, blockCacheBytes, kvQuotaBytes, sharedKvDir == null ? null : new SharedKvDirectory(sharedKvDir));
     }
 
     // ---------------------------------------------------------------- token log
@@ -301,6 +318,9 @@ public final class ContextStore implements AutoCloseable {
             db.write(writeOptions, batch);
         }
         dropAllKv(session);
+        if (shared != null) {
+            shared.dropSession(session);
+        }
     }
 
     /** Flushes memtables to SST and blob files (fsynced) so written data no longer depends on the WAL. */
@@ -369,6 +389,9 @@ public final class ContextStore implements AutoCloseable {
         }
         kvBytes.addAndGet(value.length - (previous == null ? 0 : ByteBuffer.wrap(previous).getLong()));
         kvBlocksWritten.incrementAndGet();
+        if (shared != null) {
+            shared.write(fingerprint, session, blockIndex, value);
+        }
         enforceQuota(session);
     }
 
@@ -396,6 +419,11 @@ public final class ContextStore implements AutoCloseable {
                 dropFrom(fingerprint, session, index);
                 return index;
             }
+            boolean fromShared = false;
+            if (value == null && shared != null) {
+                value = shared.read(fingerprint, session, index);
+                fromShared = value != null;
+            }
             if (value == null) {
                 kvMisses.incrementAndGet();
                 return index;
@@ -418,6 +446,9 @@ public final class ContextStore implements AutoCloseable {
                 return index;
             }
             kvHits.incrementAndGet();
+            if (fromShared) {
+                sharedHits.incrementAndGet();
+            }
             if (index == 0) {
                 db.put(kvAccess, writeOptions, sessionKey(session),
                         ByteBuffer.allocate(8).putLong(accessClock.incrementAndGet()).array());
@@ -427,7 +458,11 @@ public final class ContextStore implements AutoCloseable {
         return index;
     }
 
+    /** Drops blocks {@code index} and after, locally and in the shared directory (they failed verification). */
     private synchronized void dropFrom(byte[] fingerprint, String session, long index) throws RocksDBException {
+        if (shared != null) {
+            shared.dropFrom(fingerprint, session, index);
+        }
         byte[] prefix = kvPrefix(fingerprint, session);
         byte[] sizeStart = sizeKey(session, fingerprint, index);
         byte[] sizeEnd = rangeEnd(Arrays.copyOf(sizeStart, sizeStart.length - Long.BYTES));
@@ -440,7 +475,7 @@ public final class ContextStore implements AutoCloseable {
         kvBytes.addAndGet(-freed);
     }
 
-    /** Removes all KV blocks of the session (every fingerprint) and its quota bookkeeping. */
+    /** Removes all local KV blocks of the session (every fingerprint) and its quota bookkeeping. */
     private synchronized void dropAllKv(String session) throws RocksDBException {
         byte[] sp = sessionPrefix(session);
         long freed = sumSizes(sp, rangeEnd(sp));
@@ -484,7 +519,7 @@ public final class ContextStore implements AutoCloseable {
             if (victim == null) {
                 return;
             }
-            dropAllKv(victim);
+            dropAllKv(victim);   // local only: a shared copy stays for whoever needs it next
             evictions.incrementAndGet();
         }
     }
@@ -545,7 +580,7 @@ public final class ContextStore implements AutoCloseable {
 
     public StoreStatistics statistics() throws RocksDBException {
         return new StoreStatistics(kvBytes.get(), kvBlocksWritten.get(), kvHits.get(), kvMisses.get(),
-                corruptDropped.get(), foreignDropped.get(), evictions.get());
+                corruptDropped.get(), foreignDropped.get(), evictions.get(), sharedHits.get());
     }
 
     // ---------------------------------------------------------------- encoding

@@ -180,6 +180,56 @@ class ContextStoreTest {
         }
     }
 
+    /** Two workers' stores on one shared KV directory: what one persisted, the other restores, verified. */
+    @Test
+    void aSharedKvDirectoryHandsVerifiedBlocksToAnotherStore() throws Exception {
+        Path sharedDir = dir.resolve("shared-kv");
+        int[] tokens = IntStream.range(0, 3 * BLOCK + 1).toArray();
+        try (ContextStore first = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, sharedDir);
+             ContextStore second = ContextStore.open(dir.resolve("w2"), 8L << 20, 2_500, sharedDir)) {
+            first.appendChunk("acme/s", 1, 0, 0, tokens);
+            for (int b = 0; b < 3; b++) {
+                first.putKvBlock(FINGERPRINT, "acme/s", b, tokens, BLOCK, block(b, 1_000));
+            }
+            List<byte[]> restored = new ArrayList<>();
+            assertThat(second.readVerifiedKvBlocks(FINGERPRINT, "acme/s", tokens, BLOCK, (i, b) -> restored.add(b))).isEqualTo(3);
+            assertThat(restored).containsExactly(block(0, 1_000), block(1, 1_000), block(2, 1_000));
+            assertThat(second.statistics().kvSharedBlockHits()).isEqualTo(3);
+            assertThat(second.readVerifiedKvBlocks("other".getBytes(UTF_8), "acme/s", tokens, BLOCK, (i, b) -> { })).isZero();
+
+            // Another worker's local quota evicts its own copies only: the shared ones stay.
+            second.appendChunk("acme/s", 1, 0, 0, tokens);
+            second.putKvBlock(FINGERPRINT, "acme/s", 0, tokens, BLOCK, block(0, 1_000));
+            second.putKvBlock(FINGERPRINT, "acme/t", 0, tokens, BLOCK, block(0, 1_000));
+            second.putKvBlock(FINGERPRINT, "acme/t", 1, tokens, BLOCK, block(1, 1_000));
+            assertThat(second.statistics().kvEvictions()).isEqualTo(1);
+            assertThat(second.readVerifiedKvBlocks(FINGERPRINT, "acme/s", tokens, BLOCK, (i, b) -> { })).isEqualTo(3);
+            assertThat(second.statistics().kvSharedBlockHits()).isEqualTo(6);
+
+            // A damaged shared block is never returned: it and the blocks after it are dropped.
+            Path blockOne = sharedPath(sharedDir, "acme/s").resolve("1.kv");
+            flipByteOf(blockOne, block(1, 1_000), 10);
+            try (ContextStore third = ContextStore.open(dir.resolve("w3"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+                assertThat(third.readVerifiedKvBlocks(FINGERPRINT, "acme/s", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+                assertThat(third.statistics().corruptBlocksDropped()).isEqualTo(1);
+                assertThat(Files.exists(blockOne)).isFalse();
+                assertThat(Files.exists(blockOne.resolveSibling("2.kv"))).isFalse();
+            }
+
+            // Deleting the session empties the shared directory of it.
+            first.deleteSession("acme/s");
+            try (ContextStore fourth = ContextStore.open(dir.resolve("w4"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+                assertThat(fourth.readVerifiedKvBlocks(FINGERPRINT, "acme/s", tokens, BLOCK, (i, b) -> { })).isZero();
+            }
+            assertThat(second.readVerifiedKvBlocks(FINGERPRINT, "acme/t", tokens, BLOCK, (i, b) -> { })).isEqualTo(2);
+        }
+    }
+
+    private static Path sharedPath(Path sharedDir, String session) throws Exception {
+        byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(session.getBytes(UTF_8));
+        return sharedDir.resolve(java.util.HexFormat.of().formatHex(FINGERPRINT)).resolve(java.util.HexFormat.of().formatHex(digest));
+    }
+
     /** Finds block 1's payload in the blob file and flips one of its bytes in place. */
     private static void flipByteOf(Path file, byte[] payload, int offsetInPayload) throws IOException {
         byte[] all = Files.readAllBytes(file);

@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param modelId            the model's name in answers
  * @param kvOnHost           keep KV in host memory and stream it to the GPU during attention (contexts beyond
  *                           GPU memory); {@code kvMemoryBytes} then budgets host memory
+ * @param sharedKvDir        a directory every worker mounts where KV blocks are also persisted, so the next owner
+ *                           of a partition restores its sessions' KV instead of recomputing it; empty: local only
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -26,7 +28,8 @@ public record ModelSettings(
         long kvDiskQuotaBytes,
         String systemPrompt,
         String modelId,
-        boolean kvOnHost) {
+        boolean kvOnHost,
+        Optional<Path> sharedKvDir) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
@@ -43,6 +46,12 @@ public record ModelSettings(
     /** KV on the compute device. */
     public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
                          long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId) {
-        this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId, false);
+        this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId, false,
+                Optional.empty());
+    }
+
+    public ModelSettings withSharedKvDir(Path dir) {
+        return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
+                systemPrompt, modelId, kvOnHost, Optional.of(dir));
     }
 }

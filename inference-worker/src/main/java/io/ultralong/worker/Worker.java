@@ -42,7 +42,8 @@ public final class Worker implements AutoCloseable {
             modelDir = DemoModel.ensure(settings.dataDir().resolve("demo-model"));
             demoModel = true;
         }
-        this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes());
+        this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(),
+                model.sharedKvDir().orElse(null));
         try {
             ModelDirectory directory = ModelDirectory.resolve(modelDir);
             LOG.info("Loading model {} on {}", directory.root(), model.device());

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.watch.WatchKeys;
+import io.ultralong.runtime.generate.ChatFormat;
 import io.ultralong.runtime.synthetic.SyntheticModelSpec;
 import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
@@ -26,21 +27,25 @@ import io.ultralong.testkit.KafkaBrokerExtension;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two workers share 8 partitions; one is a separate JVM killed with SIGKILL. Its sessions move to
- * the survivor, which rebuilds them from {@code ul.tokens} (each worker has its own store, so their
- * KV is recomputed, not restored) and answers them exactly as before, requests caught in the
- * handover included: every one ends with an answer, none hangs.
+ * the survivor, which rebuilds them from {@code ul.tokens} and answers them exactly as before,
+ * requests caught in the handover included: every one ends with an answer, none hangs. Each worker
+ * has its own store, so the survivor recomputes their KV; with a shared KV directory it restores
+ * their full KV blocks from what the dead worker persisted there.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class WorkerHandoverTest {
 
-    @Test
-    void killingAWorkerMovesItsSessionsToTheOtherWhichAnswersThemIdentically(KafkaBroker broker, @TempDir Path dir) throws Exception {
+    @ParameterizedTest(name = "shared KV directory: {0}")
+    @ValueSource(booleans = {false, true})
+    void killingAWorkerMovesItsSessionsToTheOtherWhichAnswersThemIdentically(boolean sharedKv, KafkaBroker broker,
+                                                                               @TempDir Path dir) throws Exception {
         Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), SyntheticModelSpec.tiny());
         List<String> sessions = new ArrayList<>();
         for (int i = 0; sessions.size() < 8; i++) {
@@ -53,9 +58,12 @@ class WorkerHandoverTest {
                 lastSeq.put(session, harness.append(session, tokenizer.encode("[t] " + session + ": the deploy of build "
                         + session.hashCode() + " finished with status OK\n")));
             }
-            Process doomed = startWorkerProcess(harness, broker, "doomed", dir.resolve("doomed"), modelDir);
+            Path sharedKvDir = sharedKv ? dir.resolve("shared-kv") : null;
+            Process doomed = startWorkerProcess(harness, broker, "doomed", dir.resolve("doomed"), modelDir, sharedKvDir);
+            ModelSettings model = sharedKv ? WorkerHarness.model(modelDir).withSharedKvDir(sharedKvDir) : WorkerHarness.model(modelDir);
+            int suffixTokens = new ChatFormat(tokenizer).questionSuffix("Status?").length;
             try (Worker survivor = Worker.start(harness.settings("survivor", dir.resolve("survivor"), Duration.ofSeconds(6)),
-                    WorkerHarness.model(modelDir))) {
+                    model)) {
                 // Cooperative rebalancing moves partitions in steps, possibly back and forth: wait for the
                 // balanced split, after which the sticky assignor moves nothing while the members stay.
                 await().atMost(Duration.ofSeconds(60))
@@ -90,11 +98,15 @@ class WorkerHandoverTest {
                     ResponseEvent.Done done = (ResponseEvent.Done) answer;
                     assertThat(done.answer()).as(session).isEqualTo(before.get(session));
                     if (doomedSessions.contains(session)) {
-                        // Rebuilt from ul.tokens on the survivor: nothing of it was cached there.
-                        assertThat(done.usage().cachedTokens()).as(session).isZero();
+                        // Rebuilt from ul.tokens on the survivor: its KV recomputed, or its full blocks restored.
+                        long sessionTokens = done.usage().contextTokens() - suffixTokens;
+                        long fullBlocks = sessionTokens / WorkerAnswerTest.BLOCK * WorkerAnswerTest.BLOCK;
+                        assertThat(fullBlocks).isPositive();
+                        assertThat(done.usage().cachedTokens()).as(session).isEqualTo(sharedKv ? fullBlocks : 0);
                     }
                 }
                 assertThat(survivor.node().tokens().owned()).hasSize(WorkerHarness.PARTITIONS);
+                assertThat(survivor.store().statistics().kvSharedBlockHits() > 0).isEqualTo(sharedKv);
             } finally {
                 doomed.destroyForcibly();
             }
@@ -114,13 +126,16 @@ class WorkerHandoverTest {
                 || (committed.get(end.getKey()) != null && committed.get(end.getKey()).offset() == end.getValue().offset()));
     }
 
-    private static Process startWorkerProcess(WorkerHarness harness, KafkaBroker broker, String id, Path data, Path modelDir)
-            throws Exception {
-        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    private static Process startWorkerProcess(WorkerHarness harness, KafkaBroker broker, String id, Path data, Path modelDir,
+                                              Path sharedKvDir) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx1g", "-Dai.djl.offline=true", "-Dai.djl.default_engine=PyTorch",
                 "-cp", System.getProperty("java.class.path"), WorkerMain.class.getName(),
-                broker.bootstrapServers(), harness.prefix, harness.group, id, data.toString(), modelDir.toString())
-                .redirectErrorStream(true).start();
+                broker.bootstrapServers(), harness.prefix, harness.group, id, data.toString(), modelDir.toString()));
+        if (sharedKvDir != null) {
+            command.add(sharedKvDir.toString());
+        }
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         CompletableFuture<Void> started = new CompletableFuture<>();
         Thread pump = new Thread(() -> {
             try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {

@@ -39,6 +39,6 @@ public class WorkerModelConfig {
 
     ModelSettings settings(Optional<Path> modelDir, String device) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
-                systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost);
+                systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost, Optional.empty());
     }
 }

@@ -53,6 +53,12 @@ public interface WorkerConfig {
     @WithDefault(ModelSettings.DEFAULT_KV_DISK_QUOTA_BYTES)
     long kvDiskQuotaBytes();
 
+    /**
+     * A directory every worker mounts (shared volume, network file system): KV blocks are also persisted there, so
+     * whoever owns a partition next restores its sessions' KV instead of recomputing it.
+     */
+    Optional<Path> sharedKvDir();
+
     /** Keep KV in host memory and stream it to the GPU during attention: contexts beyond GPU memory, slower. */
     @WithDefault(ModelSettings.DEFAULT_KV_ON_HOST)
     boolean kvOnHost();

@@ -37,7 +37,8 @@ public class WorkerService {
                 config.dataDir(), config.sessionTimeout(), config.maxQueuedQueries());
         ModelSettings model = new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
-                config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost());
+                config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),
+                config.sharedKvDir());
         worker = Worker.start(settings, model);
         registerMeters(worker);
     }
@@ -61,6 +62,8 @@ public class WorkerService {
         Gauge.builder("ul.worker.watch.announced", worker.node().watches(), w -> w.announced())
                 .description("Watch answers written to ul.answers (those notifyWhen let through)").register(registry);
         Gauge.builder("ul.worker.store.kv.hits", worker, w -> storeStat(w, "hits")).register(registry);
+        Gauge.builder("ul.worker.store.kv.shared.hits", worker, w -> storeStat(w, "shared-hits"))
+                .description("KV blocks restored from the shared KV directory (included in the hits)").register(registry);
         Gauge.builder("ul.worker.store.kv.misses", worker, w -> storeStat(w, "misses")).register(registry);
         Gauge.builder("ul.worker.store.kv.dropped", worker, w -> storeStat(w, "dropped")).register(registry);
         Gauge.builder("ul.worker.store.chunk.gaps", worker.ledger(), l -> l.gaps()).register(registry);
@@ -73,6 +76,7 @@ public class WorkerService {
             var statistics = worker.store().statistics();
             return switch (which) {
                 case "hits" -> statistics.kvBlockHits();
+                case "shared-hits" -> statistics.kvSharedBlockHits();
                 case "misses" -> statistics.kvBlockMisses();
                 default -> statistics.corruptBlocksDropped() + statistics.foreignBlocksDropped();
             };

@@ -121,6 +121,9 @@ class ComposeFileTest {
         assertThat(map(worker, "deploy").get("replicas")).isEqualTo("${UL_WORKERS:-2}");
         assertThat(list(worker, "volumes")).contains("worker-data:/var/lib/ultralong", "${UL_MODELS:-./models}:/models:ro");
         assertThat(map(compose, "volumes")).containsKeys("kafka-data", "worker-data");
+        // KV blocks also go to the volume all replicas mount, so a dead worker's successor restores them.
+        assertThat(map(worker, "environment").get("UL_WORKER_SHARED_KV_DIR"))
+                .isEqualTo("${UL_WORKER_SHARED_KV_DIR-/var/lib/ultralong/shared-kv}");
         // The base file must start on hosts without GPUs: no device reservation here.
         assertThat(worker.get("deploy").toString()).doesNotContain("nvidia");
     }
