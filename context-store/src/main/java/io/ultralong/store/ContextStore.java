@@ -2,6 +2,7 @@ package io.ultralong.store;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +30,8 @@ import org.rocksdb.Statistics;
 import org.rocksdb.Status;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Durable state of the sessions one worker owns, in one RocksDB directory. Owns every native handle it opens and
@@ -44,6 +47,8 @@ import org.rocksdb.WriteOptions;
  * of its sessions instead of recomputing it. The quota evicts local blocks only.
  */
 public final class ContextStore implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ContextStore.class);
 
     private static final int HASH_BYTES = 32;
     private static final int KV_HEADER_BYTES = HASH_BYTES + Integer.BYTES + Long.BYTES;
@@ -76,6 +81,7 @@ public final class ContextStore implements AutoCloseable {
     private final AtomicLong kvBlocksWritten = new AtomicLong();
     private final AtomicLong kvHits = new AtomicLong();
     private final AtomicLong sharedHits = new AtomicLong();
+    private final AtomicLong sharedErrors = new AtomicLong();
     private final AtomicLong kvMisses = new AtomicLong();
     private final AtomicLong corruptDropped = new AtomicLong();
     private final AtomicLong foreignDropped = new AtomicLong();
@@ -319,7 +325,12 @@ public final class ContextStore implements AutoCloseable {
         }
         dropAllKv(session);
         if (shared != null) {
-            shared.dropSession(session);
+            try {
+                shared.dropSession(session);
+            } catch (UncheckedIOException e) {
+                sharedErrors.incrementAndGet();
+                LOG.warn("Could not delete a session's KV blocks from the shared directory: {}", e.getMessage());
+            }
         }
     }
 
@@ -390,7 +401,13 @@ public final class ContextStore implements AutoCloseable {
         kvBytes.addAndGet(value.length - (previous == null ? 0 : ByteBuffer.wrap(previous).getLong()));
         kvBlocksWritten.incrementAndGet();
         if (shared != null) {
-            shared.write(fingerprint, session, blockIndex, value);
+            try {
+                shared.write(fingerprint, session, blockIndex, value);
+            } catch (UncheckedIOException e) {
+                // The shared copy only spares a successor the recompute: losing it never fails the query.
+                sharedErrors.incrementAndGet();
+                LOG.warn("KV block not copied to the shared directory: {}", e.getMessage());
+            }
         }
         enforceQuota(session);
     }
@@ -421,8 +438,13 @@ public final class ContextStore implements AutoCloseable {
             }
             boolean fromShared = false;
             if (value == null && shared != null) {
-                value = shared.read(fingerprint, session, index);
-                fromShared = value != null;
+                try {
+                    value = shared.read(fingerprint, session, index);
+                    fromShared = value != null;
+                } catch (UncheckedIOException e) {
+                    sharedErrors.incrementAndGet();
+                    LOG.warn("Shared KV directory unreadable, recomputing from block {}: {}", index, e.getMessage());
+                }
             }
             if (value == null) {
                 kvMisses.incrementAndGet();
@@ -461,7 +483,12 @@ public final class ContextStore implements AutoCloseable {
     /** Drops blocks {@code index} and after, locally and in the shared directory (they failed verification). */
     private synchronized void dropFrom(byte[] fingerprint, String session, long index) throws RocksDBException {
         if (shared != null) {
-            shared.dropFrom(fingerprint, session, index);
+            try {
+                shared.dropFrom(fingerprint, session, index);
+            } catch (UncheckedIOException e) {
+                sharedErrors.incrementAndGet();
+                LOG.warn("Could not drop failed KV blocks from the shared directory: {}", e.getMessage());
+            }
         }
         byte[] prefix = kvPrefix(fingerprint, session);
         byte[] sizeStart = sizeKey(session, fingerprint, index);
@@ -580,7 +607,7 @@ public final class ContextStore implements AutoCloseable {
 
     public StoreStatistics statistics() throws RocksDBException {
         return new StoreStatistics(kvBytes.get(), kvBlocksWritten.get(), kvHits.get(), kvMisses.get(),
-                corruptDropped.get(), foreignDropped.get(), evictions.get(), sharedHits.get());
+                corruptDropped.get(), foreignDropped.get(), evictions.get(), sharedHits.get(), sharedErrors.get());
     }
 
     // ---------------------------------------------------------------- encoding

@@ -225,6 +225,23 @@ class ContextStoreTest {
         }
     }
 
+    @Test
+    void anUnusableSharedKvDirectoryNeverFailsTheLocalStore() throws Exception {
+        Path sharedDir = dir.resolve("shared-kv");
+        Files.createDirectories(sharedDir);
+        // A file where the fingerprint's directory should be: every shared write and read fails.
+        Files.write(sharedDir.resolve(java.util.HexFormat.of().formatHex(FINGERPRINT)), new byte[] {1});
+        int[] tokens = IntStream.range(0, 2 * BLOCK).toArray();
+        try (ContextStore store = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            store.appendChunk("s", 1, 0, 0, tokens);
+            store.putKvBlock(FINGERPRINT, "s", 0, tokens, BLOCK, block(0, 1_000));
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            store.deleteSession("s");
+            assertThat(store.statistics().kvSharedErrors()).isEqualTo(2);   // the write, the read of block 1
+            assertThat(store.statistics().kvBlocksWritten()).isEqualTo(1);
+        }
+    }
+
     private static Path sharedPath(Path sharedDir, String session) throws Exception {
         byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(session.getBytes(UTF_8));
         return sharedDir.resolve(java.util.HexFormat.of().formatHex(FINGERPRINT)).resolve(java.util.HexFormat.of().formatHex(digest));

@@ -64,6 +64,8 @@ public class WorkerService {
         Gauge.builder("ul.worker.store.kv.hits", worker, w -> storeStat(w, "hits")).register(registry);
         Gauge.builder("ul.worker.store.kv.shared.hits", worker, w -> storeStat(w, "shared-hits"))
                 .description("KV blocks restored from the shared KV directory (included in the hits)").register(registry);
+        Gauge.builder("ul.worker.store.kv.shared.errors", worker, w -> storeStat(w, "shared-errors"))
+                .description("Shared KV directory reads and writes that failed (queries went on without them)").register(registry);
         Gauge.builder("ul.worker.store.kv.misses", worker, w -> storeStat(w, "misses")).register(registry);
         Gauge.builder("ul.worker.store.kv.dropped", worker, w -> storeStat(w, "dropped")).register(registry);
         Gauge.builder("ul.worker.store.chunk.gaps", worker.ledger(), l -> l.gaps()).register(registry);
@@ -77,6 +79,7 @@ public class WorkerService {
             return switch (which) {
                 case "hits" -> statistics.kvBlockHits();
                 case "shared-hits" -> statistics.kvSharedBlockHits();
+                case "shared-errors" -> statistics.kvSharedErrors();
                 case "misses" -> statistics.kvBlockMisses();
                 default -> statistics.corruptBlocksDropped() + statistics.foreignBlocksDropped();
             };
