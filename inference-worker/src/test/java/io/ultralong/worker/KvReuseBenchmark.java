@@ -25,8 +25,9 @@ import io.ultralong.worker.query.QueryJob;
 
 /**
  * Time to first token of a query after 256 tokens were appended to a 16K-token session, with the
- * session's KV warm in memory, restored from the context store, and recomputed from scratch; the
- * warm case is also what a standing query's evaluation costs after +256 tokens.
+ * session's KV warm in memory, restored from the context store, restored by another worker (the
+ * partition's next owner) from the shared KV directory, and recomputed from scratch; the warm case is
+ * also what a standing query's evaluation costs after +256 tokens.
  *
  * <pre>./mvnw -B -q -pl inference-worker -am test-compile exec:java -Dexec.classpathScope=test \
  *     -Dexec.mainClass=io.ultralong.worker.KvReuseBenchmark [-Dexec.args="16384 256"]</pre>
@@ -52,7 +53,7 @@ public final class KvReuseBenchmark {
 
         List<String[]> rows = new ArrayList<>();
         try (LlamaRuntime runtime = LlamaRuntime.load(ModelDirectory.resolve(modelDir), options);
-             ContextStore store = ContextStore.open(dir.resolve("store"))) {
+             ContextStore store = ContextStore.open(dir.resolve("store"), 64L << 20, Long.MAX_VALUE, dir.resolve("shared-kv"))) {
             String session = "bench/s";
             store.appendChunk(session, 1, 0, 0, base);
             Set<Integer> eos = StopTokens.of(ModelDirectory.resolve(modelDir), runtime.tokenizer());
@@ -61,11 +62,22 @@ public final class KvReuseBenchmark {
             ModelAnswerEngine warm = engine(runtime, eos, store);
             ResponseEvent.Done first = ask(warm, session);
             store.appendChunk(session, 2, contextTokens, 1, more);
+            // What the shared directory holds when this worker dies here: only the prefix's blocks.
+            Path handedOver = copyTree(dir.resolve("shared-kv"), dir.resolve("shared-kv-at-death"));
 
             // Restored: a fresh engine (a restarted worker) takes the prefix's blocks back from the store.
             ModelAnswerEngine restored = engine(runtime, eos, store);
             rows.add(row("restored from store", ask(restored, session)));
             restored.close();
+
+            // Handover: the partition's next owner, its store rebuilt from the token log, restores the shared blocks.
+            try (ContextStore successorStore = ContextStore.open(dir.resolve("successor"), 64L << 20, Long.MAX_VALUE, handedOver)) {
+                successorStore.appendChunk(session, 1, 0, 0, base);
+                successorStore.appendChunk(session, 2, contextTokens, 1, more);
+                ModelAnswerEngine successor = engine(runtime, eos, successorStore);
+                rows.add(row("successor, shared KV dir", ask(successor, session)));
+                successor.close();
+            }
 
             // Warm: the first engine still holds the prefix in memory.
             rows.add(0, row("warm in memory", ask(warm, session)));
@@ -105,6 +117,15 @@ public final class KvReuseBenchmark {
     private static String[] row(String name, ResponseEvent.Done done) {
         return new String[] {name, Long.toString(done.usage().contextTokens()), Long.toString(done.usage().cachedTokens()),
                 Long.toString(done.usage().prefilledTokens()), Long.toString(done.timings().timeToFirstTokenMs())};
+    }
+
+    private static Path copyTree(Path from, Path to) throws java.io.IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path path : paths.toList()) {
+                Files.copy(path, to.resolve(from.relativize(path).toString()));
+            }
+        }
+        return to;
     }
 
     private static int[] concat(int[] a, int[] b) {
