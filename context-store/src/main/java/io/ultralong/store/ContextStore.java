@@ -324,13 +324,22 @@ public final class ContextStore implements AutoCloseable {
             db.write(writeOptions, batch);
         }
         dropAllKv(session);
-        if (shared != null) {
-            try {
-                shared.dropSession(session);
-            } catch (UncheckedIOException e) {
-                sharedErrors.incrementAndGet();
-                LOG.warn("Could not delete a session's KV blocks from the shared directory: {}", e.getMessage());
-            }
+        onShared("Could not delete a session's KV blocks from the shared directory", s -> s.dropSession(session));
+    }
+
+    /**
+     * Runs a write to the shared KV directory, if there is one. The shared copy only spares a partition's next
+     * owner the recompute: a failure is logged and counted, never passed on to the query.
+     */
+    private void onShared(String failure, java.util.function.Consumer<SharedKvDirectory> action) {
+        if (shared == null) {
+            return;
+        }
+        try {
+            action.accept(shared);
+        } catch (UncheckedIOException e) {
+            sharedErrors.incrementAndGet();
+            LOG.warn("{}: {}", failure, e.getMessage());
         }
     }
 
@@ -400,15 +409,7 @@ public final class ContextStore implements AutoCloseable {
         }
         kvBytes.addAndGet(value.length - (previous == null ? 0 : ByteBuffer.wrap(previous).getLong()));
         kvBlocksWritten.incrementAndGet();
-        if (shared != null) {
-            try {
-                shared.write(fingerprint, session, blockIndex, value);
-            } catch (UncheckedIOException e) {
-                // The shared copy only spares a successor the recompute: losing it never fails the query.
-                sharedErrors.incrementAndGet();
-                LOG.warn("KV block not copied to the shared directory: {}", e.getMessage());
-            }
-        }
+        onShared("KV block not copied to the shared directory", s -> s.write(fingerprint, session, blockIndex, value));
         enforceQuota(session);
     }
 
@@ -482,14 +483,7 @@ public final class ContextStore implements AutoCloseable {
 
     /** Drops blocks {@code index} and after, locally and in the shared directory (they failed verification). */
     private synchronized void dropFrom(byte[] fingerprint, String session, long index) throws RocksDBException {
-        if (shared != null) {
-            try {
-                shared.dropFrom(fingerprint, session, index);
-            } catch (UncheckedIOException e) {
-                sharedErrors.incrementAndGet();
-                LOG.warn("Could not drop failed KV blocks from the shared directory: {}", e.getMessage());
-            }
-        }
+        onShared("Could not drop failed KV blocks from the shared directory", s -> s.dropFrom(fingerprint, session, index));
         byte[] prefix = kvPrefix(fingerprint, session);
         byte[] sizeStart = sizeKey(session, fingerprint, index);
         byte[] sizeEnd = rangeEnd(Arrays.copyOf(sizeStart, sizeStart.length - Long.BYTES));
