@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Column families: {@code sessions} (session -> counters + metadata blob), {@code tokens} (session|seq -> chunk),
  * {@code records} (session|seq -> raw record bytes), {@code kv} (fingerprint|session|block -> verified block),
- * {@code watermarks} (partition -> next offset to consume).
+ * {@code watermarks} (partition -> next offset to consume), {@code watch_progress} (session|watch -> tokens covered).
  *
  * <p>With a shared KV directory ({@link SharedKvDirectory}), every KV block is also written there, and a block
  * missing locally is looked for there, verified the same way: the next owner of a partition restores the KV
@@ -71,6 +71,8 @@ public final class ContextStore implements AutoCloseable {
     private final ColumnFamilyHandle kvSizes;
     /** session key -> logical time of the last KV write or read: the quota's LRU order. */
     private final ColumnFamilyHandle kvAccess;
+    /** session prefix | watch id -> context tokens the watch's last evaluation covered. */
+    private final ColumnFamilyHandle watchProgress;
     private final long kvQuotaBytes;
     /** null: KV blocks are local only. */
     private final SharedKvDirectory shared;
@@ -114,7 +116,8 @@ public final class ContextStore implements AutoCloseable {
                 new ColumnFamilyDescriptor("kv".getBytes(UTF_8), kvOptions),
                 new ColumnFamilyDescriptor("watermarks".getBytes(UTF_8), compressed),
                 new ColumnFamilyDescriptor("kv_sizes".getBytes(UTF_8), compressed),
-                new ColumnFamilyDescriptor("kv_access".getBytes(UTF_8), compressed));
+                new ColumnFamilyDescriptor("kv_access".getBytes(UTF_8), compressed),
+                new ColumnFamilyDescriptor("watch_progress".getBytes(UTF_8), compressed));
         rocksStatistics = new Statistics();
         dbOptions.setStatistics(rocksStatistics);
         db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
@@ -125,6 +128,7 @@ public final class ContextStore implements AutoCloseable {
         watermarks = handles.get(5);
         kvSizes = handles.get(6);
         kvAccess = handles.get(7);
+        watchProgress = handles.get(8);
         this.kvQuotaBytes = kvQuotaBytes;
         long total = 0;
         long clock = System.currentTimeMillis() * 1000;
@@ -321,6 +325,7 @@ public final class ContextStore implements AutoCloseable {
             batch.delete(sessions, sessionKey(session));
             batch.deleteRange(tokens, prefix, rangeEnd(prefix));
             batch.deleteRange(records, prefix, rangeEnd(prefix));
+            batch.deleteRange(watchProgress, prefix, rangeEnd(prefix));
             db.write(writeOptions, batch);
         }
         dropAllKv(session);
@@ -341,6 +346,30 @@ public final class ContextStore implements AutoCloseable {
             sharedErrors.incrementAndGet();
             LOG.warn("{}: {}", failure, e.getMessage());
         }
+    }
+
+    // ---------------------------------------------------------------- standing queries
+
+    /** Records that the watch's last evaluation covered the session's first {@code contextTokens} tokens. */
+    public void putWatchProgress(String session, String watchId, long contextTokens) throws RocksDBException {
+        db.put(watchProgress, writeOptions, watchKey(session, watchId), ByteBuffer.allocate(Long.BYTES).putLong(contextTokens).array());
+    }
+
+    /** The context tokens the watch's last evaluation covered, or -1 if none was recorded here. */
+    public long watchProgress(String session, String watchId) throws RocksDBException {
+        byte[] value = db.get(watchProgress, watchKey(session, watchId));
+        return value == null ? -1 : ByteBuffer.wrap(value).getLong();
+    }
+
+    /** Forgets a deleted watch's progress. */
+    public void deleteWatchProgress(String session, String watchId) throws RocksDBException {
+        db.delete(watchProgress, writeOptions, watchKey(session, watchId));
+    }
+
+    private static byte[] watchKey(String session, String watchId) {
+        byte[] prefix = sessionPrefix(session);
+        byte[] id = watchId.getBytes(UTF_8);
+        return ByteBuffer.allocate(prefix.length + id.length).put(prefix).put(id).array();
     }
 
     /** Flushes memtables to SST and blob files (fsynced) so written data no longer depends on the WAL. */

@@ -72,6 +72,10 @@ class ContextStoreTest {
             store.putRecord("a", 1, "hello".getBytes(UTF_8));
             store.putMetadata("a", "{\"user\":1}".getBytes(UTF_8));
             store.putKvBlock(FINGERPRINT, "a", 0, tokens, BLOCK, new byte[100_000]);
+            store.putWatchProgress("a", "errors", 8);
+            store.putWatchProgress("b", "errors", 1);
+            assertThat(store.watchProgress("a", "errors")).isEqualTo(8);
+            assertThat(store.watchProgress("a", "other")).isEqualTo(-1);
             assertThat(store.listSessions()).containsExactly("a", "b");
             assertThat(store.session("a").metadata()).isEqualTo("{\"user\":1}".getBytes(UTF_8));
             assertThat(store.record("a", 1)).isEqualTo("hello".getBytes(UTF_8));
@@ -83,6 +87,10 @@ class ContextStoreTest {
             assertThat(store.record("a", 1)).isNull();
             assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "a", tokens, BLOCK, (i, b) -> { })).isZero();
             assertThat(store.readTokens("b")).containsExactly(7);
+            assertThat(store.watchProgress("a", "errors")).isEqualTo(-1);
+            assertThat(store.watchProgress("b", "errors")).isEqualTo(1);
+            store.deleteWatchProgress("b", "errors");
+            assertThat(store.watchProgress("b", "errors")).isEqualTo(-1);
         }
     }
 

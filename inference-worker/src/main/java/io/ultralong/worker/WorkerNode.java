@@ -40,7 +40,7 @@ public final class WorkerNode implements AutoCloseable {
         this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
         this.watches = new WatchEvaluator(settings.bootstrapServers(), settings.topics(), settings.workerId(), scheduler,
-                ledger::contextTokens, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
+                ledger, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
         this.tokens = new TokenFeed(settings, ledger, requests, session -> {
             scheduler.sessionAdvanced(session);
             watches.sessionAdvanced(session);

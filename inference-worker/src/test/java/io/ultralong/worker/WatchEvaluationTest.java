@@ -55,6 +55,8 @@ class WatchEvaluationTest {
                 int suffix = chat.questionSuffix(QUESTION).length;
                 int[] line = tokenizer.encode("[2026-11-25T10:00:00Z] api: GET /health 200 in 3 ms from 10.0.0.7\n");
                 assertThat(line.length).isGreaterThanOrEqualTo(30);
+                int[] shortLine = tokenizer.encode("[2026-11-25T10:00:05Z] db: slow query\n");
+                assertThat(shortLine.length).as("half the threshold or more, below it").isBetween(15, 29);
 
                 try (Worker worker = Worker.start(harness.settings("w1", dir.resolve("w1"), Duration.ofSeconds(10)),
                         WorkerHarness.model(modelDir))) {
@@ -98,17 +100,28 @@ class WatchEvaluationTest {
                     long burstEvaluations = worker.node().watches().evaluations() - evaluationsBefore;
                     assertThat(burstEvaluations).isBetween(2L, 8L);   // two watches, at least one each; far fewer than 20
                     assertThat(answers).allMatch(a -> a.watchId().equals("errors"));   // "(?!)" never matches
+
+                    // Half a threshold's worth: applied, not evaluated.
+                    long evaluationsBeforeShort = worker.node().watches().evaluations();
+                    long shortSeq = harness.append(SESSION, shortLine);
+                    await().atMost(Duration.ofSeconds(30)).until(() -> worker.ledger().appliedSeq(SESSION) == shortSeq);
+                    assertThat(worker.node().watches().evaluations()).isEqualTo(evaluationsBeforeShort);
                 }
 
-                // After a restart the watch is still there and answers the next growth.
+                // After a restart the watch is still there and counts from its last evaluation, which the store
+                // kept: the second half-threshold record completes the threshold and triggers it.
                 int before = answers.size();
                 try (Worker restarted = Worker.start(harness.settings("w1", dir.resolve("w1"), Duration.ofSeconds(10)),
                         WorkerHarness.model(modelDir))) {
                     await().atMost(Duration.ofSeconds(30)).until(() -> restarted.node().watches().watches().size() == 2
                             && restarted.node().tokens().owned().size() == WorkerHarness.PARTITIONS);
-                    long after = harness.append(SESSION, line);
+                    long after = harness.append(SESSION, shortLine);
                     await().atMost(Duration.ofSeconds(60)).until(() -> answers.size() > before
                             && answers.get(answers.size() - 1).coveredSeq() == after);
+                    // The restarted worker's prefix comes back from its store in whole KV blocks.
+                    WatchAnswer resumed = answers.get(answers.size() - 1);
+                    assertThat(resumed.usage().cachedTokens()).isPositive().isEqualTo(
+                            resumed.usage().cachedTokens() / WorkerAnswerTest.BLOCK * WorkerAnswerTest.BLOCK);
                 }
             }
         }

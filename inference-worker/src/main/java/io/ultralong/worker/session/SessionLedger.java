@@ -29,4 +29,17 @@ public interface SessionLedger {
 
     /** The session's live statistics for {@code GET /v1/sessions/{id}}. */
     ResponseEvent.SessionInfo info(String requestId, String session, int partition);
+
+    /** The context tokens a standing query's last evaluation covered, kept across restarts; -1 if unknown. */
+    default long watchProgress(String session, String watchId) {
+        return -1;
+    }
+
+    /** Records how many context tokens a standing query's last evaluation covered. */
+    default void recordWatchProgress(String session, String watchId, long contextTokens) {
+    }
+
+    /** Forgets the progress of a deleted standing query. */
+    default void forgetWatch(String session, String watchId) {
+    }
 }

@@ -44,6 +44,33 @@ public final class StoreSessionLedger implements SessionLedger {
     }
 
     @Override
+    public long watchProgress(String session, String watchId) {
+        try {
+            return store.watchProgress(session, watchId);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read the progress of watch " + watchId, e);
+        }
+    }
+
+    @Override
+    public void recordWatchProgress(String session, String watchId, long contextTokens) {
+        try {
+            store.putWatchProgress(session, watchId, contextTokens);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot record the progress of watch " + watchId, e);
+        }
+    }
+
+    @Override
+    public void forgetWatch(String session, String watchId) {
+        try {
+            store.deleteWatchProgress(session, watchId);
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot forget watch " + watchId, e);
+        }
+    }
+
+    @Override
     public long contextTokens(String session) {
         try {
             SessionInfo info = store.session(session);

@@ -8,7 +8,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.ToLongFunction;
 import java.util.regex.Pattern;
 
 import io.ultralong.protocol.kafka.TopicTail;
@@ -21,6 +20,7 @@ import io.ultralong.protocol.watch.WatchJson;
 import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.worker.query.QueryJob;
 import io.ultralong.worker.query.QueryScheduler;
+import io.ultralong.worker.session.SessionLedger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
@@ -43,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * cache like any query, so each one prefills only what arrived since the last plus the question.
  *
  * <p>Answers go to {@code ul.answers} (key = session key), filtered by {@code notifyWhen}.
- * Evaluation progress lives in memory: after a restart a watch counts new tokens from what the
- * session held when the watch was first seen.
+ * Evaluation progress (the context tokens the last evaluation covered) is kept in the worker's store,
+ * so a restarted worker counts new tokens from the last evaluation, not from its restart. A worker that
+ * takes a partition over from another has none and counts from when it first saw the watch.
  */
 public final class WatchEvaluator implements AutoCloseable {
 
@@ -58,7 +59,7 @@ public final class WatchEvaluator implements AutoCloseable {
     private final String watchesTopic;
     private final String answersTopic;
     private final QueryScheduler scheduler;
-    private final ToLongFunction<String> sessionTokens;
+    private final SessionLedger ledger;
     private final ToPartition partitions;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "ul-watch-timer");
@@ -75,14 +76,14 @@ public final class WatchEvaluator implements AutoCloseable {
     }
 
     /**
-     * @param sessionTokens the number of context tokens the store holds for a session (0 if none)
+     * @param ledger the sessions' context tokens and the watches' recorded progress
      */
     public WatchEvaluator(String bootstrapServers, Topics topics, String workerId, QueryScheduler scheduler,
-                          ToLongFunction<String> sessionTokens, ToPartition partitions) {
+                          SessionLedger ledger, ToPartition partitions) {
         this.watchesTopic = topics.watches();
         this.answersTopic = topics.answers();
         this.scheduler = scheduler;
-        this.sessionTokens = sessionTokens;
+        this.ledger = ledger;
         this.partitions = partitions;
         this.producer = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
@@ -107,14 +108,21 @@ public final class WatchEvaluator implements AutoCloseable {
         if (record.value() == null) {
             WatchState removed = watches.remove(record.key());
             if (removed != null) {
+                ledger.forgetWatch(removed.definition.session(), removed.definition.watchId());
                 LOG.info("Watch {} of {} deleted", removed.definition.watchId(), removed.definition.session());
             }
             return;
         }
         WatchDefinition definition = WatchJson.decodeWatch(record.value());
         watches.compute(record.key(), (key, existing) -> existing == null
-                ? new WatchState(definition, sessionTokens.applyAsLong(definition.session()))
+                ? new WatchState(definition, startingPoint(definition))
                 : existing.redefined(definition));
+    }
+
+    /** Where a watch seen for the first time counts from: its last evaluation here, else the session as it is. */
+    private long startingPoint(WatchDefinition definition) {
+        long recorded = ledger.watchProgress(definition.session(), definition.watchId());
+        return recorded >= 0 ? recorded : ledger.contextTokens(definition.session());
     }
 
     /** New chunks were applied to {@code session} (token feed thread). */
@@ -145,7 +153,7 @@ public final class WatchEvaluator implements AutoCloseable {
                 watch.dirty = true;
                 return;
             }
-            long tokens = sessionTokens.applyAsLong(watch.definition.session());
+            long tokens = ledger.contextTokens(watch.definition.session());
             long added = tokens - watch.evaluatedTokens;
             if (added <= 0 || added < watch.definition.everyTokens()) {
                 return;
@@ -186,13 +194,18 @@ public final class WatchEvaluator implements AutoCloseable {
 
     private void finished(WatchState watch, QueryJob job, ResponseEvent terminal) {
         boolean again;
+        long covered;
         synchronized (watch) {
             watch.inFlight = false;
             watch.evaluatedAt = System.currentTimeMillis();
             if (job.coveredTokens() >= 0) {
                 watch.evaluatedTokens = job.coveredTokens();
             }
+            covered = watch.evaluatedTokens;
             again = watch.dirty;
+        }
+        if (terminal instanceof ResponseEvent.Done) {
+            recordProgress(watch.definition, covered);
         }
         if (terminal instanceof ResponseEvent.Done done) {
             WatchDefinition definition = watch.definition;
@@ -208,6 +221,15 @@ public final class WatchEvaluator implements AutoCloseable {
         }
         if (again) {
             consider(watch);
+        }
+    }
+
+    private void recordProgress(WatchDefinition definition, long covered) {
+        try {
+            ledger.recordWatchProgress(definition.session(), definition.watchId(), covered);
+        } catch (RuntimeException e) {
+            // Progress only spares a restarted worker a late first evaluation: never stop answering for it.
+            LOG.warn("Progress of watch {} of {} not recorded: {}", definition.watchId(), definition.session(), e.getMessage());
         }
     }
 
