@@ -204,11 +204,9 @@ public final class WatchEvaluator implements AutoCloseable {
             covered = watch.evaluatedTokens;
             again = watch.dirty;
         }
-        if (terminal instanceof ResponseEvent.Done) {
-            recordProgress(watch.definition, covered);
-        }
         if (terminal instanceof ResponseEvent.Done done) {
             WatchDefinition definition = watch.definition;
+            recordProgress(definition, covered);
             if (definition.notifyWhen() == null || watch.notifyWhen.matcher(done.answer()).find()) {
                 WatchAnswer answer = new WatchAnswer(definition.watchId(), definition.session(), job.coveredSeq(),
                         done.answer(), done.usage(), done.timings(), System.currentTimeMillis());
