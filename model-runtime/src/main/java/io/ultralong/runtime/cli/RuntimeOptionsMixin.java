@@ -18,11 +18,14 @@ final class RuntimeOptionsMixin {
     @Option(names = "--attention-block", description = "KV width of one online-softmax attention step (default: 1024)")
     Integer attentionBlockTokens;
 
+    @Option(names = "--kv-on-host", description = "keep the KV cache in host memory, copied to the GPU step by step")
+    boolean kvOnHost;
+
     RuntimeOptions toOptions() {
         RuntimeOptions defaults = RuntimeOptions.defaults();
         return new RuntimeOptions(device,
                 prefillChunkTokens == null ? defaults.prefillChunkTokens() : prefillChunkTokens,
                 kvBlockTokens == null ? defaults.kvBlockTokens() : kvBlockTokens,
-                attentionBlockTokens == null ? defaults.attentionBlockTokens() : attentionBlockTokens);
+                attentionBlockTokens == null ? defaults.attentionBlockTokens() : attentionBlockTokens).withKvOnHost(kvOnHost);
     }
 }

@@ -74,6 +74,11 @@ class RunModelCommandsTest {
                 "--tokens-file", file.toString());
         assertThat(run.exitCode()).as(run.stderr()).isZero();
         assertThat(relativeError(JSON.readTree(run.stdout()), reference.logits(tokens)[tokens.length - 1])).isLessThan(1e-4);
+        // the same with the KV cache kept in host memory
+        CliRun onHost = CliRun.of("logits", "--model", model.root().toString(), "--device", "cpu", "--chunk", "64",
+                "--kv-on-host", "--tokens-file", file.toString());
+        assertThat(onHost.exitCode()).as(onHost.stderr()).isZero();
+        assertThat(relativeError(JSON.readTree(onHost.stdout()), reference.logits(tokens)[tokens.length - 1])).isLessThan(1e-4);
     }
 
     /** Greedy tokens of the reference until a stop token or {@code max}, and the text they make. */
