@@ -8,22 +8,18 @@ import static org.hamcrest.Matchers.equalTo;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.ultralong.ingest.OutputVerifier;
 import io.ultralong.ingest.TestTokenizer;
 import io.ultralong.protocol.tokens.TokenChunk;
 import io.ultralong.protocol.tokens.TokenChunkCodec;
@@ -51,7 +47,8 @@ class IngestServiceTest {
             producer.send(new ProducerRecord<>(topics.records(), "acme/s1", "{\"source\":\"app\"}")).get();
         }
 
-        List<ConsumerRecord<byte[], byte[]>> tokens = readCommitted(props, topics.tokens(), 1);
+        OutputVerifier output = new OutputVerifier(props);
+        List<ConsumerRecord<byte[], byte[]>> tokens = output.readCommitted(topics.tokens(), 1, false, Duration.ofSeconds(60));
 
         try (ModelTokenizer tokenizer = TestTokenizer.load()) {
             assertThat(tokens).hasSize(1);
@@ -59,30 +56,11 @@ class IngestServiceTest {
             assertThat(TokenChunkCodec.decode(tokens.get(0).value()))
                     .isEqualTo(new TokenChunk(1, 0, 0, true, tokenizer.encode("app: Grüße\n")));
         }
-        assertThat(readCommitted(props, topics.recordsDlq(), 1)).hasSize(1);
+        assertThat(output.readCommitted(topics.recordsDlq(), 1, false, Duration.ofSeconds(60))).hasSize(1);
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("ul_ingest_records_total 1.0"))
                 .body(containsString("ul_ingest_rejected_total{reason=\"missing-text\"} 1.0"))
                 .body(containsString("kafka_stream_")));
         given().get("/q/health/live").then().statusCode(200);
-    }
-
-    private static List<ConsumerRecord<byte[], byte[]>> readCommitted(Properties clientProperties, String topic, int count) {
-        Properties props = new Properties();
-        props.putAll(clientProperties);
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<ConsumerRecord<byte[], byte[]>> read = new ArrayList<>();
-        try (var consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ZERO).until(() -> {
-                consumer.poll(Duration.ofMillis(200)).forEach(read::add);
-                return read.size() >= count;
-            });
-            consumer.poll(Duration.ofMillis(500)).forEach(read::add);
-        }
-        return read;
     }
 }
