@@ -589,12 +589,27 @@ public final class ContextStore implements AutoCloseable {
             throws RocksDBException {
         if (blockIndex > 0) {
             byte[] before = db.get(kvSizes, sizeKey(session, fingerprint, blockIndex - 1));
-            if (before != null && before.length == Long.BYTES + HASH_BYTES) {
-                return chainStep(sha256(), Arrays.copyOfRange(before, Long.BYTES, before.length), sessionTokens,
-                        Math.toIntExact(blockIndex), blockSize, ByteBuffer.allocate(blockSize * Integer.BYTES));
+            byte[] previous = before != null && before.length == Long.BYTES + HASH_BYTES
+                    ? Arrays.copyOfRange(before, Long.BYTES, before.length)
+                    : sharedChainHash(fingerprint, session, blockIndex - 1);   // a block restored from the shared directory
+            if (previous != null) {
+                return chainStep(sha256(), previous, sessionTokens, Math.toIntExact(blockIndex), blockSize,
+                        ByteBuffer.allocate(blockSize * Integer.BYTES));
             }
         }
         return chainHashes(sessionTokens, blockSize, blockIndex + 1)[Math.toIntExact(blockIndex)];
+    }
+
+    /** The chain hash stored with a block in the shared directory, or null. */
+    private byte[] sharedChainHash(byte[] fingerprint, String session, long blockIndex) {
+        if (shared == null) {
+            return null;
+        }
+        try {
+            return shared.chainHash(fingerprint, session, blockIndex, HASH_BYTES);
+        } catch (UncheckedIOException e) {
+            return null;   // hashing from the start gives the same answer, only slower
+        }
     }
 
     private static MessageDigest sha256() {

@@ -3,6 +3,7 @@ package io.ultralong.store;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
@@ -67,6 +68,18 @@ final class SharedKvDirectory {
     byte[] read(byte[] fingerprint, String session, long blockIndex) {
         try {
             return Files.readAllBytes(blockFile(fingerprint, session, blockIndex));
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read KV block " + blockIndex + " of a session from " + root, e);
+        }
+    }
+
+    /** The first {@code hashBytes} bytes of a stored value (its chain hash), or null when the block is absent. */
+    byte[] chainHash(byte[] fingerprint, String session, long blockIndex, int hashBytes) {
+        try (InputStream in = Files.newInputStream(blockFile(fingerprint, session, blockIndex))) {
+            byte[] hash = in.readNBytes(hashBytes);
+            return hash.length == hashBytes ? hash : null;
         } catch (NoSuchFileException e) {
             return null;
         } catch (IOException e) {

@@ -233,6 +233,24 @@ class ContextStoreTest {
         }
     }
 
+    /** The next owner continues a session restored from the shared directory: its new block chains onto theirs. */
+    @Test
+    void aBlockWrittenAfterASharedRestoreChainsOntoTheSharedBlocks() throws Exception {
+        Path sharedDir = dir.resolve("shared-kv");
+        int[] tokens = IntStream.range(0, 4 * BLOCK).toArray();
+        try (ContextStore previousOwner = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, sharedDir);
+             ContextStore nextOwner = ContextStore.open(dir.resolve("w2"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            for (int b = 0; b < 3; b++) {
+                previousOwner.putKvBlock(FINGERPRINT, "s", b, tokens, BLOCK, block(b, 1_000));
+            }
+            assertThat(nextOwner.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(3);
+            nextOwner.putKvBlock(FINGERPRINT, "s", 3, tokens, BLOCK, block(3, 1_000));
+        }
+        try (ContextStore third = ContextStore.open(dir.resolve("w3"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            assertThat(third.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(4);
+        }
+    }
+
     @Test
     void anUnusableSharedKvDirectoryNeverFailsTheLocalStore() throws Exception {
         Path sharedDir = dir.resolve("shared-kv");
