@@ -99,17 +99,18 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
 
     /** Applies deletes and released partitions: only the model thread touches the caches. */
     private void forgetStaleCaches() {
+        boolean dropped = false;
         for (String deleted = deletedSessions.poll(); deleted != null; deleted = deletedSessions.poll()) {
-            caches.drop(deleted);
+            dropped |= caches.drop(deleted);
         }
         Set<Integer> released = new HashSet<>();
         for (Integer partition = releasedPartitions.poll(); partition != null; partition = releasedPartitions.poll()) {
             released.add(partition);
         }
-        if (!released.isEmpty()) {
-            caches.dropPartitions(released);
+        dropped |= caches.dropPartitions(released);
+        if (dropped) {
+            cachedLengths = caches.lengths();
         }
-        cachedLengths = caches.lengths();
     }
 
     @Override

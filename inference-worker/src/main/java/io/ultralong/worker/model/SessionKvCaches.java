@@ -65,23 +65,28 @@ final class SessionKvCaches implements AutoCloseable {
         }
     }
 
-    void drop(String session) {
+    /** Whether the session had a cache. */
+    boolean drop(String session) {
         Entry entry = entries.remove(session);
         if (entry != null) {
             entry.cache.close();
         }
+        return entry != null;
     }
 
-    /** Drops the caches of the sessions of these partitions. */
-    void dropPartitions(Set<Integer> partitions) {
+    /** Drops the caches of the sessions of these partitions; whether there were any. */
+    boolean dropPartitions(Set<Integer> partitions) {
+        boolean dropped = false;
         Iterator<Entry> it = entries.values().iterator();
         while (it.hasNext()) {
             Entry entry = it.next();
             if (partitions.contains(entry.partition)) {
                 entry.cache.close();
                 it.remove();
+                dropped = true;
             }
         }
+        return dropped;
     }
 
     long bytes() {
