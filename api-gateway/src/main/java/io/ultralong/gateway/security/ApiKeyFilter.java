@@ -50,10 +50,13 @@ public class ApiKeyFilter {
             key = "";
             tenant = config.auth().anonymousTenant();
         }
-        if (!rateLimiter.tryAcquire(key)) {
+        long waitNanos = rateLimiter.tryAcquire(key);
+        if (waitNanos > 0) {
+            // Retry-After is whole seconds (RFC 9110), rounded up so a client that honours it is let through
+            long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
             return Optional.of(Response.fromResponse(error(429, "rate-limited",
-                    "Too many requests for this API key; retry after a second."))
-                    .header("Retry-After", "1").build());
+                    "Too many requests for this API key; retry after " + seconds + " s."))
+                    .header("Retry-After", Long.toString(seconds)).build());
         }
         caller.authenticate(tenant);
         return Optional.empty();

@@ -20,10 +20,13 @@ public class RateLimiter {
         this.burst = Math.max(1, config.limits().burst());
     }
 
-    /** Whether {@code key} may send one more request now. */
-    public boolean tryAcquire(String key) {
+    /**
+     * Takes one request's token for {@code key}: 0 when the request may go now, else the nanoseconds until the
+     * bucket holds a token again (what a client should wait, the Retry-After of the 429).
+     */
+    public long tryAcquire(String key) {
         if (ratePerNano <= 0) {
-            return true;
+            return 0;
         }
         return buckets.computeIfAbsent(key, k -> new Bucket(burst, System.nanoTime())).tryTake(ratePerNano, burst);
     }
@@ -37,15 +40,15 @@ public class RateLimiter {
             this.refilledAt = now;
         }
 
-        synchronized boolean tryTake(double ratePerNano, double capacity) {
+        synchronized long tryTake(double ratePerNano, double capacity) {
             long now = System.nanoTime();
             tokens = Math.min(capacity, tokens + (now - refilledAt) * ratePerNano);
             refilledAt = now;
             if (tokens < 1) {
-                return false;
+                return (long) Math.ceil((1 - tokens) / ratePerNano);
             }
             tokens -= 1;
-            return true;
+            return 0;
         }
     }
 }
