@@ -9,8 +9,8 @@
 #
 # Environment:
 #   UL_URL      the gateway (default http://localhost:8080)
-#   UL_API_KEY  sent as "Authorization: Bearer <key>" when set (the compose deployment's sample
-#               key is demo-key); leave it unset when the gateway runs with auth off
+#   UL_API_KEY  sent as "Authorization: Bearer <key>" when set (for the compose deployment, a key
+#               made by scripts/api-key.sh); leave it unset when the gateway runs with auth off
 #   UL_SESSION  the session to append to (default: a new one, demo-<timestamp>)
 #   UL_BATCH    records per append request (default 50)
 #

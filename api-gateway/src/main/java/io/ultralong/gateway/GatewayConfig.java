@@ -1,6 +1,7 @@
 package io.ultralong.gateway;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -40,6 +41,18 @@ public interface GatewayConfig {
 
         /** API key -> tenant, e.g. {@code ul.auth.api-keys."secret-1"=acme}. */
         Map<String, String> apiKeys();
+
+        /**
+         * Keys given by their SHA-256 instead of in clear, as {@code <tenant>:<64 hex digits>} entries
+         * (comma-separated in {@code UL_AUTH_API_KEY_HASHES}); {@code scripts/api-key.sh} makes one.
+         */
+        Optional<List<String>> apiKeyHashes();
+
+        /**
+         * Host names (the Host header without its port) the gateway answers; others get 403, which stops DNS
+         * rebinding. Absent: only loopback names while authentication is off, any host while it is on.
+         */
+        Optional<List<String>> allowedHosts();
 
         /** The tenant of every caller while authentication is off. */
         @WithDefault("default")

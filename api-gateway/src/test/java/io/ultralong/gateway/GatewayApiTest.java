@@ -208,8 +208,8 @@ class GatewayApiTest {
     @Test
     void healthMetricsAndOpenApiAreServed() {
         given().get("/q/health/ready").then().statusCode(200);
-        given().get("/q/metrics").then().statusCode(200);
-        given().get("/q/openapi").then().statusCode(200);
+        given().header("Authorization", ACME).get("/q/metrics").then().statusCode(200);
+        given().header("Authorization", ACME).get("/q/openapi").then().statusCode(200);
     }
 
     private static List<ConsumerRecord<String, String>> readAll(String topic, String key, int expected) {

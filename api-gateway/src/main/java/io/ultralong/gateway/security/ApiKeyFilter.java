@@ -28,6 +28,9 @@ public class ApiKeyFilter {
     @Inject
     RateLimiter rateLimiter;
 
+    @Inject
+    ApiKeys apiKeys;
+
     @ServerRequestFilter
     public Optional<Response> authenticate(ContainerRequestContext request) {
         if (!request.getUriInfo().getPath().startsWith("/v1")) {
@@ -42,7 +45,7 @@ public class ApiKeyFilter {
                         "Send an API key as 'Authorization: Bearer <key>'."));
             }
             key = header.substring(BEARER.length()).trim();
-            tenant = config.auth().apiKeys().get(key);
+            tenant = apiKeys.tenantOf(key).orElse(null);
             if (tenant == null) {
                 return Optional.of(error(401, "unauthenticated", "The API key is not valid."));
             }

@@ -40,8 +40,8 @@ import org.testcontainers.junit.jupiter.Testcontainers;
 @Testcontainers(disabledWithoutDocker = true)
 class ComposeDeploymentIT {
 
-    /** The key that {@code deploy/config/gateway.properties} maps to tenant {@code demo}. */
-    private static final String API_KEY = "demo-key";
+    /** A key made for this run and given to the gateway by its hash, as scripts/api-key.sh does. */
+    private static final String API_KEY = "compose-it-" + UUID.randomUUID();
     private static final int MAX_TOKENS = 8;
     private static final Duration STARTUP = Duration.ofMinutes(30);
 
@@ -58,6 +58,7 @@ class ComposeDeploymentIT {
                 .withBuild(true)
                 .withEnv("UL_WORKERS", "1")
                 .withEnv("UL_TOPICS_PARTITIONS", "4")
+                .withEnv("UL_AUTH_API_KEY_HASHES", "demo:" + sha256Hex(API_KEY))
                 // Host ports that are free now, so that the test runs beside a deployment on 8080.
                 .withEnv("UL_GATEWAY_PORT", String.valueOf(freePort()))
                 .withEnv("UL_KAFKA_PORT", String.valueOf(freePort()))
@@ -191,6 +192,15 @@ class ComposeDeploymentIT {
                 // lines starting with ':' are comments (subscribed, keep-alive)
             }
             return events;
+        }
+    }
+
+    private static String sha256Hex(String key) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 }
