@@ -1,7 +1,5 @@
 package io.ultralong.runtime.model;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,7 +11,10 @@ import java.util.Map;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.runtime.tokenizer.TokenizerConfig;
 
-/** A model on disk: plain HF directory or HF hub cache (models--org--name, resolved through refs/main to snapshots/<rev>). */
+/**
+ * A model on disk: plain HF directory or HF hub cache (models--org--name, resolved through refs/main to
+ * snapshots/<rev> by {@link ModelResolver}, which also turns hub ids into directories).
+ */
 public final class ModelDirectory {
 
     private final Path root;
@@ -33,32 +34,7 @@ public final class ModelDirectory {
         if (!Files.isDirectory(p)) {
             throw new IllegalArgumentException("Model directory does not exist: " + p);
         }
-        if (Files.isRegularFile(p.resolve("config.json"))) {
-            return p;
-        }
-        Path snapshots = p.resolve("snapshots");
-        if (Files.isDirectory(snapshots)) {
-            try {
-                Path ref = p.resolve("refs").resolve("main");
-                if (Files.isRegularFile(ref)) {
-                    Path snap = snapshots.resolve(Files.readString(ref).trim());
-                    if (Files.isDirectory(snap)) {
-                        return snap;
-                    }
-                }
-                try (var list = Files.list(snapshots)) {
-                    List<Path> snaps = list.filter(Files::isDirectory).toList();
-                    if (snaps.size() == 1) {
-                        return snaps.get(0);
-                    }
-                    throw new IllegalArgumentException("Hub cache " + p + " has " + snaps.size()
-                            + " snapshots and no usable refs/main");
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("Cannot read hub cache " + p, e);
-            }
-        }
-        throw new IllegalArgumentException("Missing config.json in " + p + " (not a model directory nor a HF hub cache)");
+        return Files.isRegularFile(p.resolve("config.json")) ? p : ModelResolver.snapshotOf(p);
     }
 
     public Path root() {
