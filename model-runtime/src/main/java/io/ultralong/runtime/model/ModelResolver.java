@@ -136,7 +136,7 @@ public final class ModelResolver {
             throw new UncheckedIOException("Cannot read " + ref, e);
         }
         Path snapshot = folder.resolve("snapshots").resolve(commit);
-        return Files.isRegularFile(snapshot.resolve("config.json")) ? Optional.of(snapshot) : Optional.empty();
+        return Files.isDirectory(snapshot) ? Optional.of(snapshot) : Optional.empty();
     }
 
     /**
