@@ -7,6 +7,7 @@ import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.model.ModelResolver;
 import io.ultralong.runtime.synthetic.DemoModel;
 import io.ultralong.store.ContextStore;
 import io.ultralong.worker.model.ModelAnswerEngine;
@@ -45,7 +46,9 @@ public final class Worker implements AutoCloseable {
         this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(),
                 model.sharedKvDir().orElse(null));
         try {
-            ModelDirectory directory = ModelDirectory.resolve(modelDir);
+            // a model directory, hub cache folder or hub id, resolved (and downloaded) as ingest resolves it
+            ModelDirectory directory = ModelDirectory.resolve(demoModel ? modelDir
+                    : ModelResolver.fromEnvironment().resolve(modelDir.toString()).directory());
             LOG.info("Loading model {} on {}", directory.root(), model.device());
             RuntimeOptions defaults = RuntimeOptions.defaults();
             this.runtime = LlamaRuntime.load(directory, new RuntimeOptions(model.device(), model.prefillChunkTokens(),
