@@ -96,6 +96,7 @@ public final class ModelDirectory {
 
     /** Opens the weights and checks every expected tensor name and shape against the config. */
     public SafetensorsCheckpoint openWeights() {
+        ModelLicence.announce(root);
         SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(root);
         try {
             List<String> problems = new ArrayList<>();
@@ -118,6 +119,11 @@ public final class ModelDirectory {
             ckpt.close();
             throw e;
         }
+    }
+
+    /** The licence the model card (README.md) or config.json states. */
+    public java.util.Optional<ModelLicence> licence() {
+        return ModelLicence.read(root);
     }
 
     public ModelTokenizer openTokenizer() {
