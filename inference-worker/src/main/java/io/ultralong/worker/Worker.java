@@ -46,9 +46,8 @@ public final class Worker implements AutoCloseable {
         this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(),
                 model.sharedKvDir().orElse(null));
         try {
-            // a model directory, hub cache folder or hub id, resolved (and downloaded) as ingest resolves it
-            ModelDirectory directory = ModelDirectory.resolve(demoModel ? modelDir
-                    : ModelResolver.fromEnvironment().resolve(modelDir.toString()).directory());
+            ModelDirectory directory = demoModel ? ModelDirectory.resolve(modelDir)
+                    : resolveModel(modelDir, ModelResolver.fromEnvironment());
             LOG.info("Loading model {} on {}", directory.root(), model.device());
             RuntimeOptions defaults = RuntimeOptions.defaults();
             this.runtime = LlamaRuntime.load(directory, new RuntimeOptions(model.device(), model.prefillChunkTokens(),
@@ -65,6 +64,11 @@ public final class Worker implements AutoCloseable {
         if (demoModel) {
             LOG.warn(DemoModel.WARNING);
         }
+    }
+
+    /** A model directory, hub cache folder or hub id, resolved (and downloaded) as ingest resolves its tokenizer. */
+    static ModelDirectory resolveModel(Path configured, ModelResolver resolver) {
+        return ModelDirectory.resolve(resolver.resolve(configured.toString()).directory());
     }
 
     /** Opens the store, loads the model and joins the group. */
