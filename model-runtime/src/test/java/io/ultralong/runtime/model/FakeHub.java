@@ -31,7 +31,7 @@ import com.sun.net.httpserver.HttpServer;
  */
 final class FakeHub implements AutoCloseable {
 
-    /** One request as the server saw it. */
+    /** One request as the server saw it (the path still percent-encoded). */
     record Request(String path, Optional<String> range, Optional<String> authorization) { }
 
     private record Served(byte[] content, String gitBlobId, Optional<String> sha256) { }
@@ -94,7 +94,7 @@ final class FakeHub implements AutoCloseable {
     private void handle(HttpExchange exchange) throws IOException {
         String path = exchange.getRequestURI().getPath();
         Optional<String> auth = Optional.ofNullable(exchange.getRequestHeaders().getFirst("Authorization"));
-        requests.add(new Request(path, Optional.ofNullable(exchange.getRequestHeaders().getFirst("Range")), auth));
+        requests.add(new Request(exchange.getRequestURI().getRawPath(), Optional.ofNullable(exchange.getRequestHeaders().getFirst("Range")), auth));
         try (exchange) {
             if (path.startsWith("/cdn/")) {
                 serve(exchange, path.substring("/cdn/".length()));

@@ -103,6 +103,20 @@ class HubDownloaderTest {
     }
 
     @Test
+    void aBranchRevisionIsRecordedUnderRefsAndACommitIsNot() throws Exception {
+        Path folder = cache.resolve("models--org--Tiny-Llama");
+        assertThat(resolver(false, Optional.empty()).resolve(REPO + "@release/v1").directory())
+                .isEqualTo(folder.resolve("snapshots").resolve(COMMIT));
+        assertThat(Files.readString(folder.resolve("refs/release/v1"))).isEqualTo(COMMIT);
+        assertThat(hub.requests().get(0).path()).isEqualTo("/api/models/" + REPO + "/revision/release%2Fv1");
+
+        resolver(false, Optional.empty()).resolve(REPO + "@" + COMMIT);
+        try (var refs = Files.walk(folder.resolve("refs"))) {
+            assertThat(refs.filter(Files::isRegularFile)).containsExactly(folder.resolve("refs/release/v1"));
+        }
+    }
+
+    @Test
     void anInterruptedDownloadResumesWithARangeRequest() throws Exception {
         long size = Files.size(source.resolve(SHARD));
         hub.cutNextTransferAfter(SHARD, size / 3);
