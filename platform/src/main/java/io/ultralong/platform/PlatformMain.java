@@ -53,10 +53,10 @@ public final class PlatformMain {
         located.ifPresent(found -> {
             System.setProperty("ul.embedded.model-dir", found.directory().toString());
             // the API names the model by its hub id (or directory name) unless the operator chose a name
-            if (System.getenv("UL_MODEL_ID") == null) {
+            if (System.getenv("UL_MODEL_ID") == null && System.getProperty("ul.model-id") == null) {
                 System.setProperty("ul.model-id", found.id());
             }
-            if (System.getenv("UL_WORKER_MODEL_ID") == null) {
+            if (System.getenv("UL_WORKER_MODEL_ID") == null && System.getProperty("ul.worker.model-id") == null) {
                 System.setProperty("ul.worker.model-id", found.id());
             }
         });

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.runtime.tokenizer.TokenizerConfig;
@@ -122,7 +123,7 @@ public final class ModelDirectory {
     }
 
     /** The licence the model card (README.md) or config.json states. */
-    public java.util.Optional<ModelLicence> licence() {
+    public Optional<ModelLicence> licence() {
         return ModelLicence.read(root);
     }
 
