@@ -140,9 +140,14 @@ public final class HubDownloader {
     private JsonNode modelInfo(HubRepoId id) throws IOException {
         URI uri = URI.create(hub.endpoint() + "/api/models/" + id.repo() + "/revision/"
                 + URLEncoder.encode(id.revision(), StandardCharsets.UTF_8) + "?blobs=true");
-        HttpResponse<InputStream> response = send(uri, Optional.empty(), id);
-        try (InputStream body = response.body()) {
-            return JSON.readTree(body);
+        try {
+            HttpResponse<InputStream> response = send(uri, Optional.empty(), id);
+            try (InputStream body = response.body()) {
+                return JSON.readTree(body);
+            }
+        } catch (IOException e) {
+            // a timeout or a dropped connection, not a cache problem: say it is the hub
+            throw unreachable(id, e);
         }
     }
 
