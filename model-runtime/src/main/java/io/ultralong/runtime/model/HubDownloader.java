@@ -182,6 +182,7 @@ public final class HubDownloader {
     private void fetch(HubRepoId id, String commit, RepoFile file, Path blob) throws IOException {
         Path part = blob.resolveSibling(blob.getFileName() + ".incomplete");
         URI uri = URI.create(hub.endpoint() + "/" + id.repo() + "/resolve/" + commit + "/" + file.name());
+        Checksum checksum = new Checksum(file);
         IOException last = null;
         for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
             long have = Files.isRegularFile(part) ? Files.size(part) : 0;
@@ -190,10 +191,11 @@ public final class HubDownloader {
                 have = 0;
             }
             try {
+                checksum.catchUp(part, have);
                 if (have < file.size()) {
-                    transfer(id, uri, file, part, have);
+                    transfer(id, uri, file, part, have, checksum);
                 }
-                verify(file, part);
+                verify(file, part, checksum);
                 Files.move(part, blob, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 return;
             } catch (IOException e) {
@@ -208,13 +210,16 @@ public final class HubDownloader {
                 + " failed " + ATTEMPTS + " times; run again to resume it (" + part + " is kept)", last);
     }
 
-    private void transfer(HubRepoId id, URI uri, RepoFile file, Path part, long have) throws IOException {
+    private void transfer(HubRepoId id, URI uri, RepoFile file, Path part, long have, Checksum checksum) throws IOException {
         HttpResponse<InputStream> response = send(uri, have > 0 ? Optional.of("bytes=" + have + "-") : Optional.empty(), id);
         boolean append = response.statusCode() == 206;
         if (have > 0) {
             LOG.info("Resuming {} at {}{}", file.name(), bytes(have), append ? "" : " (the server sent it whole)");
         }
         long done = append ? have : 0;
+        if (!append) {
+            checksum.reset();
+        }
         Progress progress = new Progress(file, done);
         try (InputStream in = response.body();
              OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -222,6 +227,7 @@ public final class HubDownloader {
             byte[] buffer = new byte[1 << 20];
             for (int n; (n = in.read(buffer)) > 0; ) {
                 out.write(buffer, 0, n);
+                checksum.update(buffer, n);   // hashed as it arrives: no second pass over a 5 GB shard
                 done += n;
                 progress.update(done);
             }
@@ -230,14 +236,15 @@ public final class HubDownloader {
     }
 
     /** Size, then sha256 (LFS) or the git blob id (other files); a mismatch deletes the download. */
-    private static void verify(RepoFile file, Path part) throws IOException {
+    private static void verify(RepoFile file, Path part, Checksum checksum) throws IOException {
         long size = Files.size(part);
         String problem = null;
         if (size != file.size()) {
             problem = "size " + size + " bytes, the hub says " + file.size();
         } else {
+            checksum.catchUp(part, size);
             String expected = file.sha256().orElse(file.etag());
-            String actual = file.sha256().isPresent() ? digest(part, "SHA-256", null) : gitBlobId(part, size);
+            String actual = checksum.hex();
             if (expected.matches("[0-9a-f]{40}|[0-9a-f]{64}") && !expected.equals(actual)) {
                 problem = (file.sha256().isPresent() ? "sha256 " : "git blob id ") + actual + ", the hub says " + expected;
             }
@@ -249,26 +256,57 @@ public final class HubDownloader {
         }
     }
 
-    private static String gitBlobId(Path file, long size) throws IOException {
-        // git names a blob by sha1("blob <size>\0" + content), and the hub gives that id for non-LFS files
-        return digest(file, "SHA-1", ("blob " + size + "\0").getBytes(StandardCharsets.US_ASCII));
-    }
+    /**
+     * The running checksum of a file's .incomplete part: sha256 for LFS files, else git's blob id,
+     * sha1("blob <size>\0" + content), which the hub gives for non-LFS files.
+     */
+    private static final class Checksum {
+        private final RepoFile file;
+        private MessageDigest md;
+        private long bytes;
 
-    private static String digest(Path file, String algorithm, byte[] prefix) throws IOException {
-        try {
-            MessageDigest md = MessageDigest.getInstance(algorithm);
-            if (prefix != null) {
-                md.update(prefix);
+        Checksum(RepoFile file) {
+            this.file = file;
+            reset();
+        }
+
+        void reset() {
+            try {
+                md = MessageDigest.getInstance(file.sha256().isPresent() ? "SHA-256" : "SHA-1");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
             }
-            try (InputStream in = Files.newInputStream(file)) {
+            if (file.sha256().isEmpty()) {
+                md.update(("blob " + file.size() + "\0").getBytes(StandardCharsets.US_ASCII));
+            }
+            bytes = 0;
+        }
+
+        void update(byte[] buffer, int n) {
+            md.update(buffer, 0, n);
+            bytes += n;
+        }
+
+        /** Hashes the part's first {@code size} bytes again unless exactly those are hashed already (a resume across runs). */
+        void catchUp(Path part, long size) throws IOException {
+            if (bytes == size) {
+                return;
+            }
+            reset();
+            if (size == 0) {
+                return;
+            }
+            try (InputStream in = Files.newInputStream(part)) {
                 byte[] buffer = new byte[1 << 20];
-                for (int n; (n = in.read(buffer)) > 0; ) {
-                    md.update(buffer, 0, n);
+                long left = size;
+                for (int n; left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) > 0; left -= n) {
+                    update(buffer, n);
                 }
             }
+        }
+
+        String hex() {
             return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 
