@@ -111,14 +111,12 @@ public final class HubDownloader {
     }
 
     private Path downloadLocked(HubRepoId id, Path folder) throws IOException {
-        String commit;
-        List<RepoFile> files;
         JsonNode info = modelInfo(id);
-        commit = info.path("sha").asText();
+        String commit = info.path("sha").asText();
         if (!commit.matches("[0-9a-f]{40}")) {
             throw new IllegalStateException("The hub's answer for " + id + " has no commit sha: " + info);
         }
-        files = neededFiles(id, info);
+        List<RepoFile> files = neededFiles(id, info);
         long total = files.stream().mapToLong(RepoFile::size).sum();
         LOG.info("Model {} at commit {}: {} files, {} in all, into {}", id, commit, files.size(), bytes(total), folder);
         Path snapshot = folder.resolve("snapshots").resolve(commit);
@@ -155,7 +153,8 @@ public final class HubDownloader {
         List<RepoFile> files = new ArrayList<>();
         for (JsonNode sibling : info.path("siblings")) {
             String name = sibling.path("rfilename").asText();
-            if (!NEEDED.matcher(name).matches()) {
+            // top-level files only: what a checkpoint needs is there, and a name never leads out of the snapshot
+            if (name.contains("/") || name.contains("\\") || !NEEDED.matcher(name).matches()) {
                 continue;
             }
             JsonNode lfs = sibling.path("lfs");
@@ -163,9 +162,16 @@ public final class HubDownloader {
                 String sha256 = lfs.path("sha256").asText().toLowerCase(Locale.ROOT);
                 files.add(new RepoFile(name, lfs.path("size").asLong(), sha256, Optional.of(sha256)));
             } else if (sibling.hasNonNull("blobId") && sibling.hasNonNull("size")) {
-                files.add(new RepoFile(name, sibling.path("size").asLong(), sibling.path("blobId").asText(), Optional.empty()));
+                files.add(new RepoFile(name, sibling.path("size").asLong(),
+                        sibling.path("blobId").asText().toLowerCase(Locale.ROOT), Optional.empty()));
             } else {
                 throw new IllegalStateException("The hub gave no size and blob id for " + name + " of " + id);
+            }
+        }
+        for (RepoFile f : files) {
+            if (!f.etag().matches("[0-9a-f]{40}|[0-9a-f]{64}")) {   // it names a file in blobs/
+                throw new IllegalStateException("The hub gave " + f.name() + " of " + id + " the blob id '" + f.etag()
+                        + "', not a git or sha256 hash");
             }
         }
         if (files.stream().noneMatch(f -> f.name().endsWith(".safetensors"))) {
@@ -245,7 +251,7 @@ public final class HubDownloader {
             checksum.catchUp(part, size);
             String expected = file.sha256().orElse(file.etag());
             String actual = checksum.hex();
-            if (expected.matches("[0-9a-f]{40}|[0-9a-f]{64}") && !expected.equals(actual)) {
+            if (!expected.equals(actual)) {
                 problem = (file.sha256().isPresent() ? "sha256 " : "git blob id ") + actual + ", the hub says " + expected;
             }
         }

@@ -79,6 +79,12 @@ final class FakeHub implements AutoCloseable {
         corrupt.put(file, true);
     }
 
+    /** Lists (and serves) one more file under a name of the test's choice, as a hostile or odd hub might. */
+    void serveExtra(String name, byte[] content) {
+        files.put(name, new Served(content, hex("SHA-1", ("blob " + content.length + "\0").getBytes(StandardCharsets.US_ASCII), content),
+                Optional.of(hex("SHA-256", new byte[0], content))));
+    }
+
     void requireToken(String token) {
         requiredToken = Optional.of(token);
     }

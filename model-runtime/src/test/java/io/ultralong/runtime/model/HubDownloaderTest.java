@@ -198,6 +198,16 @@ class HubDownloaderTest {
     }
 
     @Test
+    void aListedNameOutsideTheSnapshotIsNeverFetched() {
+        hub.serveExtra("../../escape.safetensors", new byte[] {1, 2, 3});
+
+        Path snapshot = resolver(false, Optional.empty()).resolve(REPO).directory();
+
+        assertThat(snapshot.resolve("../../escape.safetensors").normalize()).doesNotExist();
+        assertThat(hub.requests()).noneMatch(r -> r.path().contains("escape"));
+    }
+
+    @Test
     void anUnknownRepositoryIsAClearError() {
         assertThatThrownBy(() -> resolver(false, Optional.empty()).resolve("org/Absent"))
                 .hasMessageContaining("has no model org/Absent at revision main (HTTP 404");
