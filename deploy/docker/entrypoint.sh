@@ -12,17 +12,28 @@ while IFS= read -r name; do
   fi
 done < <(compgen -e)
 
-# One model directory for the whole deployment: the ingest service tokenizes with its
-# tokenizer.json and the workers load its weights, so both must read the same directory.
-if [[ -n "${UL_MODEL_DIR:-}" ]]; then
+# One model for the whole deployment: the ingest service tokenizes with its tokenizer.json and the
+# workers load its weights, so both must read the same files. UL_MODEL_DIR is a model directory or a
+# HF hub cache folder (models--org--name); UL_MODEL is a hub id org/name[@revision], downloaded into
+# the HF cache ($HF_HOME) on first start. Both services resolve it the same way (ModelResolver).
+model_ref="${UL_MODEL_DIR:-${UL_MODEL:-}}"
+if [[ -n "${model_ref}" ]]; then
   case "${UL_SERVICE:-}" in
-    ingest) export UL_INGEST_TOKENIZER="${UL_INGEST_TOKENIZER:-${UL_MODEL_DIR}}" ;;
-    worker) export UL_WORKER_MODEL_DIR="${UL_WORKER_MODEL_DIR:-${UL_MODEL_DIR}}" ;;
+    ingest) export UL_INGEST_TOKENIZER="${UL_INGEST_TOKENIZER:-${model_ref}}" ;;
+    worker) export UL_WORKER_MODEL_DIR="${UL_WORKER_MODEL_DIR:-${model_ref}}" ;;
+  esac
+fi
+
+# The API names a hub model by its hub id unless the operator chose a name.
+if [[ -n "${UL_MODEL:-}" && -z "${UL_MODEL_DIR:-}" && "${UL_MODEL}" != /* ]]; then
+  case "${UL_SERVICE:-}" in
+    gateway) export UL_MODEL_ID="${UL_MODEL_ID:-${UL_MODEL%@*}}" ;;
+    worker) export UL_WORKER_MODEL_ID="${UL_WORKER_MODEL_ID:-${UL_MODEL%@*}}" ;;
   esac
 fi
 
 # Without a model the workers serve the built-in demo model: the gateway says so in /v1/models.
-if [[ "${UL_SERVICE:-}" == "gateway" && -z "${UL_MODEL_DIR:-}" ]]; then
+if [[ "${UL_SERVICE:-}" == "gateway" && -z "${model_ref}" ]]; then
   export UL_DEMO_MODEL=true UL_MODEL_ID=ultralong-demo-random-weights
 fi
 

@@ -7,6 +7,7 @@ import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.generate.StopTokens;
 import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.model.ModelResolver;
 import io.ultralong.runtime.synthetic.DemoModel;
 import io.ultralong.store.ContextStore;
 import io.ultralong.worker.model.ModelAnswerEngine;
@@ -45,7 +46,8 @@ public final class Worker implements AutoCloseable {
         this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(),
                 model.sharedKvDir().orElse(null));
         try {
-            ModelDirectory directory = ModelDirectory.resolve(modelDir);
+            ModelDirectory directory = demoModel ? ModelDirectory.resolve(modelDir)
+                    : resolveModel(modelDir, ModelResolver.fromEnvironment());
             LOG.info("Loading model {} on {}", directory.root(), model.device());
             RuntimeOptions defaults = RuntimeOptions.defaults();
             this.runtime = LlamaRuntime.load(directory, new RuntimeOptions(model.device(), model.prefillChunkTokens(),
@@ -62,6 +64,11 @@ public final class Worker implements AutoCloseable {
         if (demoModel) {
             LOG.warn(DemoModel.WARNING);
         }
+    }
+
+    /** A model directory, hub cache folder or hub id, resolved (and downloaded) as ingest resolves its tokenizer. */
+    static ModelDirectory resolveModel(Path configured, ModelResolver resolver) {
+        return ModelDirectory.resolve(resolver.resolve(configured.toString()).directory());
     }
 
     /** Opens the store, loads the model and joins the group. */

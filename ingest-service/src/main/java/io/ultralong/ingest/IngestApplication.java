@@ -1,5 +1,7 @@
 package io.ultralong.ingest;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -22,6 +24,7 @@ import io.ultralong.ingest.record.RecordParser;
 import io.ultralong.protocol.topics.CoPartitioning;
 import io.ultralong.protocol.topics.TopicProvisioner;
 import io.ultralong.protocol.topics.Topics;
+import io.ultralong.runtime.model.ModelResolver;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 
 /**
@@ -55,12 +58,21 @@ public final class IngestApplication implements AutoCloseable {
         return start(settings, IngestMetrics.NONE);
     }
 
+    /**
+     * A tokenizer.json file as given; anything else (a model directory, a hub cache folder, a hub id) through the
+     * {@link ModelResolver} the workers use too, so that both read the same snapshot.
+     */
+    static Path tokenizerPath(Path configured) {
+        return Files.isRegularFile(configured) ? configured
+                : ModelResolver.fromEnvironment().resolve(configured.toString()).directory();
+    }
+
     /** As {@link #start(IngestSettings)}, counting records, rejects and deletes into {@code metrics}. */
     public static IngestApplication start(IngestSettings settings, IngestMetrics metrics) {
         Topics topics = new Topics(settings.topicPrefix());
         ContextTemplate template = ContextTemplate.parse(settings.template());
         prepareTopics(settings, topics);
-        ModelTokenizer tokenizer = ModelTokenizer.load(settings.tokenizer());
+        ModelTokenizer tokenizer = ModelTokenizer.load(tokenizerPath(settings.tokenizer()));
         try {
             Topology topology = IngestTopology.build(topics, new RecordParser(settings.maxRecordBytes()), template,
                     tokenizer::encode, settings.maxChunkTokens(), metrics);

@@ -1,14 +1,15 @@
 package io.ultralong.platform;
 
-import java.nio.file.Path;
 import java.util.Optional;
 
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.annotations.QuarkusMain;
+import io.ultralong.runtime.model.ModelResolver;
+import io.ultralong.runtime.model.ResolvedModel;
 import io.ultralong.runtime.synthetic.DemoModel;
 
 /**
- * {@code java -jar platform/target/quarkus-app/quarkus-run.jar [--model DIR] [--data-dir DIR] [--port N]
+ * {@code java -jar platform/target/quarkus-app/quarkus-run.jar [--model DIR|org/name[@rev]] [--data-dir DIR] [--port N]
  * [--kafka-port N] [--device cpu|gpu|cuda:N|auto] [--partitions N]}: the whole platform in one process.
  * Options become configuration (system properties) before Quarkus starts, so that the gateway and
  * {@link EmbeddedPlatform} read one set of values.
@@ -20,11 +21,11 @@ public final class PlatformMain {
     }
 
     public static void main(String... args) {
-        Optional<Path> model = Optional.empty();
+        Optional<String> model = Optional.empty();
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
-                case "--model" -> model = Optional.of(Path.of(require(args[i], value)));
+                case "--model" -> model = Optional.of(require(args[i], value));
                 case "--data-dir" -> System.setProperty("ul.embedded.data-dir", require(args[i], value));
                 case "--port" -> System.setProperty("quarkus.http.port", require(args[i], value));
                 case "--kafka-port" -> System.setProperty("ul.embedded.kafka-port", require(args[i], value));
@@ -41,8 +42,24 @@ public final class PlatformMain {
             }
             i++;
         }
-        Optional<Path> located = ModelLocator.locate(model, System.getenv());
-        located.ifPresent(dir -> System.setProperty("ul.embedded.model-dir", dir.toString()));
+        Optional<ResolvedModel> located;
+        try {
+            located = PlatformModel.choose(model, System.getenv(), ModelResolver.fromEnvironment());
+        } catch (RuntimeException e) {
+            System.err.println("Cannot use the model: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        located.ifPresent(found -> {
+            System.setProperty("ul.embedded.model-dir", found.directory().toString());
+            // the API names the model by its hub id (or directory name) unless the operator chose a name
+            if (System.getenv("UL_MODEL_ID") == null && System.getProperty("ul.model-id") == null) {
+                System.setProperty("ul.model-id", found.id());
+            }
+            if (System.getenv("UL_WORKER_MODEL_ID") == null && System.getProperty("ul.worker.model-id") == null) {
+                System.setProperty("ul.worker.model-id", found.id());
+            }
+        });
         if (located.isEmpty()) {
             System.setProperty("ul.model-id", DemoModel.ID);
             System.setProperty("ul.demo-model", "true");
@@ -78,8 +95,11 @@ public final class PlatformMain {
     private static String usage() {
         return """
                 Usage: java -jar platform/target/quarkus-app/quarkus-run.jar [options]
-                  --model DIR        HF model directory or hub cache directory (default: $UL_MODEL_DIR, the HF hub
-                                     cache, else a built-in demo model with random weights)
+                  --model REF        a model directory, a HF hub cache folder (models--org--name) or a hub id
+                                     org/name[@revision], downloaded into the HF cache when absent (default:
+                                     $UL_MODEL_DIR, $UL_MODEL, an UltraLong model in the HF cache, else a
+                                     built-in demo model with random weights). HF_TOKEN, HF_HOME, HF_HUB_CACHE,
+                                     HF_ENDPOINT and HF_HUB_OFFLINE apply as in huggingface_hub.
                   --data-dir DIR     broker log, context store and ingest state (default: ./ultralong-data)
                   --port N           HTTP port of the API (default: 8080)
                   --kafka-port N     port of the embedded Kafka broker (default: 9092)

@@ -29,6 +29,7 @@ import io.ultralong.evaluation.task.MultiValueNiahTask;
 import io.ultralong.evaluation.task.PasskeyTask;
 import io.ultralong.evaluation.task.SyntheticTask;
 import io.ultralong.evaluation.task.VariableTrackingTask;
+import io.ultralong.runtime.model.ModelResolver;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -69,7 +70,8 @@ public final class EvaluateCommand {
         String apiKey;
 
         @Option(names = "--tokenizer", required = true,
-                description = "The served model's tokenizer.json, or its model directory (config.json there gives the default maximum length).")
+                description = "The served model's tokenizer.json, its model directory, HF hub cache folder (models--org--name) or hub id"
+                        + " org/name (config.json there gives the default maximum length).")
         Path tokenizer;
 
         @Option(names = "--lengths", split = ",",
@@ -127,8 +129,15 @@ public final class EvaluateCommand {
             return chosen.stream().map(length -> Math.min(length, limit)).distinct().toList();
         }
 
+        /** A tokenizer.json as given; a model directory, hub cache folder or hub id resolved as the platform resolves it. */
+        Path tokenizerSource() {
+            return Files.isRegularFile(tokenizer) ? tokenizer
+                    : ModelResolver.fromEnvironment().resolve(tokenizer.toString()).directory();
+        }
+
         private Long configMaxLength() throws IOException {
-            Path config = (Files.isDirectory(tokenizer) ? tokenizer : tokenizer.toAbsolutePath().getParent()).resolve("config.json");
+            Path source = tokenizerSource();
+            Path config = (Files.isDirectory(source) ? source : source.toAbsolutePath().getParent()).resolve("config.json");
             if (!Files.isRegularFile(config)) {
                 return null;
             }
@@ -142,7 +151,7 @@ public final class EvaluateCommand {
                     : "eval-" + Long.toString(new Random().nextLong() & Long.MAX_VALUE, 36).substring(0, 6);
             PrintStream stderr = System.err;
             EvaluationResults results;
-            try (ModelTokenCounter counter = ModelTokenCounter.load(tokenizer)) {
+            try (ModelTokenCounter counter = ModelTokenCounter.load(tokenizerSource())) {
                 PlatformClient client = new PlatformClient(url, apiKey, queryTimeout);
                 EvaluationRunner runner = new EvaluationRunner(client, new HaystackBuilder(FillerCorpus.bundled(), counter),
                         new Progress(stderr, progressIntervalMillis),

@@ -81,6 +81,20 @@ class EvaluateCommandTest {
     }
 
     @Test
+    void hubCacheFolderGivesTheTokenizerAndMaximumOfItsSnapshot(@TempDir Path cache) throws Exception {
+        Path folder = cache.resolve("models--org--Tiny");
+        Path snapshot = Files.createDirectories(folder.resolve("snapshots/0123456789abcdef0123456789abcdef01234567"));
+        Files.copy(TestTokenizer.directory().resolve("tokenizer.json"), snapshot.resolve("tokenizer.json"));
+        Files.writeString(snapshot.resolve("config.json"), "{\"max_position_embeddings\": 32768}");
+        EvaluateCommand.Common common = new EvaluateCommand.Common();
+        common.tokenizer = folder;
+        common.reserve = 256;
+
+        assertThat(common.tokenizerSource()).isEqualTo(snapshot);
+        assertThat(common.resolveLengths()).containsExactly(8192L, 16384L, 32512L);
+    }
+
+    @Test
     void lengthsAndDepthsParse() {
         assertThat(LengthList.parseLength("8k")).isEqualTo(8192);
         assertThat(LengthList.parseLength("1M")).isEqualTo(1 << 20);

@@ -1,7 +1,5 @@
 package io.ultralong.runtime.model;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,11 +7,15 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.runtime.tokenizer.TokenizerConfig;
 
-/** A model on disk: plain HF directory or HF hub cache (models--org--name, resolved through refs/main to snapshots/<rev>). */
+/**
+ * A model on disk: plain HF directory or HF hub cache (models--org--name, resolved through refs/main to
+ * snapshots/<rev> by {@link ModelResolver}, which also turns hub ids into directories).
+ */
 public final class ModelDirectory {
 
     private final Path root;
@@ -33,32 +35,7 @@ public final class ModelDirectory {
         if (!Files.isDirectory(p)) {
             throw new IllegalArgumentException("Model directory does not exist: " + p);
         }
-        if (Files.isRegularFile(p.resolve("config.json"))) {
-            return p;
-        }
-        Path snapshots = p.resolve("snapshots");
-        if (Files.isDirectory(snapshots)) {
-            try {
-                Path ref = p.resolve("refs").resolve("main");
-                if (Files.isRegularFile(ref)) {
-                    Path snap = snapshots.resolve(Files.readString(ref).trim());
-                    if (Files.isDirectory(snap)) {
-                        return snap;
-                    }
-                }
-                try (var list = Files.list(snapshots)) {
-                    List<Path> snaps = list.filter(Files::isDirectory).toList();
-                    if (snaps.size() == 1) {
-                        return snaps.get(0);
-                    }
-                    throw new IllegalArgumentException("Hub cache " + p + " has " + snaps.size()
-                            + " snapshots and no usable refs/main");
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("Cannot read hub cache " + p, e);
-            }
-        }
-        throw new IllegalArgumentException("Missing config.json in " + p + " (not a model directory nor a HF hub cache)");
+        return Files.isRegularFile(p.resolve("config.json")) ? p : ModelResolver.snapshotOf(p);
     }
 
     public Path root() {
@@ -120,6 +97,7 @@ public final class ModelDirectory {
 
     /** Opens the weights and checks every expected tensor name and shape against the config. */
     public SafetensorsCheckpoint openWeights() {
+        ModelLicence.announce(root);
         SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(root);
         try {
             List<String> problems = new ArrayList<>();
@@ -142,6 +120,11 @@ public final class ModelDirectory {
             ckpt.close();
             throw e;
         }
+    }
+
+    /** The licence the model card (README.md) or config.json states. */
+    public Optional<ModelLicence> licence() {
+        return ModelLicence.read(root);
     }
 
     public ModelTokenizer openTokenizer() {

@@ -60,7 +60,7 @@ public final class SyntheticModelWriter {
         c.put("rms_norm_eps", 1e-5);
         c.put("rope_theta", 10000.0);
         c.put("max_position_embeddings", s.maxPositions());
-        c.put("tie_word_embeddings", false);
+        c.put("tie_word_embeddings", s.tieWordEmbeddings());
         c.put("torch_dtype", switch (s.dtype()) {
             case F32 -> "float32";
             case F16 -> "float16";
@@ -119,7 +119,9 @@ public final class SyntheticModelWriter {
             list.add(new Tensor(p + "mlp.down_proj.weight", new long[] {h, inter}, gaussian(rnd, h * inter, 1.0 / Math.sqrt(inter))));
         }
         list.add(new Tensor("model.norm.weight", new long[] {h}, norm(rnd, h)));
-        list.add(new Tensor("lm_head.weight", new long[] {s.vocabSize(), h}, gaussian(rnd, s.vocabSize() * h, 1.0 / Math.sqrt(h))));
+        if (!s.tieWordEmbeddings()) {   // tied: LlamaForCausalLM uses embed_tokens as lm_head, HF saves no copy
+            list.add(new Tensor("lm_head.weight", new long[] {s.vocabSize(), h}, gaussian(rnd, s.vocabSize() * h, 1.0 / Math.sqrt(h))));
+        }
         return list;
     }
 

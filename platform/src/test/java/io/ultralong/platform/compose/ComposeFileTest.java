@@ -119,8 +119,9 @@ class ComposeFileTest {
     void workersScaleByAnEnvironmentVariableAndKeepTheirStoreOnAVolume() {
         Map<String, Object> worker = services.get("worker");
         assertThat(map(worker, "deploy").get("replicas")).isEqualTo("${UL_WORKERS:-2}");
-        assertThat(list(worker, "volumes")).contains("worker-data:/var/lib/ultralong", "${UL_MODELS:-./models}:/models:ro");
-        assertThat(map(compose, "volumes")).containsKeys("kafka-data", "worker-data");
+        assertThat(list(worker, "volumes")).contains("worker-data:/var/lib/ultralong", "${UL_MODELS:-./models}:/models:ro",
+                "${UL_HF_HOME:-hf-cache}:/hf");
+        assertThat(map(compose, "volumes")).containsKeys("kafka-data", "worker-data", "hf-cache");
         // KV blocks also go to the volume all replicas mount, so a dead worker's successor restores them.
         assertThat(map(worker, "environment").get("UL_WORKER_SHARED_KV_DIR"))
                 .isEqualTo("${UL_WORKER_SHARED_KV_DIR-/var/lib/ultralong/shared-kv}");

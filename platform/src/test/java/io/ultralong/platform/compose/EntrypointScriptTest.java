@@ -66,6 +66,19 @@ class EntrypointScriptTest {
     }
 
     @Test
+    void aHubIdReachesIngestAndWorkersAndNamesTheModelInTheApi() throws Exception {
+        String hubId = "nvidia/Llama-3.1-Nemotron-8B-UltraLong-1M-Instruct";
+        Started ingest = start(Map.of("UL_SERVICE", "ingest", "UL_MODEL", hubId, "UL_MODEL_DIR", ""));
+        Started worker = start(Map.of("UL_SERVICE", "worker", "UL_MODEL", hubId + "@main",
+                "UL_WORKER_DATA_ROOT", dir.resolve("workers").toString()));
+        Started gateway = start(Map.of("UL_SERVICE", "gateway", "UL_MODEL", hubId, "UL_MODEL_ID", ""));
+
+        assertThat(ingest.env()).containsEntry("UL_INGEST_TOKENIZER", hubId);
+        assertThat(worker.env()).containsEntry("UL_WORKER_MODEL_DIR", hubId + "@main").containsEntry("UL_WORKER_MODEL_ID", hubId);
+        assertThat(gateway.env()).doesNotContainKey("UL_DEMO_MODEL").containsEntry("UL_MODEL_ID", hubId);
+    }
+
+    @Test
     void aGatewayWithoutAModelAnnouncesTheDemoModel() throws Exception {
         Started demo = start(Map.of("UL_SERVICE", "gateway", "UL_MODEL_DIR", "", "UL_MODEL_ID", "ultralong-8b"));
         Started real = start(Map.of("UL_SERVICE", "gateway", "UL_MODEL_DIR", "/models/m", "UL_MODEL_ID", "ultralong-8b"));
