@@ -1,6 +1,7 @@
 package io.ultralong.store;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -12,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.UUID;
+import java.util.stream.IntStream;
 
 import net.jpountz.xxhash.XXHash64;
 import net.jpountz.xxhash.XXHashFactory;
@@ -26,14 +28,14 @@ import net.jpountz.xxhash.XXHashFactory;
  *      0     4  magic "ULKV"
  *      4     4  format version (1)
  *      8     8  payload length
- *     16     8  XXH64 of the payload
+ *     16     8  payload checksum: XXH64 of the XXH64s of its 1 MiB segments ({@link #checksum})
  *     24    32  chained SHA-256 over the session's tokens up to the end of the block ({@link ChainHash})
  *     56     8  XXH64 of bytes 0..55 (a damaged header is corruption, not a foreign block)
  *     64     n  payload
  * </pre>
  *
- * The payload check is XXH64 (lz4-java, native) run over the direct buffer the payload was read into: it keeps up
- * with memory bandwidth, where CRC32C on a heap copy did not. Which tokens the block belongs
+ * The payload check is XXH64 (lz4-java, native) run over the direct buffer the payload is read into, segment by
+ * segment as each arrives, on all cores: it keeps up with the read, where CRC32C on a heap copy did not. Which tokens the block belongs
  * to is proven by the chained SHA-256, not by this checksum.
  */
 final class KvBlockFile {
@@ -48,6 +50,8 @@ final class KvBlockFile {
     /** lz4-java's JNI build when its native library loads (it does on linux/mac x86-64 and arm64), else pure Java. */
     private static final XXHash64 XXH64 = XXHashFactory.fastestInstance().hash64();
     private static final long SEED = 0;
+    /** Unit of parallel, cache-hot checksumming. */
+    static final int SEGMENT_BYTES = 1 << 20;
 
     private KvBlockFile() {
     }
@@ -68,9 +72,35 @@ final class KvBlockFile {
         static final Read CORRUPT = new Read(Status.CORRUPT, null, null);
     }
 
-    /** XXH64 of the buffer's remaining bytes (its position is left as it is). */
+    /**
+     * The payload checksum: XXH64 over the little-endian XXH64s of its 1 MiB segments (the last one shorter), so
+     * segments can be hashed in parallel and each right after it is read. Leaves the buffer's position as it is.
+     */
     static long checksum(ByteBuffer payload) {
-        return XXH64.hash(payload, payload.position(), payload.remaining(), SEED);
+        ByteBuffer bytes = payload.slice();
+        long[] hashes = new long[segments(bytes.remaining())];
+        IntStream.range(0, hashes.length).parallel().forEach(k -> {
+            ByteBuffer segment = segment(bytes, k);
+            hashes[k] = XXH64.hash(segment, 0, segment.capacity(), SEED);
+        });
+        return combine(hashes);
+    }
+
+    private static int segments(int payloadBytes) {
+        return Math.max(1, (payloadBytes + SEGMENT_BYTES - 1) / SEGMENT_BYTES);
+    }
+
+    private static ByteBuffer segment(ByteBuffer payload, int k) {
+        int from = k * SEGMENT_BYTES;
+        return payload.slice(from, Math.min(SEGMENT_BYTES, payload.remaining() - from));
+    }
+
+    private static long combine(long[] segmentHashes) {
+        ByteBuffer all = ByteBuffer.allocate(segmentHashes.length * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        for (long h : segmentHashes) {
+            all.putLong(h);
+        }
+        return XXH64.hash(all.array(), 0, all.capacity(), SEED);
     }
 
     static ByteBuffer encodeHeader(Header header) {
@@ -149,24 +179,49 @@ final class KvBlockFile {
                 buffer[0] = ByteBuffer.allocateDirect(Math.max(total, buffer[0] == null ? 0 : buffer[0].capacity()));
             }
             ByteBuffer into = buffer[0].clear().limit(total);
-            while (into.hasRemaining()) {
-                if (ch.read(into, into.position()) < 0) {
-                    return Read.CORRUPT;   // truncated while we read
-                }
+            if (!readFully(ch, into.slice(0, HEADER_BYTES), 0)) {
+                return Read.CORRUPT;
             }
-            into.flip();
-            Header header = decodeHeader(into);
+            Header header = decodeHeader(into.slice(0, HEADER_BYTES));
             if (header == null || header.payloadLength() != size - HEADER_BYTES) {
                 return Read.CORRUPT;
             }
-            ByteBuffer payload = into.position(HEADER_BYTES).slice();
-            if (checksum(payload) != header.checksum()) {
-                return Read.CORRUPT;
+            ByteBuffer payload = into.slice(HEADER_BYTES, total - HEADER_BYTES);
+            // Each segment is read and hashed by one task while it is still in the CPU cache: the check costs no
+            // second pass over memory, and segments of one block load in parallel (queue depth for an NVMe).
+            long[] hashes = new long[segments(payload.remaining())];
+            boolean[] shortRead = {false};
+            try {
+                IntStream.range(0, hashes.length).parallel().forEach(k -> {
+                    ByteBuffer segment = segment(payload, k);
+                    try {
+                        if (!readFully(ch, segment.duplicate(), HEADER_BYTES + (long) k * SEGMENT_BYTES)) {
+                            shortRead[0] = true;
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    hashes[k] = XXH64.hash(segment, 0, segment.capacity(), SEED);
+                });
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+            if (shortRead[0] || combine(hashes) != header.checksum()) {
+                return Read.CORRUPT;   // damaged, or truncated while we read
             }
             return new Read(Read.Status.OK, header, payload);
         } catch (NoSuchFileException e) {
             return Read.MISSING;
         }
+    }
+
+    private static boolean readFully(FileChannel ch, ByteBuffer into, long position) throws IOException {
+        while (into.hasRemaining()) {
+            if (ch.read(into, position + into.position()) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Only the header (for the chain hash a next block continues from), or null when absent or invalid. */

@@ -33,6 +33,30 @@ class KvBlockFileTest {
         }
     }
 
+    /** Several checksum segments, written from a heap slice and from a direct buffer, read back the same. */
+    @Test
+    void aMultiSegmentBlockVerifiesFromHeapSlicesAndDirectBuffers() throws Exception {
+        byte[] big = ContextStoreTest.block(5, 5 * KvBlockFile.SEGMENT_BYTES / 2 + 7);
+        ByteBuffer heapSlice = ByteBuffer.wrap(big, 7, big.length - 7).slice();
+        ByteBuffer direct = ByteBuffer.allocateDirect(big.length - 7).put(heapSlice.duplicate()).flip();
+        long checksum = KvBlockFile.checksum(heapSlice);
+        assertThat(KvBlockFile.checksum(direct)).isEqualTo(checksum);
+        ByteBuffer[] buffer = {null};
+        for (ByteBuffer source : new ByteBuffer[] {heapSlice, direct}) {
+            Path file = dir.resolve("big.kv");
+            KvBlockFile.writeDurably(file, new KvBlockFile.Header(source.remaining(), checksum, chain), source);
+            KvBlockFile.Read read = KvBlockFile.read(file, buffer);
+            assertThat(read.status()).isEqualTo(KvBlockFile.Read.Status.OK);
+            assertThat(bytes(read.payload())).isEqualTo(bytes(heapSlice));
+        }
+        // A flip in the last, short segment is caught like one in the first.
+        Path file = dir.resolve("big.kv");
+        byte[] onDisk = Files.readAllBytes(file);
+        onDisk[onDisk.length - 3] ^= 1;
+        Files.write(file, onDisk);
+        assertThat(KvBlockFile.read(file, buffer).status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
+    }
+
     /** A flip of any single bit pattern in any byte, header or payload, makes the file CORRUPT. */
     @Test
     void everyFlippedByteOfTheFileIsDetected() throws Exception {
