@@ -25,7 +25,7 @@ import net.jpountz.xxhash.XXHashFactory;
  *
  * <pre>
  * offset  size  field (little-endian)
- *      0     4  magic "ULKV"
+ *      0     4  magic "ULKF"
  *      4     4  format version (1)
  *      8     8  payload length
  *     16     8  payload checksum: XXH64 of the XXH64s of its 1 MiB segments ({@link #checksum})
@@ -44,7 +44,7 @@ final class KvBlockFile {
     static final String SUFFIX = ".kv";
     static final String TEMP_SUFFIX = ".tmp";
 
-    private static final int MAGIC = 0x564B4C55;   // "ULKV" read little-endian
+    private static final int MAGIC = 0x464B4C55;   // "ULKF" read little-endian (the payload starts with the codec's "ULKV")
     private static final int VERSION = 1;
     private static final int HEADER_CHECKED_BYTES = 56;
     /** lz4-java's JNI build when its native library loads (it does on linux/mac x86-64 and arm64), else pure Java. */
