@@ -36,9 +36,10 @@ import org.slf4j.LoggerFactory;
  * its {@link KvQuota}) and {@link StoreCounters} (statistics). Writers are serialised on one lock (one worker
  * thread applies a partition's chunks); reads may run concurrently.
  *
- * <p>With a shared KV directory ({@link SharedKvDirectory}), every KV block is also written there, and a block
- * missing locally is looked for there, verified the same way: the next owner of a partition restores the KV
- * of its sessions instead of recomputing it. The quota evicts local blocks only.
+ * <p>With a shared KV tier ({@link SharedKvTier}: a directory all workers mount, or an S3-compatible bucket),
+ * every KV block is also written there, and a block missing locally is looked for there, verified the same way:
+ * the next owner of a partition restores the KV of its sessions instead of recomputing it. The quota evicts
+ * local blocks only.
  */
 public final class ContextStore implements AutoCloseable {
 
@@ -62,7 +63,7 @@ public final class ContextStore implements AutoCloseable {
     private final TokenLog tokenLog;
     private final KvBlockStore kvBlocks;
 
-    private ContextStore(Path dir, long blockCacheBytes, long kvQuotaBytes, SharedKvDirectory shared) throws RocksDBException {
+    private ContextStore(Path dir, long blockCacheBytes, long kvQuotaBytes, SharedKvTier shared) throws RocksDBException {
         RocksDB.loadLibrary();
         blockCache = new LRUCache(blockCacheBytes);
         dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
@@ -103,7 +104,7 @@ public final class ContextStore implements AutoCloseable {
      *                     used first. Token logs and records are never evicted.
      */
     public static ContextStore open(Path dir, long blockCacheBytes, long kvQuotaBytes) throws RocksDBException {
-        return open(dir, blockCacheBytes, kvQuotaBytes, null);
+        return open(dir, blockCacheBytes, kvQuotaBytes, (SharedKvTier) null);
     }
 
     /**
@@ -112,12 +113,21 @@ public final class ContextStore implements AutoCloseable {
      */
     public static ContextStore open(Path dir, long blockCacheBytes, long kvQuotaBytes, Path sharedKvDir)
             throws RocksDBException {
+        return open(dir, blockCacheBytes, kvQuotaBytes, sharedKvDir == null ? null : SharedKvTier.directory(sharedKvDir));
+    }
+
+    /**
+     * @param shared where KV blocks are also written and looked for ({@link SharedKvTier#directory},
+     *               {@link SharedKvTier#objectStore}); null for none
+     */
+    public static ContextStore open(Path dir, long blockCacheBytes, long kvQuotaBytes, SharedKvTier shared)
+            throws RocksDBException {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new IllegalStateException("cannot create " + dir, e);
         }
-        return new ContextStore(dir, blockCacheBytes, kvQuotaBytes, sharedKvDir == null ? null : new SharedKvDirectory(sharedKvDir));
+        return new ContextStore(dir, blockCacheBytes, kvQuotaBytes, shared);
     }
 
     // ---------------------------------------------------------------- token log

@@ -215,6 +215,28 @@ final class KvBlockFile {
         }
     }
 
+    /**
+     * Verifies a whole block file already in memory (an object store's response) the way {@link #read} verifies
+     * a file; the payload is a slice of {@code file}.
+     */
+    static Read verify(ByteBuffer file) {
+        ByteBuffer whole = file.slice();
+        Header header = decodeHeader(whole);
+        if (header == null || header.payloadLength() != whole.remaining() - HEADER_BYTES) {
+            return Read.CORRUPT;
+        }
+        ByteBuffer payload = whole.slice(HEADER_BYTES, whole.remaining() - HEADER_BYTES);
+        return checksum(payload) == header.checksum() ? new Read(Read.Status.OK, header, payload) : Read.CORRUPT;
+    }
+
+    /** Header and payload in one array (for stores that take whole objects). */
+    static byte[] encode(Header header, ByteBuffer payload) {
+        byte[] out = new byte[HEADER_BYTES + payload.remaining()];
+        encodeHeader(header).get(out, 0, HEADER_BYTES);
+        payload.duplicate().get(out, HEADER_BYTES, payload.remaining());
+        return out;
+    }
+
     private static boolean readFully(FileChannel ch, ByteBuffer into, long position) throws IOException {
         while (into.hasRemaining()) {
             if (ch.read(into, position + into.position()) < 0) {

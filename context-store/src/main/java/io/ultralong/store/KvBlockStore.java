@@ -53,7 +53,7 @@ final class KvBlockStore {
     private final ColumnFamilyHandle index;
     private final Path root;
     /** null: KV blocks are local only. */
-    private final SharedKvDirectory shared;
+    private final SharedKvTier shared;
     private final KvQuota quota;
     private final StoreCounters counters;
     private final Object writeLock;
@@ -81,7 +81,7 @@ final class KvBlockStore {
     }
 
     KvBlockStore(Path storeDirectory, RocksDB db, WriteOptions writeOptions, ColumnFamilyHandle index,
-                 ColumnFamilyHandle access, long quotaBytes, SharedKvDirectory shared, StoreCounters counters,
+                 ColumnFamilyHandle access, long quotaBytes, SharedKvTier shared, StoreCounters counters,
                  Object writeLock) {
         this.db = db;
         this.writeOptions = writeOptions;
@@ -318,7 +318,7 @@ final class KvBlockStore {
      * Runs an action on the shared KV directory, if there is one. The shared copy only spares a partition's next
      * owner the recompute: a failure is logged and counted, never passed on to the query.
      */
-    private void onShared(String failure, Consumer<SharedKvDirectory> action) {
+    private void onShared(String failure, Consumer<SharedKvTier> action) {
         if (shared == null) {
             return;
         }

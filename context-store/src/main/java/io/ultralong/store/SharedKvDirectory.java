@@ -20,9 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A second home for verified KV blocks in a directory every worker mounts (a shared volume or network
- * file system), so the worker that takes over a partition restores its sessions' KV instead of
- * recomputing it. RocksDB cannot be shared between processes; plain files can.
+ * The shared KV tier in a directory every worker mounts (a shared volume or network file system). RocksDB cannot
+ * be shared between processes; plain files can.
  *
  * <p>Layout: {@code <root>/<fingerprint hex>/<sha-256 of the session id, hex>/<block index>.kv}, each file a
  * {@link KvBlockFile} (header with chain hash and XXH64, then the payload), the same format as the local store's
@@ -30,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * name, fsync, rename, directory fsync). Only a partition's owner writes a session's blocks; two writers of one
  * block (an old owner not yet fenced) write equally valid bytes for the same tokens, and the last rename wins.
  */
-final class SharedKvDirectory {
+final class SharedKvDirectory extends SharedKvTier {
 
     private static final Logger LOG = LoggerFactory.getLogger(SharedKvDirectory.class);
 
@@ -56,6 +55,7 @@ final class SharedKvDirectory {
         return root;
     }
 
+    @Override
     void write(byte[] fingerprint, String session, long blockIndex, KvBlockFile.Header header, ByteBuffer payload) {
         try {
             KvBlockFile.writeDurably(blockFile(fingerprint, session, blockIndex), header, payload);
@@ -64,7 +64,7 @@ final class SharedKvDirectory {
         }
     }
 
-    /** The verified block, MISSING when no worker wrote it, CORRUPT when the file is damaged (empty, short, ...). */
+    @Override
     KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, ByteBuffer[] buffer) {
         try {
             return KvBlockFile.read(blockFile(fingerprint, session, blockIndex), buffer);
@@ -73,7 +73,7 @@ final class SharedKvDirectory {
         }
     }
 
-    /** The chain hash stored with a block, or null when the block is absent or its header is damaged. */
+    @Override
     byte[] chainHash(byte[] fingerprint, String session, long blockIndex) {
         try {
             KvBlockFile.Header header = KvBlockFile.readHeader(blockFile(fingerprint, session, blockIndex));
@@ -83,25 +83,23 @@ final class SharedKvDirectory {
         }
     }
 
-    /** Deletes blocks {@code from} and after of the session under this fingerprint. */
+    @Override
     void dropFrom(byte[] fingerprint, String session, long from) {
         Path dir = sessionDirectory(root, fingerprint, session);
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + KvBlockFile.SUFFIX)) {
             for (Path file : files) {
-                String name = file.getFileName().toString();
-                if (Long.parseLong(name.substring(0, name.length() - KvBlockFile.SUFFIX.length())) >= from) {
+                if (blockIndexOf(file.getFileName().toString()) >= from) {
                     Files.deleteIfExists(file);
                 }
             }
         } catch (NoSuchFileException e) {
             // nothing stored
-        } catch (IOException | NumberFormatException e) {
-            throw new UncheckedIOException("Cannot drop KV blocks of a session in " + root,
-                    e instanceof IOException io ? io : new IOException(e));
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot drop KV blocks of a session in " + root, e);
         }
     }
 
-    /** Deletes every block of the session, under every fingerprint. */
+    @Override
     void dropSession(String session) {
         try (DirectoryStream<Path> fingerprints = Files.newDirectoryStream(root, Files::isDirectory)) {
             for (Path fingerprint : fingerprints) {
