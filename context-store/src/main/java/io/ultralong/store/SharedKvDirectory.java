@@ -34,8 +34,8 @@ final class SharedKvDirectory extends SharedKvTier {
     private static final Logger LOG = LoggerFactory.getLogger(SharedKvDirectory.class);
 
     /**
-     * Temporary files older than this are a crashed writer's and are swept at start; younger ones may belong to a
-     * live worker on another machine that is about to rename them.
+     * Temporary files older than this are a crashed writer's and are swept at start (in the background); younger
+     * ones may belong to a live worker on another machine that is about to rename them.
      */
     static final Duration STALE_TEMPORARY = Duration.ofMinutes(15);
 
@@ -48,7 +48,11 @@ final class SharedKvDirectory extends SharedKvTier {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot create the shared KV directory " + root, e);
         }
-        sweepTemporaries(Instant.now().minus(STALE_TEMPORARY));
+        // Walking a large shared tree (a network file system) can take long: never hold up the store's open for it.
+        Instant before = Instant.now().minus(STALE_TEMPORARY);
+        Thread sweeper = new Thread(() -> sweepTemporaries(before), "shared-kv-sweep");
+        sweeper.setDaemon(true);
+        sweeper.start();
     }
 
     Path root() {
