@@ -11,7 +11,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.UUID;
 import java.util.stream.IntStream;
 
@@ -35,8 +34,8 @@ import net.jpountz.xxhash.XXHashFactory;
  * </pre>
  *
  * The payload check is XXH64 (lz4-java, native) run over the direct buffer the payload is read into, segment by
- * segment as each arrives, on all cores: it keeps up with the read, where CRC32C on a heap copy did not. Which tokens the block belongs
- * to is proven by the chained SHA-256, not by this checksum.
+ * segment as each arrives, on the common fork-join pool: it keeps up with the read, where CRC32C on a heap copy
+ * did not. Which tokens the block belongs to is proven by the chained SHA-256, not by this checksum.
  */
 final class KvBlockFile {
 
@@ -58,10 +57,6 @@ final class KvBlockFile {
 
     /** What a header says about its payload. */
     record Header(long payloadLength, long checksum, byte[] chainHash) {
-        boolean sameAs(Header other) {
-            return payloadLength == other.payloadLength && checksum == other.checksum
-                    && Arrays.equals(chainHash, other.chainHash);
-        }
     }
 
     /** Outcome of reading a block file: {@code payload} is set only when the file verified. */
