@@ -3,35 +3,41 @@ package io.ultralong.store;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.UUID;
 import java.util.stream.Stream;
 
-/**
- * A second home for verified KV blocks in a directory every worker mounts (a shared volume or network
- * file system), so the worker that takes over a partition restores its sessions' KV instead of
- * recomputing it. RocksDB cannot be shared between processes; plain files can.
- *
- * <p>Layout: {@code <root>/<fingerprint hex>/<sha-256 of the session id, hex>/<block index>.kv}, each file the
- * same value the store keeps (chained hash, CRC32C, length, block bytes), so a reader verifies it exactly like
- * a local block. A file appears whole or not at all: it is written under a unique temporary name and renamed.
- * Only a partition's owner writes a session's blocks; two writers of one block (an old owner not yet fenced)
- * write equally valid bytes for the same tokens, and the last rename wins.
- */
-final class SharedKvDirectory {
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-    private static final String SUFFIX = ".kv";
+/**
+ * The shared KV tier in a directory every worker mounts (a shared volume or network file system). RocksDB cannot
+ * be shared between processes; plain files can.
+ *
+ * <p>Layout: {@code <root>/<fingerprint hex>/<sha-256 of the session id, hex>/<block index>.kv}, each file a
+ * {@link KvBlockFile} (header with chain hash and XXH64, then the payload), the same format as the local store's
+ * files, so a successor reads and verifies it at the same speed. A file appears whole or not at all (temporary
+ * name, fsync, rename, directory fsync). Only a partition's owner writes a session's blocks; two writers of one
+ * block (an old owner not yet fenced) write equally valid bytes for the same tokens, and the last rename wins.
+ */
+final class SharedKvDirectory extends SharedKvTier {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SharedKvDirectory.class);
+
+    /**
+     * Temporary files older than this are a crashed writer's and are swept at start (in the background); younger
+     * ones may belong to a live worker on another machine that is about to rename them.
+     */
+    static final Duration STALE_TEMPORARY = Duration.ofMinutes(15);
 
     private final Path root;
 
@@ -42,58 +48,51 @@ final class SharedKvDirectory {
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot create the shared KV directory " + root, e);
         }
+        // Walking a large shared tree (a network file system) can take long: never hold up the store's open for it.
+        Instant before = Instant.now().minus(STALE_TEMPORARY);
+        Thread sweeper = new Thread(() -> sweepTemporaries(before), "shared-kv-sweep");
+        sweeper.setDaemon(true);
+        sweeper.start();
     }
 
     Path root() {
         return root;
     }
 
-    void write(byte[] fingerprint, String session, long blockIndex, byte[] value) {
-        Path file = blockFile(fingerprint, session, blockIndex);
+    @Override
+    void write(byte[] fingerprint, String session, long blockIndex, KvBlockFile.Header header, ByteBuffer payload) {
         try {
-            Files.createDirectories(file.getParent());
-            Path temporary = file.resolveSibling(file.getFileName() + "." + UUID.randomUUID() + ".tmp");
-            Files.write(temporary, value);
-            try {
-                Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
-            }
+            KvBlockFile.writeDurably(blockFile(fingerprint, session, blockIndex), header, payload);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write KV block " + blockIndex + " of a session to " + root, e);
         }
     }
 
-    /** The stored value, or null when no worker wrote this block. */
-    byte[] read(byte[] fingerprint, String session, long blockIndex) {
+    @Override
+    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, ByteBuffer[] buffer) {
         try {
-            return Files.readAllBytes(blockFile(fingerprint, session, blockIndex));
-        } catch (NoSuchFileException e) {
-            return null;
+            return KvBlockFile.read(blockFile(fingerprint, session, blockIndex), buffer);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read KV block " + blockIndex + " of a session from " + root, e);
         }
     }
 
-    /** The first {@code hashBytes} bytes of a stored value (its chain hash), or null when the block is absent. */
-    byte[] chainHash(byte[] fingerprint, String session, long blockIndex, int hashBytes) {
-        try (InputStream in = Files.newInputStream(blockFile(fingerprint, session, blockIndex))) {
-            byte[] hash = in.readNBytes(hashBytes);
-            return hash.length == hashBytes ? hash : null;
-        } catch (NoSuchFileException e) {
-            return null;
+    @Override
+    byte[] chainHash(byte[] fingerprint, String session, long blockIndex) {
+        try {
+            KvBlockFile.Header header = KvBlockFile.readHeader(blockFile(fingerprint, session, blockIndex));
+            return header == null ? null : header.chainHash();
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read KV block " + blockIndex + " of a session from " + root, e);
         }
     }
 
-    /** Deletes blocks {@code from} and after of the session under this fingerprint. */
+    @Override
     void dropFrom(byte[] fingerprint, String session, long from) {
-        Path dir = sessionDir(HexFormat.of().formatHex(fingerprint), session);
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+        Path dir = sessionDirectory(root, fingerprint, session);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + KvBlockFile.SUFFIX)) {
             for (Path file : files) {
-                String name = file.getFileName().toString();
-                if (Long.parseLong(name.substring(0, name.length() - SUFFIX.length())) >= from) {
+                if (blockIndexOf(file.getFileName().toString()) >= from) {
                     Files.deleteIfExists(file);
                 }
             }
@@ -104,32 +103,53 @@ final class SharedKvDirectory {
         }
     }
 
-    /** Deletes every block of the session, under every fingerprint. */
+    @Override
     void dropSession(String session) {
         try (DirectoryStream<Path> fingerprints = Files.newDirectoryStream(root, Files::isDirectory)) {
             for (Path fingerprint : fingerprints) {
-                deleteTree(sessionDir(fingerprint.getFileName().toString(), session));
+                deleteTree(fingerprint.resolve(sessionDirectoryName(session)));
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot delete the KV blocks of a session in " + root, e);
         }
     }
 
-    private Path blockFile(byte[] fingerprint, String session, long blockIndex) {
-        return sessionDir(HexFormat.of().formatHex(fingerprint), session).resolve(blockIndex + SUFFIX);
-    }
-
-    /** Session ids may hold any character: the directory is named by their digest. */
-    private Path sessionDir(String fingerprintHex, String session) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(session.getBytes(UTF_8));
-            return root.resolve(fingerprintHex).resolve(HexFormat.of().formatHex(digest));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+    /** Deletes temporary files last modified before {@code before} (left by writers that crashed). */
+    int sweepTemporaries(Instant before) {
+        int swept = 0;
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.filter(p -> p.getFileName().toString().endsWith(KvBlockFile.TEMP_SUFFIX)).toList()) {
+                try {
+                    if (Files.getLastModifiedTime(path).compareTo(FileTime.from(before)) < 0 && Files.deleteIfExists(path)) {
+                        swept++;
+                    }
+                } catch (NoSuchFileException e) {
+                    // renamed or swept by another worker meanwhile
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("Could not sweep temporary files in the shared KV directory {}: {}", root, e.getMessage());
         }
+        if (swept > 0) {
+            LOG.info("Swept {} stale temporary KV files from {}", swept, root);
+        }
+        return swept;
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    private Path blockFile(byte[] fingerprint, String session, long blockIndex) {
+        return sessionDirectory(root, fingerprint, session).resolve(blockIndex + KvBlockFile.SUFFIX);
+    }
+
+    /** {@code <root>/<fingerprint hex>/<sha-256 of the session id>}: session ids may hold any character. */
+    static Path sessionDirectory(Path root, byte[] fingerprint, String session) {
+        return root.resolve(HexFormat.of().formatHex(fingerprint)).resolve(sessionDirectoryName(session));
+    }
+
+    static String sessionDirectoryName(String session) {
+        return HexFormat.of().formatHex(ChainHash.sha256().digest(session.getBytes(UTF_8)));
+    }
+
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return;
         }

@@ -146,13 +146,8 @@ class ContextStoreTest {
         try (ContextStore store = ContextStore.open(dir)) {
             store.putKvBlock(FINGERPRINT, "s", 0, tokens, BLOCK, block(0, 200_000));
             store.putKvBlock(FINGERPRINT, "s", 1, tokens, BLOCK, payload);
-            store.compact(); // push the values into blob files on disk
         }
-        Path blob;
-        try (Stream<Path> files = Files.list(dir)) {
-            blob = files.filter(p -> p.toString().endsWith(".blob")).findFirst().orElseThrow();
-        }
-        flipByteOf(blob, payload, 1000);
+        flipByteOf(blockFile(dir, 1), payload, 1000);
         try (ContextStore store = ContextStore.open(dir)) {
             List<byte[]> returned = new ArrayList<>();
             long delivered = store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> returned.add(b));
@@ -165,7 +160,7 @@ class ContextStoreTest {
     @Test
     void quotaEvictsTheLeastRecentlyUsedSessionsKvButKeepsItsTokenLog() throws Exception {
         int[] tokens = IntStream.range(0, BLOCK).toArray();
-        int valueBytes = 100_000 + 44; // payload + chain hash, CRC32C and length header
+        int valueBytes = 100_000 + KvBlockFile.HEADER_BYTES; // a block file: header, then the payload
         try (ContextStore store = ContextStore.open(dir, 8L << 20, 2L * valueBytes + 1000)) {
             for (String s : List.of("a", "b")) {
                 store.appendChunk(s, 1, 0, 0, tokens);
@@ -268,12 +263,171 @@ class ContextStoreTest {
         }
     }
 
+    @Test
+    void blocksArriveInDirectBuffersAndTheirPayloadsNeverGoThroughTheWal() throws Exception {
+        int[] tokens = IntStream.range(0, 8 * BLOCK).toArray();
+        try (ContextStore store = ContextStore.open(dir)) {
+            for (int b = 0; b < 8; b++) {
+                store.putKvBlock(FINGERPRINT, "s", b, tokens, BLOCK, block(b, 256 * 1024));
+            }
+            List<Long> seen = new ArrayList<>();
+            assertThat(store.readVerifiedKvBuffers(FINGERPRINT, "s", tokens, BLOCK, (i, buffer) -> {
+                assertThat(buffer.isDirect()).isTrue();
+                assertThat(KvBlockFileTest.bytes(buffer)).isEqualTo(block((int) i, 256 * 1024));
+                seen.add(i);
+            })).isEqualTo(8);
+            assertThat(seen).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L);
+            long walBytes;
+            try (Stream<Path> files = Files.list(dir)) {
+                walBytes = files.filter(p -> p.toString().endsWith(".log")).mapToLong(p -> p.toFile().length()).sum();
+            }
+            assertThat(walBytes).as("WAL bytes after 2 MiB of KV payloads").isLessThan(64 * 1024);
+        }
+    }
+
+    @Test
+    void orphanAndTemporaryBlockFilesAreSweptAtOpen() throws Exception {
+        int[] tokens = IntStream.range(0, 2 * BLOCK).toArray();
+        try (ContextStore store = ContextStore.open(dir)) {
+            store.putKvBlock(FINGERPRINT, "s", 0, tokens, BLOCK, block(0, 1_000));
+        }
+        Path indexed = blockFile(dir, 0);
+        // What a crash leaves: a renamed file whose index entry never committed, and a temporary file.
+        Path orphan = indexed.resolveSibling("1-abc" + KvBlockFile.SUFFIX);
+        Path temporary = indexed.resolveSibling("1-abc.kv.1234" + KvBlockFile.TEMP_SUFFIX);
+        Files.write(orphan, new byte[100]);
+        Files.write(temporary, new byte[100]);
+        try (ContextStore store = ContextStore.open(dir)) {
+            assertThat(orphan).doesNotExist();
+            assertThat(temporary).doesNotExist();
+            assertThat(indexed).exists();
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(store.statistics().kvBytesStored()).isEqualTo(1_000 + KvBlockFile.HEADER_BYTES);
+        }
+    }
+
+    @Test
+    void aMissingOrTruncatedBlockFileIsRecomputedNeverAnError() throws Exception {
+        int[] tokens = IntStream.range(0, 3 * BLOCK).toArray();
+        try (ContextStore store = ContextStore.open(dir)) {
+            for (int b = 0; b < 3; b++) {
+                store.putKvBlock(FINGERPRINT, "s", b, tokens, BLOCK, block(b, 1_000));
+            }
+            Files.delete(blockFile(dir, 2));
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(2);
+            assertThat(store.statistics().kvBlockMisses()).isEqualTo(1);
+            assertThat(store.statistics().kvBytesStored()).isEqualTo(2L * (1_000 + KvBlockFile.HEADER_BYTES));
+
+            Path one = blockFile(dir, 1);
+            try (RandomAccessFile raf = new RandomAccessFile(one.toFile(), "rw")) {
+                raf.setLength(500);
+            }
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(store.statistics().corruptBlocksDropped()).isEqualTo(1);
+            assertThat(one).doesNotExist();
+
+            // Recomputed blocks are stored again under new files and verify.
+            store.putKvBlock(FINGERPRINT, "s", 1, tokens, BLOCK, block(1, 1_000));
+            store.putKvBlock(FINGERPRINT, "s", 2, tokens, BLOCK, block(2, 1_000));
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aRewrittenBlockReplacesItsFileAndTheQuotaCountsItOnce() throws Exception {
+        int[] tokens = IntStream.range(0, BLOCK).toArray();
+        try (ContextStore store = ContextStore.open(dir)) {
+            store.putKvBlock(FINGERPRINT, "s", 0, tokens, BLOCK, block(0, 1_000));
+            Path first = blockFile(dir, 0);
+            store.putKvBlock(FINGERPRINT, "s", 0, tokens, BLOCK, block(7, 2_000));
+            assertThat(first).doesNotExist();
+            List<byte[]> read = new ArrayList<>();
+            assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> read.add(b))).isEqualTo(1);
+            assertThat(read.get(0)).isEqualTo(block(7, 2_000));
+            assertThat(store.statistics().kvBytesStored()).isEqualTo(2_000 + KvBlockFile.HEADER_BYTES);
+        }
+    }
+
+    /** Before payloads moved to files they were RocksDB blob values in column families kv and kv_sizes. */
+    @Test
+    void aStoreOfThePreviousLayoutKeepsItsLogAndDropsItsKvBlocks() throws Exception {
+        List<org.rocksdb.ColumnFamilyDescriptor> families = new ArrayList<>();
+        for (String name : List.of("default", "sessions", "tokens", "records", "kv", "watermarks", "kv_sizes",
+                "kv_access", "watch_progress")) {
+            families.add(new org.rocksdb.ColumnFamilyDescriptor(name.getBytes(UTF_8)));
+        }
+        List<org.rocksdb.ColumnFamilyHandle> handles = new ArrayList<>();
+        try (org.rocksdb.DBOptions options = new org.rocksdb.DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
+             org.rocksdb.RocksDB db = org.rocksdb.RocksDB.open(options, dir.toString(), families, handles)) {
+            db.put(handles.get(4), new byte[] {1}, new byte[100_000]);
+            handles.forEach(org.rocksdb.ColumnFamilyHandle::close);
+        }
+        try (ContextStore store = ContextStore.open(dir)) {
+            store.appendChunk("s", 1, 0, 0, new int[] {1, 2, 3});
+        }
+        try (ContextStore store = ContextStore.open(dir);
+             org.rocksdb.Options options = new org.rocksdb.Options()) {
+            assertThat(store.readTokens("s")).containsExactly(1, 2, 3);
+            assertThat(org.rocksdb.RocksDB.listColumnFamilies(options, dir.toString()).stream().map(n -> new String(n, UTF_8)))
+                    .doesNotContain("kv", "kv_sizes").contains("kv_index");
+        }
+    }
+
+    @Test
+    void aTruncatedOrEmptySharedFileIsCorruptAndDropped() throws Exception {
+        Path sharedDir = dir.resolve("shared-kv");
+        int[] tokens = IntStream.range(0, 3 * BLOCK).toArray();
+        try (ContextStore first = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            for (int b = 0; b < 3; b++) {
+                first.putKvBlock(FINGERPRINT, "s", b, tokens, BLOCK, block(b, 1_000));
+            }
+        }
+        Path session = sharedPath(sharedDir, "s");
+        try (RandomAccessFile raf = new RandomAccessFile(session.resolve("1.kv").toFile(), "rw")) {
+            raf.setLength(600);
+        }
+        try (ContextStore second = ContextStore.open(dir.resolve("w2"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            assertThat(second.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isEqualTo(1);
+            assertThat(second.statistics().corruptBlocksDropped()).isEqualTo(1);
+            assertThat(session.resolve("1.kv")).doesNotExist();
+            assertThat(session.resolve("2.kv")).doesNotExist();
+            Files.write(session.resolve("0.kv"), new byte[0]);
+            assertThat(second.readVerifiedKvBlocks(FINGERPRINT, "s", tokens, BLOCK, (i, b) -> { })).isZero();
+            assertThat(second.statistics().corruptBlocksDropped()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void staleTemporaryFilesInTheSharedDirectoryAreSweptAtStartAndFreshOnesKept() throws Exception {
+        Path sharedDir = dir.resolve("shared-kv");
+        Path session = sharedPath(sharedDir, "s");
+        Files.createDirectories(session);
+        Path stale = session.resolve("0.kv.crashed" + KvBlockFile.TEMP_SUFFIX);
+        Path fresh = session.resolve("1.kv.writing" + KvBlockFile.TEMP_SUFFIX);
+        Files.write(stale, new byte[10]);
+        Files.write(fresh, new byte[10]);
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(SharedKvDirectory.STALE_TEMPORARY).minusSeconds(60)));
+        try (ContextStore store = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> !Files.exists(stale));
+            assertThat(fresh).exists();   // another worker may be about to rename it
+        }
+    }
+
     private static Path sharedPath(Path sharedDir, String session) throws Exception {
         byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(session.getBytes(UTF_8));
         return sharedDir.resolve(java.util.HexFormat.of().formatHex(FINGERPRINT)).resolve(java.util.HexFormat.of().formatHex(digest));
     }
 
-    /** Finds block 1's payload in the blob file and flips one of its bytes in place. */
+    /** The local file of block {@code index} (the store holds one session under one fingerprint). */
+    static Path blockFile(Path storeDir, long index) throws IOException {
+        try (Stream<Path> files = Files.walk(storeDir.resolve(KvBlockStore.FILES_DIRECTORY))) {
+            return files.filter(p -> p.getFileName().toString().startsWith(index + "-")
+                    && p.getFileName().toString().endsWith(KvBlockFile.SUFFIX)).findFirst().orElseThrow();
+        }
+    }
+
+    /** Finds the payload in the file and flips one of its bytes in place. */
     private static void flipByteOf(Path file, byte[] payload, int offsetInPayload) throws IOException {
         byte[] all = Files.readAllBytes(file);
         int at = indexOf(all, java.util.Arrays.copyOfRange(payload, 0, 64));

@@ -268,9 +268,12 @@ public final class LlamaRuntime implements AutoCloseable {
                     // the header (already validated by SafetensorsCheckpoint) names every tensor, dtype and offset
                     sha.update(readFully(ch, 8, Math.toIntExact(length.getLong(0))));
                 }
+                // the weights' content: a retrained checkpoint of the same shapes must not reuse stale KV (cached)
+                sha.update(io.ultralong.runtime.model.WeightsDigest.atDefaultCache().of(file).getBytes(StandardCharsets.UTF_8));
             }
             String dtype = device.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? "f16" : "f32";
-            sha.update(("kv=" + dtype + ";block=" + options.kvBlockTokens()).getBytes(StandardCharsets.UTF_8));
+            sha.update(("kv=" + dtype + ";block=" + options.kvBlockTokens() + ";kvformat=" + KvBlockCodec.VERSION)
+                    .getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(sha.digest());
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot fingerprint the model in " + modelRoot, e);

@@ -1,0 +1,431 @@
+package io.ultralong.store;
+
+import static io.ultralong.store.StoreKeys.rangeEnd;
+import static io.ultralong.store.StoreKeys.sessionPrefix;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Verified KV blocks: payloads in files ({@link KvBlockFile}, one per block, written once), and in RocksDB only
+ * the block index {@code kv_index} (session | fingerprint | block -> file size, file id, XXH64, chain hash).
+ *
+ * <p>Commit protocol: the file is made durable first (temporary name, fsync, rename, directory fsync), then the
+ * index entry is written; the entry is the commit point, so a block is visible whole or not at all and no payload
+ * goes through the WAL. A crash in between leaves an orphan file, swept at the next open. A block rewritten under
+ * the same index gets a new file (a new file id), and the old file is deleted only after the new entry committed.
+ * An entry whose file is missing counts as a missing block, a short or damaged one as corrupt: both are
+ * recomputed by the caller, never an error to the query.
+ */
+final class KvBlockStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KvBlockStore.class);
+
+    /** Under the store directory, next to RocksDB's files (RocksDB ignores names it did not make). */
+    static final String FILES_DIRECTORY = "kv-blocks";
+
+    private static final int ENTRY_BYTES = 3 * Long.BYTES + ChainHash.BYTES;
+
+    private final RocksDB db;
+    private final WriteOptions writeOptions;
+    private final ColumnFamilyHandle index;
+    private final Path root;
+    /** null: KV blocks are local only. */
+    private final SharedKvTier shared;
+    private final KvQuota quota;
+    private final StoreCounters counters;
+    private final Object writeLock;
+
+    /** One block's index entry. */
+    private record Entry(long fileBytes, long fileId, long checksum, byte[] chainHash) {
+
+        static Entry decode(byte[] value) {
+            if (value == null || value.length != ENTRY_BYTES) {
+                return null;
+            }
+            ByteBuffer b = ByteBuffer.wrap(value);
+            long bytes = b.getLong();
+            long id = b.getLong();
+            long checksum = b.getLong();
+            byte[] chain = new byte[ChainHash.BYTES];
+            b.get(chain);
+            return new Entry(bytes, id, checksum, chain);
+        }
+
+        byte[] encode() {
+            return ByteBuffer.allocate(ENTRY_BYTES).putLong(fileBytes).putLong(fileId).putLong(checksum)
+                    .put(chainHash).array();
+        }
+    }
+
+    KvBlockStore(Path storeDirectory, RocksDB db, WriteOptions writeOptions, ColumnFamilyHandle index,
+                 ColumnFamilyHandle access, long quotaBytes, SharedKvTier shared, StoreCounters counters,
+                 Object writeLock) {
+        this.db = db;
+        this.writeOptions = writeOptions;
+        this.index = index;
+        this.root = storeDirectory.resolve(FILES_DIRECTORY);
+        this.shared = shared;
+        this.counters = counters;
+        this.writeLock = writeLock;
+        this.quota = new KvQuota(db, writeOptions, access, quotaBytes, sweepAndCount());
+    }
+
+    long storedBytes() {
+        return quota.bytes();
+    }
+
+    /**
+     * Stores block {@code blockIndex} of the session; the tokens it covers are
+     * {@code sessionTokens[blockIndex*blockSize, (blockIndex+1)*blockSize)}.
+     */
+    void put(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize,
+             ByteBuffer payload) throws RocksDBException {
+        long end = (blockIndex + 1) * blockSize;
+        if (end > sessionTokens.length) {
+            throw new IllegalArgumentException("block " + blockIndex + " needs " + end + " tokens, have "
+                    + sessionTokens.length);
+        }
+        byte[] key = key(session, fingerprint, blockIndex);
+        byte[] chain = chainHash(fingerprint, session, blockIndex, sessionTokens, blockSize);
+        KvBlockFile.Header header = new KvBlockFile.Header(payload.remaining(), KvBlockFile.checksum(payload.duplicate()), chain);
+        long fileId = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+        Path file = localFile(fingerprint, session, blockIndex, fileId);
+        long fileBytes;
+        try {
+            // Outside the write lock: the slow part, and the file is invisible until its entry commits.
+            fileBytes = KvBlockFile.writeDurably(file, header, payload);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write KV block " + blockIndex + " of " + session + " to " + root, e);
+        }
+        Entry previous;
+        synchronized (writeLock) {
+            previous = Entry.decode(db.get(index, key));
+            try (WriteBatch batch = new WriteBatch()) {
+                batch.put(index, key, new Entry(fileBytes, fileId, header.checksum(), chain).encode());
+                quota.touch(batch, session);
+                db.write(writeOptions, batch);
+            }
+            quota.add(fileBytes - (previous == null ? 0 : previous.fileBytes()));
+        }
+        if (previous != null) {
+            deleteQuietly(localFile(fingerprint, session, blockIndex, previous.fileId()));
+        }
+        counters.kvBlocksWritten.incrementAndGet();
+        onShared("KV block not copied to the shared directory", s -> s.write(fingerprint, session, blockIndex, header, payload));
+        enforceQuota(session);
+    }
+
+    /**
+     * Streams the longest prefix of stored blocks whose chained hash matches the session's current tokens and
+     * whose payload verifies, each in a direct buffer the consumer may read only during its call. The first block
+     * that fails is deleted with everything after it and counted.
+     */
+    long readVerified(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
+                      KvBlockBufferConsumer consumer) throws RocksDBException {
+        long fullBlocks = sessionTokens.length / blockSize;
+        byte[][] expected = ChainHash.chain(sessionTokens, blockSize, fullBlocks);
+        ByteBuffer[] buffer = {null};
+        long blockIndex = 0;
+        for (; blockIndex < fullBlocks; blockIndex++) {
+            byte[] chain = expected[Math.toIntExact(blockIndex)];
+            ByteBuffer payload = null;
+            boolean fromShared = false;
+            Entry entry = Entry.decode(db.get(index, key(session, fingerprint, blockIndex)));
+            if (entry != null) {
+                if (!Arrays.equals(entry.chainHash(), chain)) {
+                    counters.foreignDropped.incrementAndGet();
+                    dropFrom(fingerprint, session, blockIndex, true);
+                    return blockIndex;
+                }
+                KvBlockFile.Read read = readLocal(localFile(fingerprint, session, blockIndex, entry.fileId()), buffer);
+                if (read.status() == KvBlockFile.Read.Status.MISSING) {
+                    // Lost outside the store (an operator, a disk): a miss; the shared copy may still serve.
+                    LOG.warn("KV block file {} of {} is missing; recomputing from there", blockIndex, session);
+                    dropFrom(fingerprint, session, blockIndex, false);
+                } else if (read.status() == KvBlockFile.Read.Status.CORRUPT
+                        || read.header().checksum() != entry.checksum()
+                        || !Arrays.equals(read.header().chainHash(), entry.chainHash())) {
+                    counters.corruptDropped.incrementAndGet();
+                    dropFrom(fingerprint, session, blockIndex, true);
+                    return blockIndex;
+                } else {
+                    payload = read.payload();
+                }
+            }
+            if (payload == null && shared != null) {
+                KvBlockFile.Read read;
+                try {
+                    read = shared.read(fingerprint, session, blockIndex, buffer);
+                } catch (UncheckedIOException e) {
+                    counters.sharedErrors.incrementAndGet();
+                    LOG.warn("Shared KV directory unreadable, recomputing from block {}: {}", blockIndex, e.getMessage());
+                    read = KvBlockFile.Read.MISSING;
+                }
+                if (read.status() == KvBlockFile.Read.Status.CORRUPT) {
+                    counters.corruptDropped.incrementAndGet();
+                    dropFrom(fingerprint, session, blockIndex, true);
+                    return blockIndex;
+                }
+                if (read.status() == KvBlockFile.Read.Status.OK) {
+                    if (!Arrays.equals(read.header().chainHash(), chain)) {
+                        counters.foreignDropped.incrementAndGet();
+                        dropFrom(fingerprint, session, blockIndex, true);
+                        return blockIndex;
+                    }
+                    payload = read.payload();
+                    fromShared = true;
+                }
+            }
+            if (payload == null) {
+                counters.kvMisses.incrementAndGet();
+                return blockIndex;
+            }
+            counters.kvHits.incrementAndGet();
+            if (fromShared) {
+                counters.sharedHits.incrementAndGet();
+            }
+            if (blockIndex == 0) {
+                quota.touch(session);
+            }
+            consumer.accept(blockIndex, payload);
+        }
+        return blockIndex;
+    }
+
+    /** Removes every local block of the session (all fingerprints), its quota bookkeeping and its shared files. */
+    void deleteSession(String session) throws RocksDBException {
+        dropAllLocal(session);
+        onShared("Could not delete a session's KV blocks from the shared directory", s -> s.dropSession(session));
+    }
+
+    private KvBlockFile.Read readLocal(Path file, ByteBuffer[] buffer) {
+        try {
+            return KvBlockFile.read(file, buffer);
+        } catch (IOException e) {
+            LOG.warn("Cannot read KV block file {}: {}", file, e.getMessage());
+            return KvBlockFile.Read.CORRUPT;   // an unreadable file is as good as a damaged one: recompute
+        }
+    }
+
+    /** Drops blocks {@code from} and after locally and, when asked, in the shared directory. */
+    private void dropFrom(byte[] fingerprint, String session, long from, boolean alsoShared) throws RocksDBException {
+        if (alsoShared) {
+            onShared("Could not drop failed KV blocks from the shared directory", s -> s.dropFrom(fingerprint, session, from));
+        }
+        byte[] start = key(session, fingerprint, from);
+        byte[] end = rangeEnd(Arrays.copyOf(start, start.length - Long.BYTES));
+        dropLocal(start, end, null);
+    }
+
+    private void dropAllLocal(String session) throws RocksDBException {
+        byte[] prefix = sessionPrefix(session);
+        dropLocal(prefix, rangeEnd(prefix), session);
+        for (Path fingerprintDirectory : directoriesIn(root)) {
+            deleteTreeQuietly(fingerprintDirectory.resolve(SharedKvDirectory.sessionDirectoryName(session)));
+        }
+    }
+
+    /** Deletes the index range, then the files it named; a crash in between leaves orphans the next open sweeps. */
+    private void dropLocal(byte[] from, byte[] to, String forgetSession) throws RocksDBException {
+        List<Path> files = new ArrayList<>();
+        synchronized (writeLock) {
+            long freed = 0;
+            try (RocksIterator it = db.newIterator(index)) {
+                for (it.seek(from); it.isValid() && Arrays.compareUnsigned(it.key(), to) < 0; it.next()) {
+                    Entry entry = Entry.decode(it.value());
+                    if (entry != null) {
+                        freed += entry.fileBytes();
+                        files.add(localFile(it.key(), entry.fileId()));
+                    }
+                }
+            }
+            try (WriteBatch batch = new WriteBatch()) {
+                batch.deleteRange(index, from, to);
+                if (forgetSession != null) {
+                    quota.forget(batch, forgetSession);
+                }
+                db.write(writeOptions, batch);
+            }
+            quota.add(-freed);
+        }
+        files.forEach(KvBlockStore::deleteQuietly);
+    }
+
+    /** Evicts whole sessions' local blocks, least recently used first, never the session just written. */
+    private void enforceQuota(String writingSession) throws RocksDBException {
+        while (quota.exceeded()) {
+            String victim = quota.leastRecentlyUsed(writingSession);
+            if (victim == null) {
+                return;
+            }
+            dropAllLocal(victim);   // local only: a shared copy stays for whoever needs it next
+            counters.evictions.incrementAndGet();
+        }
+    }
+
+    /**
+     * The chained hash of block {@code blockIndex}: from the stored hash of the block before when there is one
+     * (a stale one only makes this block fail verification, as its predecessor already does), else from the start.
+     */
+    private byte[] chainHash(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize)
+            throws RocksDBException {
+        if (blockIndex > 0) {
+            Entry before = Entry.decode(db.get(index, key(session, fingerprint, blockIndex - 1)));
+            byte[] previous = before != null ? before.chainHash() : sharedChainHash(fingerprint, session, blockIndex - 1);
+            if (previous != null) {
+                return ChainHash.next(previous, sessionTokens, Math.toIntExact(blockIndex), blockSize);
+            }
+        }
+        return ChainHash.chain(sessionTokens, blockSize, blockIndex + 1)[Math.toIntExact(blockIndex)];
+    }
+
+    /** The chain hash stored with a block in the shared directory (a block restored from there), or null. */
+    private byte[] sharedChainHash(byte[] fingerprint, String session, long blockIndex) {
+        if (shared == null) {
+            return null;
+        }
+        try {
+            return shared.chainHash(fingerprint, session, blockIndex);
+        } catch (UncheckedIOException e) {
+            return null;   // hashing from the start gives the same answer, only slower
+        }
+    }
+
+    /**
+     * Runs an action on the shared KV directory, if there is one. The shared copy only spares a partition's next
+     * owner the recompute: a failure is logged and counted, never passed on to the query.
+     */
+    private void onShared(String failure, Consumer<SharedKvTier> action) {
+        if (shared == null) {
+            return;
+        }
+        try {
+            action.accept(shared);
+        } catch (UncheckedIOException e) {
+            counters.sharedErrors.incrementAndGet();
+            LOG.warn("{}: {}", failure, e.getMessage());
+        }
+    }
+
+    /**
+     * At open: deletes temporary files and files no index entry names (a crash between file and entry, or between
+     * an entry's delete and its file's), and returns the bytes the index accounts for.
+     */
+    private long sweepAndCount() {
+        long total = 0;
+        Set<Path> referenced = new HashSet<>();
+        Map<String, String> directoryNames = new HashMap<>();
+        try (RocksIterator it = db.newIterator(index)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                Entry entry = Entry.decode(it.value());
+                if (entry != null) {
+                    total += entry.fileBytes();
+                    referenced.add(localFile(it.key(), entry.fileId(), directoryNames));
+                }
+            }
+        }
+        if (!Files.isDirectory(root)) {
+            return total;
+        }
+        int swept = 0;
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path path : paths.filter(Files::isRegularFile).toList()) {
+                String name = path.getFileName().toString();
+                if (name.endsWith(KvBlockFile.TEMP_SUFFIX) || !referenced.contains(path)) {
+                    Files.deleteIfExists(path);
+                    swept++;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot sweep the KV block files in " + root, e);
+        }
+        if (swept > 0) {
+            LOG.info("Swept {} orphan or temporary KV block files from {}", swept, root);
+        }
+        return total;
+    }
+
+    /** Index key: session prefix | u8 fingerprint length | fingerprint | u64 block index. */
+    private static byte[] key(String session, byte[] fingerprint, long blockIndex) {
+        if (fingerprint.length == 0 || fingerprint.length > 255) {
+            throw new IllegalArgumentException("fingerprint must be 1..255 bytes");
+        }
+        byte[] p = sessionPrefix(session);
+        return ByteBuffer.allocate(p.length + 1 + fingerprint.length + Long.BYTES)
+                .put(p).put((byte) fingerprint.length).put(fingerprint).putLong(blockIndex).array();
+    }
+
+    private Path localFile(byte[] fingerprint, String session, long blockIndex, long fileId) {
+        return SharedKvDirectory.sessionDirectory(root, fingerprint, session).resolve(fileName(blockIndex, fileId));
+    }
+
+    private Path localFile(byte[] key, long fileId) {
+        return localFile(key, fileId, new HashMap<>());
+    }
+
+    /** The file an index key names; {@code directoryNames} caches the session digests while sweeping. */
+    private Path localFile(byte[] key, long fileId, Map<String, String> directoryNames) {
+        String session = StoreKeys.sessionOf(key);
+        int at = 2 + (((key[0] & 0xFF) << 8) | (key[1] & 0xFF));
+        int fingerprintLength = key[at] & 0xFF;
+        byte[] fingerprint = Arrays.copyOfRange(key, at + 1, at + 1 + fingerprintLength);
+        long blockIndex = ByteBuffer.wrap(key, at + 1 + fingerprintLength, Long.BYTES).getLong();
+        String directory = directoryNames.computeIfAbsent(session, SharedKvDirectory::sessionDirectoryName);
+        return root.resolve(java.util.HexFormat.of().formatHex(fingerprint)).resolve(directory)
+                .resolve(fileName(blockIndex, fileId));
+    }
+
+    private static String fileName(long blockIndex, long fileId) {
+        return blockIndex + "-" + Long.toHexString(fileId) + KvBlockFile.SUFFIX;
+    }
+
+    private static List<Path> directoriesIn(Path directory) {
+        if (!Files.isDirectory(directory)) {
+            return List.of();
+        }
+        try (Stream<Path> children = Files.list(directory)) {
+            return children.filter(Files::isDirectory).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            LOG.warn("Could not delete KV block file {} (swept at the next open): {}", file, e.getMessage());
+        }
+    }
+
+    private static void deleteTreeQuietly(Path directory) {
+        try {
+            SharedKvDirectory.deleteTree(directory);
+        } catch (IOException e) {
+            LOG.warn("Could not delete {} (swept at the next open): {}", directory, e.getMessage());
+        }
+    }
+}
