@@ -17,6 +17,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -32,6 +33,9 @@ import io.vertx.core.http.HttpServerResponse;
 /** {@code POST /v1/sessions/{id}/query}: a question over the session's whole context, as JSON or SSE. */
 @Path("/v1/sessions/{id}/query")
 public class QueryResource {
+
+    /** The highest temperature either API takes (OpenAI's range is [0, 2] too). */
+    static final double MAX_TEMPERATURE = 2.0;
 
     @Inject
     Caller caller;
@@ -62,10 +66,11 @@ public class QueryResource {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
     @Blocking
-    public Response query(@PathParam("id") String id, @HeaderParam(HttpHeaders.ACCEPT) String accept, QueryBody body,
+    public Response query(@PathParam("id") String id, @HeaderParam(HttpHeaders.ACCEPT) String accept, JsonNode json,
                           @Context HttpServerResponse connection) {
         String key = caller.sessionKey(id);
-        if (body == null || body.question() == null || body.question().isBlank()) {
+        QueryBody body = queryBody(json);
+        if (body.question() == null || body.question().isBlank()) {
             throw ApiException.badRequest("\"question\" is required.");
         }
         if (body.question().length() > config.limits().maxQuestionChars()) {
@@ -89,6 +94,22 @@ public class QueryResource {
         throw Answers.failure(last);
     }
 
+    /** The body's fields, each strictly typed and ranged (a wrong one answers 400 naming it). */
+    private QueryBody queryBody(JsonNode json) {
+        if (json == null || !json.isObject()) {
+            throw ApiException.badRequest("The body must be a JSON object with a \"question\".");
+        }
+        return new QueryBody(BodyFields.text(json, "question"),
+                BodyFields.toInt(BodyFields.integer(json, "maxTokens", 1, config.limits().maxTokens())),
+                BodyFields.number(json, "temperature", 0, false, MAX_TEMPERATURE),
+                BodyFields.number(json, "topP", 0, true, 1),
+                BodyFields.toInt(BodyFields.integer(json, "topK", 0, Integer.MAX_VALUE)),
+                BodyFields.integer(json, "seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                BodyFields.integer(json, "asOfSeq", 0, Long.MAX_VALUE),
+                BodyFields.integer(json, "minSeq", -1, Long.MAX_VALUE),
+                BodyFields.bool(json, "stream"));
+    }
+
     /**
      * Sampling parameters within the configured limits. A request without a seed gets one here, so
      * that a request processed twice (its worker died) produces the same tokens both times.
@@ -96,7 +117,7 @@ public class QueryResource {
     SamplingParams sampling(Integer maxTokens, Double temperature, Double topP, Integer topK, Long seed) {
         int tokens = maxTokens != null ? maxTokens : Math.min(config.query().defaultMaxTokens(), config.limits().maxTokens());
         if (tokens < 1 || tokens > config.limits().maxTokens()) {
-            throw ApiException.badRequest("maxTokens must be between 1 and " + config.limits().maxTokens() + "; got " + tokens + ".");
+            throw ApiException.badRequest("\"maxTokens\" must be between 1 and " + config.limits().maxTokens() + "; got " + tokens + ".");
         }
         try {
             return new SamplingParams(tokens, temperature == null ? 0.0 : temperature, topP == null ? 1.0 : topP,
