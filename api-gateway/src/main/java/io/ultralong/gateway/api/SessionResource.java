@@ -88,7 +88,7 @@ public class SessionResource {
     public Response append(@PathParam("id") String id, @HeaderParam(HttpHeaders.CONTENT_TYPE) String contentType,
                            byte[] body) {
         String key = caller.sessionKey(id);
-        var values = RecordBodies.parse(body, contentType, config.limits().maxRecordsPerRequest(),
+        var values = RecordBodies.parse(key, body, contentType, config.limits().maxRecordsPerRequest(),
                 config.limits().maxRecordBytes());
         RecordAppender.Appended appended = Answers.await(appender.append(key, values), config.query().timeout());
         return Response.accepted(Map.of("firstSeq", appended.firstSeq(), "lastSeq", appended.lastSeq(),
