@@ -73,6 +73,7 @@ public class ChatCompletionResource {
             throw ApiException.badRequest("Name the session with the " + SESSION_HEADER + " header or the \"user\" field.");
         }
         String key = caller.sessionKey(sessionId);
+        queries.requireNotDeletedHere(key, sessionId);
         List<ChatMessage> messages = messages(body.path("messages"));
         boolean stream = Boolean.TRUE.equals(BodyFields.bool(body, "stream"));
         int maxTokensLimit = config.limits().maxTokens();
@@ -107,6 +108,9 @@ public class ChatCompletionResource {
                 "message", Map.of("role", "assistant", "content", done.answer()),
                 "finish_reason", done.finishReason())));
         answer.put("usage", usage(done.usage()));
+        if (!done.warnings().isEmpty()) {
+            answer.put("warnings", done.warnings());   // not OpenAI's; its clients ignore unknown fields
+        }
         return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
     }
 

@@ -57,9 +57,13 @@ public class QueryResource {
                             Long seed, Long asOfSeq, Long minSeq, Boolean stream) {
     }
 
-    /** The JSON answer of the REST contract. */
+    /** The JSON answer of the REST contract; {@code warnings}, e.g. dead-lettered records the context lacks. */
     public record QueryAnswer(String answer, String finishReason, ResponseEvent.Usage usage,
-                              ResponseEvent.Timings timings, String model, boolean demoModel) {
+                              ResponseEvent.Timings timings, String model, boolean demoModel, List<String> warnings) {
+        static QueryAnswer of(ResponseEvent.Done done) {
+            return new QueryAnswer(done.answer(), done.finishReason(), done.usage(), done.timings(), done.model(),
+                    done.demoModel(), done.warnings());
+        }
     }
 
     @POST
@@ -77,6 +81,7 @@ public class QueryResource {
             throw ApiException.tooLarge("The question has " + body.question().length() + " characters; the limit is "
                     + config.limits().maxQuestionChars() + ".");
         }
+        requireNotDeletedHere(key, id);
         boolean sse = Boolean.TRUE.equals(body.stream()) || (accept != null && accept.contains(MediaType.SERVER_SENT_EVENTS));
         QueryRequest request = new QueryRequest(QueryRelay.newRequestId(), key, body.question(), null,
                 sampling(body.maxTokens(), body.temperature(), body.topP(), body.topK(), body.seed()),
@@ -88,10 +93,19 @@ public class QueryResource {
         }
         ResponseEvent last = events.select().last().toUni().await().indefinitely();
         if (last instanceof ResponseEvent.Done done) {
-            return Response.ok(new QueryAnswer(done.answer(), done.finishReason(), done.usage(), done.timings(),
-                    done.model(), done.demoModel())).type(MediaType.APPLICATION_JSON_TYPE).build();
+            return Response.ok(QueryAnswer.of(done)).type(MediaType.APPLICATION_JSON_TYPE).build();
         }
         throw Answers.failure(last);
+    }
+
+    /**
+     * Whether a session exists is the worker's to say (it answers {@code session-not-found}); only a delete
+     * this gateway made a moment ago is answered here, as the worker may not have applied its tombstone yet.
+     */
+    void requireNotDeletedHere(String key, String id) {
+        if (seqs.recentlyDeleted(key)) {
+            throw SessionResource.sessionNotFound(id);
+        }
     }
 
     /** The body's fields, each strictly typed and ranged (a wrong one answers 400 naming it). */
@@ -138,7 +152,7 @@ public class QueryResource {
             data = Map.of("text", t.text());
         } else if (event instanceof ResponseEvent.Done d) {
             name = "done";
-            data = new QueryAnswer(d.answer(), d.finishReason(), d.usage(), d.timings(), d.model(), d.demoModel());
+            data = QueryAnswer.of(d);
         } else if (event instanceof ResponseEvent.Error e) {
             name = "error";
             data = ErrorBody.of(e.code(), e.message());

@@ -1,5 +1,6 @@
 package io.ultralong.gateway.api;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,8 +25,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
 import io.ultralong.gateway.GatewayConfig;
 import io.ultralong.gateway.kafka.AnswerRouter;
+import io.ultralong.gateway.kafka.SessionLookup;
 import io.ultralong.gateway.kafka.WatchRegistry;
 import io.ultralong.gateway.security.Caller;
+import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
 import io.vertx.core.http.HttpServerResponse;
@@ -43,6 +46,9 @@ public class WatchResource {
 
     @Inject
     AnswerRouter answers;
+
+    @Inject
+    SessionLookup sessions;
 
     @Inject
     QueryResource queries;
@@ -72,6 +78,13 @@ public class WatchResource {
         if (body.question().length() > config.limits().maxQuestionChars()) {
             throw ApiException.tooLarge("The question has " + body.question().length() + " characters; the limit is "
                     + config.limits().maxQuestionChars() + ".");
+        }
+        ResponseEvent existing = sessions.info(session, Duration.ofSeconds(Math.min(30, config.query().timeout().toSeconds())));
+        if (!(existing instanceof ResponseEvent.SessionInfo info)) {
+            throw Answers.failure(existing);
+        }
+        if (!info.exists()) {
+            throw SessionResource.sessionNotFound(sessionId);   // a watch on nothing would never answer
         }
         String watchId = body.id() != null ? body.id() : UUID.randomUUID().toString();
         caller.sessionKey(watchId);   // same rules as session ids
