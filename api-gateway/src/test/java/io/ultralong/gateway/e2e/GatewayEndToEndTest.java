@@ -129,7 +129,7 @@ class GatewayEndToEndTest {
                 .putHeader("X-Session-Id", "e2e-never-written").build();
         assertThatThrownBy(() -> client.chat().completions().create(ChatCompletionCreateParams.builder()
                 .model("ultralong-8b").addUserMessage("q").build()))
-                .isInstanceOf(NotFoundException.class).hasMessageContaining("session-not-found");
+                .isInstanceOf(NotFoundException.class).hasMessageContaining("No session");
     }
 
     @Test
