@@ -72,6 +72,10 @@ public interface GatewayConfig {
         @WithDefault("32768")
         int maxQuestionChars();
 
+        /** Most messages one chat completion request may carry ({@code messages}); more answer 400. */
+        @WithDefault("256")
+        int maxChatMessages();
+
         /** Largest {@code maxTokens} a query may ask for. */
         @WithDefault("4096")
         int maxTokens();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
+import static org.hamcrest.Matchers.hasKey;
 import static org.hamcrest.Matchers.startsWith;
 
 import java.io.BufferedReader;
@@ -118,7 +119,7 @@ class GatewayApiTest {
                 .then().statusCode(200).body("id", equalTo("s-info")).body("tokens", equalTo(120))
                 .body("appliedSeq", equalTo(41)).body("partition", equalTo(2));
         given().header("Authorization", ACME).get("/v1/sessions/missing")
-                .then().statusCode(404).body("error.code", equalTo("not-found"));
+                .then().statusCode(404).body("error.code", equalTo("session-not-found"));
     }
 
     @Test
@@ -145,7 +146,14 @@ class GatewayApiTest {
                 .post("/v1/sessions").then().statusCode(201).body("id", equalTo("mine-1"));
         given().header("Authorization", ACME).delete("/v1/sessions/mine-1").then().statusCode(202)
                 .body("seq", greaterThanOrEqualTo(0));
-        assertThat(readAll("ul.records", "acme/mine-1", 1)).extracting(ConsumerRecord::value).containsOnlyNulls();
+        // The creation is a record too (a header marks it; its value is the metadata), then the tombstone.
+        List<ConsumerRecord<String, String>> written = readAll("ul.records", "acme/mine-1", 2);
+        assertThat(written).extracting(ConsumerRecord::value).containsExactly("{}", null);
+        assertThat(new String(written.get(0).headers().lastHeader("ul.control").value(), StandardCharsets.UTF_8))
+                .isEqualTo("create-session");
+        // Deleted through this gateway: 404 at once, before the worker has even seen the tombstone.
+        given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"question\": \"q\"}")
+                .post("/v1/sessions/mine-1/query").then().statusCode(404).body("error.code", equalTo("session-not-found"));
     }
 
     @Test
@@ -157,24 +165,92 @@ class GatewayApiTest {
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"text\": ")
                 .post("/v1/sessions/s/records").then().statusCode(400).body("error.code", equalTo("invalid-json"));
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"source\": \"no text\"}")
-                .post("/v1/sessions/s/records").then().statusCode(400).body("error.message", equalTo("body: \"text\" must be a string."));
+                .post("/v1/sessions/s/records").then().statusCode(400).body("error.code", equalTo("missing-text"));
         given().header("Authorization", ACME).contentType("text/plain").body(new byte[] {'o', 'k', (byte) 0xC3, (byte) 0x28})
                 .post("/v1/sessions/s/records").then().statusCode(400).body("error.code", equalTo("invalid-utf8"));
         given().header("Authorization", ACME).contentType(ContentType.TEXT).body("line\n".repeat(101))
                 .post("/v1/sessions/s/records").then().statusCode(413).body("error.code", equalTo("too-large"));
         given().header("Authorization", ACME).contentType(ContentType.TEXT).body("x".repeat(5000))
-                .post("/v1/sessions/s/records").then().statusCode(413).body("error.message", startsWith("Record 0 is"));
+                .post("/v1/sessions/s/records").then().statusCode(413).body("error.code", equalTo("too-large"))
+                .body("error.message", startsWith("Record 0: record of 5011 bytes exceeds the maximum of 4096 bytes"));
         given().header("Authorization", ACME).contentType(ContentType.TEXT).body("x")
                 .post("/v1/sessions/bad%2Fid/records").then().statusCode(400);
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"question\": \"" + "q".repeat(201) + "\"}")
                 .post("/v1/sessions/s/query").then().statusCode(413);
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"question\": \"q\", \"maxTokens\": 65}")
-                .post("/v1/sessions/s/query").then().statusCode(400).body("error.message", startsWith("maxTokens must be between 1 and 64"));
+                .post("/v1/sessions/s/query").then().statusCode(400).body("error.message", startsWith("\"maxTokens\" must be between 1 and 64"));
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"question\": \"q\", \"topP\": 0}")
-                .post("/v1/sessions/s/query").then().statusCode(400).body("error.message", startsWith("topP"));
+                .post("/v1/sessions/s/query").then().statusCode(400).body("error.message", startsWith("\"topP\""));
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{}")
                 .post("/v1/sessions/s/query").then().statusCode(400).body("error.message", equalTo("\"question\" is required."));
         given().header("Authorization", ACME).get("/v1/nothing-here").then().statusCode(404).body("error.code", equalTo("not-found"));
+    }
+
+    @Test
+    void recordsIngestWouldDeadLetterAre400WithTheDeadLetterReasonAndNeverReachKafka() {
+        int before = given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"text\": \"good\"}")
+                .post("/v1/sessions/s-validate/records").then().statusCode(202).extract().path("lastSeq");
+        given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"text\": \"x\", \"ts\": \"yesterday\"}")
+                .post("/v1/sessions/s-validate/records").then().statusCode(400).body("error.code", equalTo("invalid-field"))
+                .body("error.message", equalTo("Record 0: \"ts\" must be an ISO-8601 string or epoch milliseconds,"
+                        + " got \"yesterday\"."));
+        given().header("Authorization", ACME).contentType("application/x-ndjson")
+                .body("{\"text\": \"fine\"}\n{\"text\": \"x\", \"ts\": 1.5}\n".getBytes(StandardCharsets.UTF_8))
+                .post("/v1/sessions/s-validate/records").then().statusCode(400).body("error.code", equalTo("invalid-field"))
+                .body("error.message", startsWith("Record 1: "));
+        given().header("Authorization", ACME).contentType(ContentType.JSON).body("[{\"text\": 5}]")
+                .post("/v1/sessions/s-validate/records").then().statusCode(400).body("error.code", equalTo("missing-text"));
+        given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"text\": \"x\", \"source\": [1]}")
+                .post("/v1/sessions/s-validate/records").then().statusCode(400).body("error.code", equalTo("invalid-field"));
+        given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"text\": \"x\", \"id\": 7}")
+                .post("/v1/sessions/s-validate/records").then().statusCode(400).body("error.code", equalTo("invalid-field"));
+        // Nothing of the refused appends was written: the next record directly follows the first.
+        given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"text\": \"next\"}")
+                .post("/v1/sessions/s-validate/records").then().statusCode(202).body("lastSeq", equalTo(before + 1));
+    }
+
+    @Test
+    void samplingFieldsAreStrictlyTypedAndRangedOnTheQueryApi() {
+        for (String bad : List.of("\"maxTokens\": 4294967297", "\"maxTokens\": 1e10", "\"maxTokens\": \"5\"",
+                "\"maxTokens\": -1", "\"maxTokens\": 2.5", "\"temperature\": 1e999", "\"temperature\": \"0.5\"",
+                "\"temperature\": -0.1", "\"temperature\": 2.5", "\"topP\": 1.5", "\"topP\": -0.5", "\"topK\": -1",
+                "\"topK\": 4294967297", "\"topK\": 1.5", "\"seed\": \"7\"")) {
+            String field = bad.substring(1, bad.indexOf('"', 1));
+            given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"question\": \"q\", " + bad + "}")
+                    .post("/v1/sessions/s-strict/query").then().statusCode(400).body("error.code", equalTo("invalid-request"))
+                    .body("error.message", startsWith("\"" + field + "\""));
+        }
+        given().header("Authorization", ACME).contentType(ContentType.JSON)
+                .body("{\"question\": \"q\", \"maxTokens\": 64, \"temperature\": 2, \"topP\": 1, \"topK\": 40}")
+                .post("/v1/sessions/s-strict/query").then().statusCode(200);
+        QueryRequest sent = responder.lastQuery();
+        assertThat(sent.sampling().maxTokens()).isEqualTo(64);
+        assertThat(sent.sampling().topK()).isEqualTo(40);
+    }
+
+    @Test
+    void samplingFieldsAndMessageCountAreCheckedOnTheChatApiWithOpenAiShapedErrors() {
+        for (String bad : List.of("\"max_tokens\": 4294967297", "\"max_completion_tokens\": 1e10",
+                "\"max_tokens\": \"16\"", "\"max_tokens\": -5", "\"temperature\": 1e999", "\"temperature\": \"1\"",
+                "\"top_p\": 0", "\"top_p\": 2", "\"top_k\": -3", "\"top_k\": 3.5")) {
+            String field = bad.substring(1, bad.indexOf('"', 1));
+            given().header("Authorization", ACME).header("X-Session-Id", "s-chat").contentType(ContentType.JSON)
+                    .body("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], " + bad + "}")
+                    .post("/v1/chat/completions").then().statusCode(400)
+                    .body("error.type", equalTo("invalid_request_error")).body("error.code", equalTo("invalid-request"))
+                    .body("error.message", startsWith("\"" + field + "\"")).body("error", hasKey("param"));
+        }
+        String nine = String.join(", ", java.util.Collections.nCopies(9, "{\"role\": \"user\", \"content\": \"hi\"}"));
+        given().header("Authorization", ACME).header("X-Session-Id", "s-chat").contentType(ContentType.JSON)
+                .body("{\"messages\": [" + nine + "]}")
+                .post("/v1/chat/completions").then().statusCode(400).body("error.type", equalTo("invalid_request_error"))
+                .body("error.message", equalTo("\"messages\" has 9 messages; the limit is 8."));
+        String eight = String.join(", ", java.util.Collections.nCopies(8, "{\"role\": \"user\", \"content\": \"hi\"}"));
+        given().header("Authorization", ACME).header("X-Session-Id", "s-chat").contentType(ContentType.JSON)
+                .body("{\"messages\": [" + eight + "], \"max_tokens\": 64, \"top_k\": 5}")
+                .post("/v1/chat/completions").then().statusCode(200);
+        assertThat(responder.lastQuery().sampling().maxTokens()).isEqualTo(64);
+        assertThat(responder.lastQuery().sampling().topK()).isEqualTo(5);
     }
 
     @Test

@@ -85,6 +85,12 @@ class WatchApiTest {
         given().header("Authorization", ACME).contentType(ContentType.JSON)
                 .body("{\"question\": \"q\", \"trigger\": {\"everyTokens\": -1}}")
                 .post("/v1/sessions/watched/watches").then().statusCode(400);
+        // Sampling fields as strict as a query's: no wrap-around, no coerced strings.
+        for (String bad : java.util.List.of("\"maxTokens\": 4294967297", "\"temperature\": \"0.5\"", "\"topK\": 1e3")) {
+            given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"question\": \"q\", " + bad + "}")
+                    .post("/v1/sessions/watched/watches").then().statusCode(400)
+                    .body("error.message", org.hamcrest.Matchers.startsWith(bad.substring(0, bad.indexOf(':'))));
+        }
     }
 
     @Test

@@ -35,7 +35,8 @@ public final class WorkerNode implements AutoCloseable {
         this.requests = new RequestFeed(settings, (requestId, session, partition) -> {
             ResponseEvent.SessionInfo info = ledger.info(requestId, session, partition);
             return new ResponseEvent.SessionInfo(info.requestId(), info.exists(), info.records(), info.tokens(), info.lastSeq(),
-                    info.appliedSeq(), engine.cachedTokens(session), info.partition(), info.createdAt(), info.updatedAt());
+                    info.appliedSeq(), engine.cachedTokens(session), info.partition(), info.createdAt(), info.updatedAt(),
+                    info.metadata());
         }, publisher::publish);
         this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.

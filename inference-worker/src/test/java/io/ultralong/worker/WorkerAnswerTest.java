@@ -137,7 +137,9 @@ class WorkerAnswerTest {
     void aQueryWaitsForItsRecordsAndAnsweringAnEmptySessionWorks(KafkaBroker broker, @TempDir Path data) throws Exception {
         try (WorkerHarness harness = new WorkerHarness(broker);
              Worker worker = Worker.start(harness.settings("w1", data, Duration.ofSeconds(10)), WorkerHarness.model(modelDir))) {
-            ResponseEvent.Done empty = done(harness.terminal(harness.ask("acme/empty", "Anything?", -1, 4), Duration.ofSeconds(60)));
+            // Created with no record (POST /v1/sessions): an answer over the empty context, as the model gives it.
+            long created = harness.create("acme/empty", "{}");
+            ResponseEvent.Done empty = done(harness.terminal(harness.ask("acme/empty", "Anything?", created, 4), Duration.ofSeconds(60)));
             assertThat(empty.answer()).isEqualTo(generate(new int[0], "Anything?", 4).text);
 
             // minSeq ahead of the session: the query parks until the record arrives, then sees it.

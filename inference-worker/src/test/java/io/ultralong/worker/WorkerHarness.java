@@ -88,6 +88,24 @@ final class WorkerHarness implements AutoCloseable {
         return sourceOffset;
     }
 
+    /** Writes the marker chunk ingest emits for a record it dead-lettered; returns the record's offset. */
+    long reject(String session, String reason, String message) throws Exception {
+        return marker(session, new TokenChunk.Marker.Rejected(reason, message));
+    }
+
+    /** Writes the marker chunk ingest emits for {@code POST /v1/sessions}; returns the record's offset. */
+    long create(String session, String metadataJson) throws Exception {
+        return marker(session, new TokenChunk.Marker.SessionCreated(metadataJson));
+    }
+
+    private long marker(String session, TokenChunk.Marker marker) throws Exception {
+        long[] state = seqAndPosition.computeIfAbsent(session, s -> new long[] {0, 0});
+        long sourceOffset = state[1] * 1000 + 7 + state[0];   // increasing per session, like ul.records offsets
+        TokenChunk chunk = TokenChunk.marker(++state[0], state[1], sourceOffset, marker);
+        producer.send(new ProducerRecord<>(prefix + "tokens", session, TokenChunkCodec.encode(chunk))).get();
+        return sourceOffset;
+    }
+
     void delete(String session) throws Exception {
         producer.send(new ProducerRecord<>(prefix + "tokens", session, null)).get();
         seqAndPosition.remove(session);

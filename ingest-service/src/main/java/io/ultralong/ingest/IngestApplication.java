@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.ultralong.ingest.record.ContextTemplate;
-import io.ultralong.ingest.record.RecordParser;
+import io.ultralong.protocol.records.RecordParser;
 import io.ultralong.protocol.topics.CoPartitioning;
 import io.ultralong.protocol.topics.TopicProvisioner;
 import io.ultralong.protocol.topics.Topics;

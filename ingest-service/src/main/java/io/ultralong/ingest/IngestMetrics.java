@@ -1,6 +1,6 @@
 package io.ultralong.ingest;
 
-import io.ultralong.ingest.record.RejectReason;
+import io.ultralong.protocol.records.RejectReason;
 
 /**
  * Counts what the topology does, for the service's metrics. Called on stream threads: implementations must be

@@ -19,9 +19,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
 import io.ultralong.ingest.record.ContextTemplate;
-import io.ultralong.ingest.record.InputRecord;
-import io.ultralong.ingest.record.ParseResult;
-import io.ultralong.ingest.record.RecordParser;
+import io.ultralong.protocol.records.InputRecord;
+import io.ultralong.protocol.records.ParseResult;
+import io.ultralong.protocol.records.RecordParser;
+import io.ultralong.protocol.records.RejectReason;
+import io.ultralong.protocol.records.SessionControl;
 import io.ultralong.protocol.tokens.TokenChunk;
 import io.ultralong.protocol.tokens.TokenChunkCodec;
 import io.ultralong.protocol.topics.Topics;
@@ -97,14 +99,25 @@ public final class IngestTopology {
 
         @Override
         public void process(Record<byte[], byte[]> record) {
-            ParseResult result = parser.parse(record.key(), record.value());
+            ParseResult result = SessionControl.isSessionCreation(record.headers())
+                    ? parser.parseSessionCreation(record.key(), record.value())
+                    : parser.parse(record.key(), record.value());
             if (result instanceof ParseResult.Accepted accepted) {
                 context().forward(record.withValue(accepted.record()), FORMAT_AND_TOKENIZE);
+            } else if (result instanceof ParseResult.SessionCreated created) {
+                context().forward(record.withValue(new TokenChunk.Marker.SessionCreated(created.metadataJson())),
+                        FORMAT_AND_TOKENIZE);
             } else if (result instanceof ParseResult.Deleted) {
                 context().forward(record.withValue(null), FORMAT_AND_TOKENIZE);
             } else if (result instanceof ParseResult.Rejected rejected) {
                 metrics.recordRejected(rejected.reason());
                 context().forward(record.withHeaders(dlqHeaders(record.headers(), rejected)), DLQ_SINK);
+                if (rejected.reason() != RejectReason.MISSING_KEY && rejected.reason() != RejectReason.INVALID_KEY) {
+                    // The record's offset still takes the session's next seq, as an empty marker chunk, so that a
+                    // query waiting for that offset answers (naming the reason) instead of timing out.
+                    context().forward(record.withValue(new TokenChunk.Marker.Rejected(rejected.reason().code(),
+                            rejected.message())), FORMAT_AND_TOKENIZE);
+                }
             }
         }
 
@@ -122,8 +135,8 @@ public final class IngestTopology {
         }
     }
 
-    /** Record -> context text (template) -> token ids of the whole record; a delete passes as null. */
-    private static final class FormatAndTokenize extends ContextualProcessor<byte[], Object, byte[], int[]> {
+    /** Record -> context text (template) -> token ids of the whole record; a delete (null) and a marker pass as they are. */
+    private static final class FormatAndTokenize extends ContextualProcessor<byte[], Object, byte[], Object> {
         private final ContextTemplate template;
         private final TextTokenizer tokenizer;
 
@@ -134,11 +147,11 @@ public final class IngestTopology {
 
         @Override
         public void process(Record<byte[], Object> record) {
-            if (record.value() == null) {
-                context().forward(record.withValue((int[]) null));
+            if (!(record.value() instanceof InputRecord input)) {
+                context().forward(record);
                 return;
             }
-            String text = template.render((InputRecord) record.value());
+            String text = template.render(input);
             context().forward(record.withValue(tokenizer.encode(text)));
         }
     }
@@ -147,9 +160,9 @@ public final class IngestTopology {
      * Gives the record's tokens the session's next seq numbers and positions, in chunks of at most
      * {@code maxChunkTokens}; a delete resets the session's counters and becomes a tombstone on {@code ul.tokens}.
      * A record whose text gives no token still yields one empty chunk, so that its source offset becomes visible to
-     * readers waiting for it.
+     * readers waiting for it; so does a marker (a session's creation, a dead-lettered record), with the marker.
      */
-    private static final class NumberAndChunk implements Processor<byte[], int[], byte[], byte[]> {
+    private static final class NumberAndChunk implements Processor<byte[], Object, byte[], byte[]> {
         private final int maxChunkTokens;
         private final IngestMetrics metrics;
         private ProcessorContext<byte[], byte[]> context;
@@ -167,7 +180,7 @@ public final class IngestTopology {
         }
 
         @Override
-        public void process(Record<byte[], int[]> record) {
+        public void process(Record<byte[], Object> record) {
             Bytes session = Bytes.wrap(record.key());
             if (record.value() == null) {
                 counters.delete(session);
@@ -177,8 +190,14 @@ public final class IngestTopology {
             }
             long sourceOffset = context.recordMetadata().map(RecordMetadata::offset)
                     .orElseThrow(() -> new IllegalStateException("a record from ul.records has an offset"));
-            int[] tokens = record.value();
             SessionCounters next = SessionCounters.fromBytes(counters.get(session));
+            if (record.value() instanceof TokenChunk.Marker marker) {
+                TokenChunk chunk = TokenChunk.marker(next.nextSeq(), next.nextPosition(), sourceOffset, marker);
+                context.forward(record.withValue(TokenChunkCodec.encode(chunk)));
+                counters.put(session, new SessionCounters(next.nextSeq() + 1, next.nextPosition()).toBytes());
+                return;
+            }
+            int[] tokens = (int[]) record.value();
             long seq = next.nextSeq();
             long position = next.nextPosition();
             int from = 0;

@@ -9,7 +9,7 @@ import java.util.Random;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.ultralong.ingest.record.RejectReason;
+import io.ultralong.protocol.records.RejectReason;
 
 /**
  * A deterministic mix of {@code ul.records} input for tests and the benchmark: plain-text and JSON records of mixed

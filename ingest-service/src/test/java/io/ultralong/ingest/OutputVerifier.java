@@ -22,6 +22,7 @@ import io.ultralong.ingest.IngestWorkload.Delete;
 import io.ultralong.ingest.IngestWorkload.InputRecord;
 import io.ultralong.ingest.IngestWorkload.Invalid;
 import io.ultralong.ingest.IngestWorkload.Valid;
+import io.ultralong.protocol.records.RejectReason;
 import io.ultralong.protocol.tokens.TokenChunk;
 import io.ultralong.protocol.tokens.TokenChunkCodec;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
@@ -42,7 +43,14 @@ public final class OutputVerifier {
 
     /** Number of "record ends" (last chunk of a record, or a delete) the workload must produce on ul.tokens. */
     public static long expectedTokenEvents(List<InputRecord> records) {
-        return records.stream().filter(r -> r.expectation() instanceof Valid || r.expectation() instanceof Delete).count();
+        return records.stream().filter(OutputVerifier::onTokensTopic).count();
+    }
+
+    /** Valid records, deletes, and rejected records of a session (as a marker chunk naming the reason). */
+    private static boolean onTokensTopic(InputRecord record) {
+        return record.expectation() instanceof Valid || record.expectation() instanceof Delete
+                || (record.expectation() instanceof Invalid invalid && invalid.reason() != RejectReason.MISSING_KEY
+                        && invalid.reason() != RejectReason.INVALID_KEY);
     }
 
     /** Consumes {@code topic} from the beginning until {@code isComplete} holds for what was read, or fails. */
@@ -80,7 +88,7 @@ public final class OutputVerifier {
         Map<String, List<Integer>> expectedBySession = new HashMap<>();
         for (int i = 0; i < workload.size(); i++) {
             InputRecord record = workload.get(i);
-            if (record.expectation() instanceof Valid || record.expectation() instanceof Delete) {
+            if (onTokensTopic(record)) {
                 expectedBySession.computeIfAbsent(record.session(), s -> new ArrayList<>()).add(i);
             }
         }
@@ -120,6 +128,15 @@ public final class OutputVerifier {
                 continue;
             }
             TokenChunk chunk = TokenChunkCodec.decode(record.value());
+            if (input.expectation() instanceof Invalid invalid) {
+                assertThat(chunk).as("session %s: the marker of rejected record %d", session, index)
+                        .isEqualTo(TokenChunk.marker(expectedSeq, expectedPosition, positions.offsets()[index],
+                                new TokenChunk.Marker.Rejected(invalid.reason().code(),
+                                        ((TokenChunk.Marker.Rejected) chunk.marker()).message())));
+                expectedSeq++;
+                next++;
+                continue;
+            }
             assertThat(input.expectation()).as("session %s: chunk %s where a delete was expected", session, chunk)
                     .isInstanceOf(Valid.class);
             assertThat(chunk.seq()).as("session %s seq (no gap, no duplicate)", session).isEqualTo(expectedSeq);

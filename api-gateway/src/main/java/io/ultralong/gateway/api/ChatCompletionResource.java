@@ -25,6 +25,7 @@ import io.ultralong.gateway.kafka.QueryRelay;
 import io.ultralong.gateway.kafka.SeqTracker;
 import io.ultralong.gateway.security.Caller;
 import io.ultralong.protocol.query.ChatMessage;
+import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.vertx.core.http.HttpServerResponse;
@@ -33,8 +34,10 @@ import io.vertx.core.http.HttpServerResponse;
  * {@code POST /v1/chat/completions}, OpenAI-compatible. The conversation is answered over the whole
  * context of the session named by the {@code X-Session-Id} header (or the {@code user} field).
  */
-@Path("/v1/chat/completions")
+@Path(ChatCompletionResource.PATH)
 public class ChatCompletionResource {
+
+    static final String PATH = "/v1/chat/completions";
 
     static final String SESSION_HEADER = "X-Session-Id";
 
@@ -70,13 +73,19 @@ public class ChatCompletionResource {
             throw ApiException.badRequest("Name the session with the " + SESSION_HEADER + " header or the \"user\" field.");
         }
         String key = caller.sessionKey(sessionId);
+        queries.requireNotDeletedHere(key, sessionId);
         List<ChatMessage> messages = messages(body.path("messages"));
-        boolean stream = body.path("stream").asBoolean(false);
-        JsonNode maxTokens = body.has("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
+        boolean stream = Boolean.TRUE.equals(BodyFields.bool(body, "stream"));
+        int maxTokensLimit = config.limits().maxTokens();
+        Long maxTokens = body.hasNonNull("max_completion_tokens")
+                ? BodyFields.integer(body, "max_completion_tokens", 1, maxTokensLimit)
+                : BodyFields.integer(body, "max_tokens", 1, maxTokensLimit);
         QueryRequest request = new QueryRequest(QueryRelay.newRequestId(), key, null, messages,
-                queries.sampling(maxTokens == null || maxTokens.isNull() ? null : maxTokens.asInt(),
-                        number(body, "temperature"), number(body, "top_p"), null,
-                        body.hasNonNull("seed") ? body.get("seed").asLong() : null),
+                queries.sampling(BodyFields.toInt(maxTokens),
+                        BodyFields.number(body, "temperature", 0, false, QueryResource.MAX_TEMPERATURE),
+                        BodyFields.number(body, "top_p", 0, true, 1),
+                        BodyFields.toInt(BodyFields.integer(body, "top_k", 0, Integer.MAX_VALUE)),
+                        BodyFields.integer(body, "seed", Long.MIN_VALUE, Long.MAX_VALUE)),
                 seqs.lastAcknowledged(key), null, System.currentTimeMillis() + config.query().timeout().toMillis(), stream);
         String id = "chatcmpl-" + request.requestId();
         long created = System.currentTimeMillis() / 1000;
@@ -99,6 +108,9 @@ public class ChatCompletionResource {
                 "message", Map.of("role", "assistant", "content", done.answer()),
                 "finish_reason", done.finishReason())));
         answer.put("usage", usage(done.usage()));
+        if (!done.warnings().isEmpty()) {
+            answer.put("warnings", done.warnings());   // not OpenAI's; its clients ignore unknown fields
+        }
         return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
     }
 
@@ -117,7 +129,7 @@ public class ChatCompletionResource {
                 payloads.add(usageChunk);
             }
         } else if (event instanceof ResponseEvent.Error error) {
-            payloads.add(ErrorBody.of(error.code(), error.message()));
+            payloads.add(OpenAiError.of(ErrorCode.fromWireName(error.code()).httpStatus(), error.code(), error.message()));
         }
         List<SseStream.Frame> frames = new ArrayList<>();
         for (Object payload : payloads) {
@@ -156,6 +168,10 @@ public class ChatCompletionResource {
     private List<ChatMessage> messages(JsonNode node) {
         if (!node.isArray() || node.isEmpty()) {
             throw ApiException.badRequest("\"messages\" must be a non-empty array.");
+        }
+        if (node.size() > config.limits().maxChatMessages()) {
+            throw ApiException.badRequest("\"messages\" has " + node.size() + " messages; the limit is "
+                    + config.limits().maxChatMessages() + ".");
         }
         List<ChatMessage> messages = new ArrayList<>();
         int chars = 0;
@@ -196,10 +212,5 @@ public class ChatCompletionResource {
     private static String text(JsonNode node, String field) {
         JsonNode value = node.get(field);
         return value != null && value.isTextual() ? value.asText() : null;
-    }
-
-    private static Double number(JsonNode node, String field) {
-        JsonNode value = node.get(field);
-        return value != null && value.isNumber() ? value.asDouble() : null;
     }
 }

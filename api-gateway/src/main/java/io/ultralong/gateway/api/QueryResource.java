@@ -17,6 +17,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -32,6 +33,9 @@ import io.vertx.core.http.HttpServerResponse;
 /** {@code POST /v1/sessions/{id}/query}: a question over the session's whole context, as JSON or SSE. */
 @Path("/v1/sessions/{id}/query")
 public class QueryResource {
+
+    /** The highest temperature either API takes (OpenAI's range is [0, 2] too). */
+    static final double MAX_TEMPERATURE = 2.0;
 
     @Inject
     Caller caller;
@@ -53,25 +57,31 @@ public class QueryResource {
                             Long seed, Long asOfSeq, Long minSeq, Boolean stream) {
     }
 
-    /** The JSON answer of the REST contract. */
+    /** The JSON answer of the REST contract; {@code warnings}, e.g. dead-lettered records the context lacks. */
     public record QueryAnswer(String answer, String finishReason, ResponseEvent.Usage usage,
-                              ResponseEvent.Timings timings, String model, boolean demoModel) {
+                              ResponseEvent.Timings timings, String model, boolean demoModel, List<String> warnings) {
+        static QueryAnswer of(ResponseEvent.Done done) {
+            return new QueryAnswer(done.answer(), done.finishReason(), done.usage(), done.timings(), done.model(),
+                    done.demoModel(), done.warnings());
+        }
     }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
     @Blocking
-    public Response query(@PathParam("id") String id, @HeaderParam(HttpHeaders.ACCEPT) String accept, QueryBody body,
+    public Response query(@PathParam("id") String id, @HeaderParam(HttpHeaders.ACCEPT) String accept, JsonNode json,
                           @Context HttpServerResponse connection) {
         String key = caller.sessionKey(id);
-        if (body == null || body.question() == null || body.question().isBlank()) {
+        QueryBody body = queryBody(json);
+        if (body.question() == null || body.question().isBlank()) {
             throw ApiException.badRequest("\"question\" is required.");
         }
         if (body.question().length() > config.limits().maxQuestionChars()) {
             throw ApiException.tooLarge("The question has " + body.question().length() + " characters; the limit is "
                     + config.limits().maxQuestionChars() + ".");
         }
+        requireNotDeletedHere(key, id);
         boolean sse = Boolean.TRUE.equals(body.stream()) || (accept != null && accept.contains(MediaType.SERVER_SENT_EVENTS));
         QueryRequest request = new QueryRequest(QueryRelay.newRequestId(), key, body.question(), null,
                 sampling(body.maxTokens(), body.temperature(), body.topP(), body.topK(), body.seed()),
@@ -83,10 +93,35 @@ public class QueryResource {
         }
         ResponseEvent last = events.select().last().toUni().await().indefinitely();
         if (last instanceof ResponseEvent.Done done) {
-            return Response.ok(new QueryAnswer(done.answer(), done.finishReason(), done.usage(), done.timings(),
-                    done.model(), done.demoModel())).type(MediaType.APPLICATION_JSON_TYPE).build();
+            return Response.ok(QueryAnswer.of(done)).type(MediaType.APPLICATION_JSON_TYPE).build();
         }
         throw Answers.failure(last);
+    }
+
+    /**
+     * Whether a session exists is the worker's to say (it answers {@code session-not-found}); only a delete
+     * this gateway made a moment ago is answered here, as the worker may not have applied its tombstone yet.
+     */
+    void requireNotDeletedHere(String key, String id) {
+        if (seqs.recentlyDeleted(key)) {
+            throw SessionResource.sessionNotFound(id);
+        }
+    }
+
+    /** The body's fields, each strictly typed and ranged (a wrong one answers 400 naming it). */
+    private QueryBody queryBody(JsonNode json) {
+        if (json == null || !json.isObject()) {
+            throw ApiException.badRequest("The body must be a JSON object with a \"question\".");
+        }
+        return new QueryBody(BodyFields.text(json, "question"),
+                BodyFields.toInt(BodyFields.integer(json, "maxTokens", 1, config.limits().maxTokens())),
+                BodyFields.number(json, "temperature", 0, false, MAX_TEMPERATURE),
+                BodyFields.number(json, "topP", 0, true, 1),
+                BodyFields.toInt(BodyFields.integer(json, "topK", 0, Integer.MAX_VALUE)),
+                BodyFields.integer(json, "seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                BodyFields.integer(json, "asOfSeq", 0, Long.MAX_VALUE),
+                BodyFields.integer(json, "minSeq", -1, Long.MAX_VALUE),
+                BodyFields.bool(json, "stream"));
     }
 
     /**
@@ -96,7 +131,7 @@ public class QueryResource {
     SamplingParams sampling(Integer maxTokens, Double temperature, Double topP, Integer topK, Long seed) {
         int tokens = maxTokens != null ? maxTokens : Math.min(config.query().defaultMaxTokens(), config.limits().maxTokens());
         if (tokens < 1 || tokens > config.limits().maxTokens()) {
-            throw ApiException.badRequest("maxTokens must be between 1 and " + config.limits().maxTokens() + "; got " + tokens + ".");
+            throw ApiException.badRequest("\"maxTokens\" must be between 1 and " + config.limits().maxTokens() + "; got " + tokens + ".");
         }
         try {
             return new SamplingParams(tokens, temperature == null ? 0.0 : temperature, topP == null ? 1.0 : topP,
@@ -117,7 +152,7 @@ public class QueryResource {
             data = Map.of("text", t.text());
         } else if (event instanceof ResponseEvent.Done d) {
             name = "done";
-            data = new QueryAnswer(d.answer(), d.finishReason(), d.usage(), d.timings(), d.model(), d.demoModel());
+            data = QueryAnswer.of(d);
         } else if (event instanceof ResponseEvent.Error e) {
             name = "error";
             data = ErrorBody.of(e.code(), e.message());

@@ -11,13 +11,17 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.ultralong.protocol.records.ParseResult;
+import io.ultralong.protocol.records.RecordParser;
+import io.ultralong.protocol.records.RejectReason;
 
 /**
  * Turns an append body into {@code ul.records} values: one JSON object, a JSON array (of objects
- * or strings), NDJSON, or {@code text/plain} with one record per line. Each record is checked as
- * the ingest service checks it (a string {@code text}, optional string {@code source} and
- * {@code id}, {@code ts} as ISO-8601 string or epoch milliseconds) so that an accepted append is
- * never sent to the dead-letter topic.
+ * or strings), NDJSON, or {@code text/plain} with one record per line. Each record is checked by
+ * the ingest service's own {@link RecordParser} (a string {@code text}, optional string
+ * {@code source} and {@code id}, {@code ts} as ISO-8601 string or epoch milliseconds, the size
+ * limit) so that an accepted append is never sent to the dead-letter topic, and a refused one
+ * answers with the reason code the dead-letter header would have carried.
  */
 final class RecordBodies {
 
@@ -26,7 +30,7 @@ final class RecordBodies {
     private RecordBodies() {
     }
 
-    static List<byte[]> parse(byte[] body, String contentType, int maxRecords, int maxRecordBytes) {
+    static List<byte[]> parse(String sessionKey, byte[] body, String contentType, int maxRecords, int maxRecordBytes) {
         String text = strictUtf8(body);
         String type = contentType == null ? "" : contentType.toLowerCase();
         List<ObjectNode> records = new ArrayList<>();
@@ -59,12 +63,15 @@ final class RecordBodies {
         if (records.size() > maxRecords) {
             throw ApiException.tooLarge("At most " + maxRecords + " records per request; got " + records.size() + ".");
         }
+        RecordParser parser = new RecordParser(maxRecordBytes);
+        byte[] key = sessionKey.getBytes(StandardCharsets.UTF_8);
         List<byte[]> values = new ArrayList<>(records.size());
         for (int i = 0; i < records.size(); i++) {
             byte[] value = records.get(i).toString().getBytes(StandardCharsets.UTF_8);
-            if (value.length > maxRecordBytes) {
-                throw ApiException.tooLarge("Record " + i + " is " + value.length + " bytes; the limit is "
-                        + maxRecordBytes + " bytes per record.");
+            // The ingest service's own validator: what it would dead-letter is refused here, with its reason.
+            if (parser.parse(key, value) instanceof ParseResult.Rejected rejected) {
+                int status = rejected.reason() == RejectReason.TOO_LARGE ? 413 : 400;
+                throw new ApiException(status, rejected.reason().code(), "Record " + i + ": " + rejected.message() + ".");
             }
             values.add(value);
         }
@@ -78,19 +85,7 @@ final class RecordBodies {
         if (!node.isObject()) {
             throw ApiException.badRequest(where + ": a record is a JSON object with a \"text\" string, or a string.");
         }
-        ObjectNode record = (ObjectNode) node;
-        if (!record.path("text").isTextual()) {
-            throw ApiException.badRequest(where + ": \"text\" must be a string.");
-        }
-        for (String field : List.of("source", "id")) {
-            if (record.has(field) && !record.get(field).isTextual()) {
-                throw ApiException.badRequest(where + ": \"" + field + "\" must be a string.");
-            }
-        }
-        if (record.has("ts") && !record.get("ts").isTextual() && !record.get("ts").canConvertToLong()) {
-            throw ApiException.badRequest(where + ": \"ts\" must be an ISO-8601 string or epoch milliseconds.");
-        }
-        return record;
+        return (ObjectNode) node;
     }
 
     private static JsonNode readJson(String text, String where) {

@@ -1,5 +1,6 @@
 package io.ultralong.gateway.api;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -18,13 +19,14 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.smallrye.common.annotation.Blocking;
 import io.ultralong.gateway.GatewayConfig;
-import io.ultralong.gateway.kafka.QueryRelay;
 import io.ultralong.gateway.kafka.RecordAppender;
+import io.ultralong.gateway.kafka.SessionLookup;
 import io.ultralong.gateway.security.Caller;
+import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.ResponseEvent;
-import io.ultralong.protocol.query.WorkerRequest;
 
 /** Sessions and their records: create, read live statistics, append, delete. */
 @Path("/v1/sessions")
@@ -38,20 +40,37 @@ public class SessionResource {
     RecordAppender appender;
 
     @Inject
-    QueryRelay relay;
+    SessionLookup sessions;
 
     @Inject
     GatewayConfig config;
 
-    public record CreateSession(String id, JsonNode metadata) {
-    }
-
+    /**
+     * Stores the session and its metadata durably: a creation record on {@code ul.records} that ingest
+     * turns into a marker chunk for the owning worker. Creating a session that exists keeps its records
+     * and replaces its metadata.
+     */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    public Response create(CreateSession body) {
-        String id = body == null || body.id() == null ? UUID.randomUUID().toString() : body.id();
-        caller.sessionKey(id);   // validates the id
-        return Response.status(201).entity(Map.of("id", id)).build();
+    @Blocking
+    public Response create(JsonNode body) {
+        if (body != null && !body.isNull() && !body.isObject()) {
+            throw ApiException.badRequest("The body must be a JSON object {\"id\"?, \"metadata\"?}.");
+        }
+        String requested = body == null ? null : BodyFields.text(body, "id");
+        String id = requested == null ? UUID.randomUUID().toString() : requested;
+        String key = caller.sessionKey(id);   // validates the id
+        JsonNode metadata = body == null ? null : body.get("metadata");
+        if (metadata != null && !metadata.isNull() && !metadata.isObject()) {
+            throw ApiException.badRequest("\"metadata\" must be a JSON object; got " + metadata.getNodeType() + ".");
+        }
+        byte[] value = (metadata == null || metadata.isNull() ? "{}" : metadata.toString()).getBytes(StandardCharsets.UTF_8);
+        if (value.length > config.limits().maxRecordBytes()) {
+            throw ApiException.tooLarge("\"metadata\" is " + value.length + " bytes; the limit is "
+                    + config.limits().maxRecordBytes() + " bytes.");
+        }
+        RecordAppender.Appended created = Answers.await(appender.create(key, value), config.query().timeout());
+        return Response.status(201).entity(Map.of("id", id, "seq", created.lastSeq())).build();
     }
 
     @GET
@@ -60,16 +79,18 @@ public class SessionResource {
     public Response get(@PathParam("id") String id) {
         String key = caller.sessionKey(id);
         Duration timeout = Duration.ofSeconds(Math.min(30, config.query().timeout().toSeconds()));
-        WorkerRequest.SessionInfo request = new WorkerRequest.SessionInfo(QueryRelay.newRequestId(), key,
-                System.currentTimeMillis() + timeout.toMillis());
-        ResponseEvent answer = relay.events(request, timeout).toUni().await().indefinitely();
+        ResponseEvent answer = sessions.info(key, timeout);
         if (answer instanceof ResponseEvent.SessionInfo info) {
             if (!info.exists()) {
-                throw ApiException.notFound("No session '" + id + "'.");
+                throw sessionNotFound(id);
             }
             return Response.ok(new SessionView(id, info)).build();
         }
         throw Answers.failure(answer);
+    }
+
+    static ApiException sessionNotFound(String id) {
+        return new ApiException(404, ErrorCode.SESSION_NOT_FOUND.wireName(), "No session '" + id + "'.");
     }
 
     @DELETE
@@ -88,7 +109,7 @@ public class SessionResource {
     public Response append(@PathParam("id") String id, @HeaderParam(HttpHeaders.CONTENT_TYPE) String contentType,
                            byte[] body) {
         String key = caller.sessionKey(id);
-        var values = RecordBodies.parse(body, contentType, config.limits().maxRecordsPerRequest(),
+        var values = RecordBodies.parse(key, body, contentType, config.limits().maxRecordsPerRequest(),
                 config.limits().maxRecordBytes());
         RecordAppender.Appended appended = Answers.await(appender.append(key, values), config.query().timeout());
         return Response.accepted(Map.of("firstSeq", appended.firstSeq(), "lastSeq", appended.lastSeq(),
@@ -97,10 +118,11 @@ public class SessionResource {
 
     /** {@code GET /v1/sessions/{id}}: the session as its worker sees it now. */
     public record SessionView(String id, long records, long tokens, long lastSeq, long appliedSeq, long cachedTokens,
-                              int partition, long createdAt, long updatedAt) {
+                              int partition, long createdAt, long updatedAt, JsonNode metadata) {
         SessionView(String id, ResponseEvent.SessionInfo info) {
             this(id, info.records(), info.tokens(), info.lastSeq(), info.appliedSeq(), info.cachedTokens(),
-                    info.partition(), info.createdAt(), info.updatedAt());
+                    info.partition(), info.createdAt(), info.updatedAt(),
+                    info.metadata() == null ? JsonNodeFactory.instance.objectNode() : info.metadata());
         }
     }
 }

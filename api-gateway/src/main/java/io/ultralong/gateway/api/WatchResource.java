@@ -1,5 +1,6 @@
 package io.ultralong.gateway.api;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +21,15 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
 import io.ultralong.gateway.GatewayConfig;
 import io.ultralong.gateway.kafka.AnswerRouter;
+import io.ultralong.gateway.kafka.SessionLookup;
 import io.ultralong.gateway.kafka.WatchRegistry;
 import io.ultralong.gateway.security.Caller;
+import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
 import io.vertx.core.http.HttpServerResponse;
@@ -43,6 +47,9 @@ public class WatchResource {
 
     @Inject
     AnswerRouter answers;
+
+    @Inject
+    SessionLookup sessions;
 
     @Inject
     QueryResource queries;
@@ -64,14 +71,22 @@ public class WatchResource {
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     @Blocking
-    public Response create(@PathParam("id") String sessionId, CreateWatch body) {
+    public Response create(@PathParam("id") String sessionId, JsonNode json) {
         String session = caller.sessionKey(sessionId);
+        CreateWatch body = createWatch(json);
         if (body == null || body.question() == null || body.question().isBlank()) {
             throw ApiException.badRequest("\"question\" is required.");
         }
         if (body.question().length() > config.limits().maxQuestionChars()) {
             throw ApiException.tooLarge("The question has " + body.question().length() + " characters; the limit is "
                     + config.limits().maxQuestionChars() + ".");
+        }
+        ResponseEvent existing = sessions.info(session, Duration.ofSeconds(Math.min(30, config.query().timeout().toSeconds())));
+        if (!(existing instanceof ResponseEvent.SessionInfo info)) {
+            throw Answers.failure(existing);
+        }
+        if (!info.exists()) {
+            throw SessionResource.sessionNotFound(sessionId);   // a watch on nothing would never answer
         }
         String watchId = body.id() != null ? body.id() : UUID.randomUUID().toString();
         caller.sessionKey(watchId);   // same rules as session ids
@@ -98,6 +113,27 @@ public class WatchResource {
         }
         Answers.await(registry.put(watch), config.query().timeout());
         return Response.status(201).entity(view(watch)).build();
+    }
+
+    /** The body's fields, strictly typed and ranged as a query's are. */
+    private CreateWatch createWatch(JsonNode json) {
+        if (json == null || !json.isObject()) {
+            throw ApiException.badRequest("The body must be a JSON object with a \"question\".");
+        }
+        JsonNode trigger = json.get("trigger");
+        if (trigger != null && !trigger.isNull() && !trigger.isObject()) {
+            throw ApiException.badRequest("\"trigger\" must be an object {\"everyTokens\"?, \"minIntervalSeconds\"?}.");
+        }
+        return new CreateWatch(BodyFields.text(json, "id"), BodyFields.text(json, "question"),
+                BodyFields.toInt(BodyFields.integer(json, "maxTokens", 1, config.limits().maxTokens())),
+                BodyFields.number(json, "temperature", 0, false, QueryResource.MAX_TEMPERATURE),
+                BodyFields.number(json, "topP", 0, true, 1),
+                BodyFields.toInt(BodyFields.integer(json, "topK", 0, Integer.MAX_VALUE)),
+                BodyFields.integer(json, "seed", Long.MIN_VALUE, Long.MAX_VALUE),
+                trigger == null || trigger.isNull() ? null : new Trigger(
+                        BodyFields.integer(trigger, "everyTokens", 0, Long.MAX_VALUE),
+                        BodyFields.integer(trigger, "minIntervalSeconds", 0, Long.MAX_VALUE / 1000)),
+                BodyFields.text(json, "notifyWhen"));
     }
 
     @GET

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionStage;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.ultralong.protocol.records.SessionControl;
 import io.ultralong.protocol.topics.Topics;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -49,6 +50,19 @@ public class RecordAppender {
         });
     }
 
+    /**
+     * A session creation ({@link SessionControl}): ingest turns it into a marker chunk, so the owning worker
+     * stores the session and its {@code metadata} (JSON object bytes) durably, in order with its records.
+     */
+    public CompletionStage<Appended> create(String sessionKey, byte[] metadata) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.records(), sessionKey, metadata);
+        record.headers().add(SessionControl.HEADER, SessionControl.createSessionHeader());
+        return send(record).thenApply(ack -> {
+            seqs.acknowledged(sessionKey, ack.offset());
+            return new Appended(ack.offset(), ack.offset(), 0, ack.partition());
+        });
+    }
+
     /** A tombstone: the ingest service and the workers delete the session's records, tokens and KV. */
     public CompletionStage<Appended> delete(String sessionKey) {
         return send(sessionKey, null).thenApply(ack -> {
@@ -58,8 +72,12 @@ public class RecordAppender {
     }
 
     private CompletableFuture<RecordMetadata> send(String key, byte[] value) {
+        return send(new ProducerRecord<>(topics.records(), key, value));
+    }
+
+    private CompletableFuture<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
         CompletableFuture<RecordMetadata> ack = new CompletableFuture<>();
-        producers.producer().send(new ProducerRecord<>(topics.records(), key, value), (metadata, error) -> {
+        producers.producer().send(record, (metadata, error) -> {
             if (error != null) {
                 ack.completeExceptionally(error);
             } else {

@@ -23,12 +23,35 @@ public class SeqTracker {
         }
     });
 
+    /**
+     * Sessions deleted through this gateway, and when: until the owning worker has surely applied the
+     * tombstone, this gateway answers 404 for them itself (a query sent right after a delete could
+     * otherwise reach the worker first and answer over the deleted context).
+     */
+    private final Map<String, Long> deletedAt = Collections.synchronizedMap(new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > MAX_SESSIONS;
+        }
+    });
+
+    /** How long this gateway remembers a delete of its own. */
+    static final long DELETE_MEMORY_MS = 60_000;
+
     void acknowledged(String sessionKey, long seq) {
         lastAcked.merge(sessionKey, seq, Math::max);
+        deletedAt.remove(sessionKey);
     }
 
     void forget(String sessionKey) {
         lastAcked.remove(sessionKey);
+        deletedAt.put(sessionKey, System.currentTimeMillis());
+    }
+
+    /** Whether this gateway deleted the session within the last minute and nothing was written to it since. */
+    public boolean recentlyDeleted(String sessionKey) {
+        Long at = deletedAt.get(sessionKey);
+        return at != null && System.currentTimeMillis() - at < DELETE_MEMORY_MS;
     }
 
     /** The last seq acknowledged for the session through this gateway, or -1. */

@@ -145,6 +145,11 @@ public final class QueryScheduler implements AutoCloseable {
             if (ledger.appliedSeq(job.request().session()) >= job.request().minSeq()) {
                 sessionAdvanced(job.request().session());
             }
+        } else if (!ledger.exists(job.request().session())) {
+            // Never an answer over an empty context: the session was never written, was deleted, or is
+            // another tenant's (keys carry the tenant). Checked after minSeq, so a fresh append counts.
+            finish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.SESSION_NOT_FOUND.wireName(),
+                    "No session '" + job.request().session() + "'."));
         } else {
             ResponseEvent terminal;
             try {
@@ -158,8 +163,23 @@ public final class QueryScheduler implements AutoCloseable {
                 terminal = new ResponseEvent.Error(job.request().requestId(), ErrorCode.INTERNAL.wireName(),
                         "The worker failed to answer: " + e.getMessage());
             }
+            if (terminal instanceof ResponseEvent.Done done) {
+                terminal = done.withWarnings(deadLetterWarnings(job));
+            }
             finish(job, job.cancelled() ? null : terminal);
         }
+    }
+
+    /** The session's dead-lettered records within what the answer saw: its context lacks them. */
+    private List<String> deadLetterWarnings(QueryJob job) {
+        List<String> warnings = new ArrayList<>();
+        for (SessionLedger.Rejection rejection : ledger.rejections(job.request().session())) {
+            if (job.coveredSeq() < 0 || rejection.seq() <= job.coveredSeq()) {
+                warnings.add("Record seq " + rejection.seq() + " was dead-lettered by ingest (" + rejection.reason()
+                        + ": " + rejection.message() + "); the context lacks it.");
+            }
+        }
+        return warnings;
     }
 
     private void publish(QueryJob job, ResponseEvent event) {

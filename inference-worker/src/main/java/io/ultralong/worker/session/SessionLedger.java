@@ -1,5 +1,7 @@
 package io.ultralong.worker.session;
 
+import java.util.List;
+
 import io.ultralong.protocol.query.ResponseEvent;
 
 /**
@@ -20,6 +22,24 @@ public interface SessionLedger {
 
     /** The ul.records offset of the last whole record applied to the session; -1 if none. */
     long appliedSeq(String session);
+
+    /**
+     * Whether the session exists here: created ({@code POST /v1/sessions}) or written to, and not deleted
+     * since. A query on a session that does not exist answers {@code session-not-found}.
+     */
+    boolean exists(String session);
+
+    /**
+     * The session's most recent records that ingest dead-lettered (marker chunks), oldest first: the
+     * context lacks them, and answers say so.
+     */
+    default List<Rejection> rejections(String session) {
+        return List.of();
+    }
+
+    /** A record of the session that ingest dead-lettered: its ul.records offset, reason code and message. */
+    record Rejection(long seq, String reason, String message) {
+    }
 
     /** How many context tokens the session holds; 0 if it does not exist. */
     long contextTokens(String session);

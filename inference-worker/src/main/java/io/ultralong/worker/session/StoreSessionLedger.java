@@ -1,11 +1,15 @@
 package io.ultralong.worker.session;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.tokens.TokenChunk;
 import io.ultralong.protocol.tokens.TokenChunkCodec;
@@ -21,13 +25,18 @@ import org.slf4j.LoggerFactory;
  * partition's next offset in one atomic batch, so after a crash the worker resumes exactly after what
  * the store holds; re-delivered chunks are recognised by their seq and change nothing.
  *
- * <p>Per session the store's metadata blob keeps {@code [records: int64][lastRecordWhole: byte]}:
- * how many whole records were applied and whether the last chunk ended its record, which decides
- * the session's applied seq (a record is visible to {@code minSeq} only when all its chunks are in).
+ * <p>Per session the store's metadata blob keeps the session's {@code Progress}: how many whole records
+ * were applied and whether the last chunk ended its record, which decides the session's applied seq (a
+ * record is visible to {@code minSeq} only when all its chunks are in), plus the metadata it was created
+ * with and its latest dead-lettered records, both from marker chunks. A marker chunk (no tokens) takes a
+ * seq like any record, so the token log stays gap-free and a query waiting for its offset goes on.
  */
 public final class StoreSessionLedger implements SessionLedger {
 
     private static final Logger LOG = LoggerFactory.getLogger(StoreSessionLedger.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Dead-lettered records remembered per session for answers' warnings: the latest ones. */
+    static final int MAX_REJECTIONS = 16;
 
     private final ContextStore store;
     private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
@@ -121,6 +130,24 @@ public final class StoreSessionLedger implements SessionLedger {
     }
 
     @Override
+    public boolean exists(String session) {
+        try {
+            return store.session(session) != null;
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read session " + session, e);
+        }
+    }
+
+    @Override
+    public List<Rejection> rejections(String session) {
+        try {
+            return metadata(store.session(session)).rejections();
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read session " + session, e);
+        }
+    }
+
+    @Override
     public long appliedSeq(String session) {
         try {
             SessionInfo info = store.session(session);
@@ -142,8 +169,13 @@ public final class StoreSessionLedger implements SessionLedger {
             if (info == null) {
                 return new ResponseEvent.SessionInfo(requestId, false, 0, 0, -1, -1, 0, partition, 0, 0);
             }
-            return new ResponseEvent.SessionInfo(requestId, true, metadata(info).records(), info.tokenCount(),
-                    info.lastSourceOffset(), appliedSeq(session), 0, partition, info.createdMillis(), info.updatedMillis());
+            Progress progress = metadata(info);
+            JsonNode metadata = progress.metadataJson() == null ? null : JSON.readTree(progress.metadataJson());
+            return new ResponseEvent.SessionInfo(requestId, true, progress.records(), info.tokenCount(),
+                    info.lastSourceOffset(), appliedSeq(session), 0, partition, info.createdMillis(), info.updatedMillis(),
+                    metadata);
+        } catch (IOException e) {
+            throw new IllegalStateException("unreadable metadata of session " + session, e);
         } catch (RocksDBException e) {
             throw new IllegalStateException("cannot read session " + session, e);
         }
@@ -160,27 +192,64 @@ public final class StoreSessionLedger implements SessionLedger {
     }
 
     private static Progress metadata(SessionInfo info) {
-        return progress(info == null ? null : info.metadata());
+        return Progress.decode(info == null ? null : info.metadata());
     }
 
     private static Progress progress(byte[] bytes) {
-        if (bytes == null || bytes.length != Progress.BYTES) {
-            return new Progress(0, true);
-        }
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        return new Progress(buffer.getLong(), buffer.get() != 0);
+        return Progress.decode(bytes);
     }
 
-    private record Progress(long records, boolean lastRecordWhole) {
-        static final int BYTES = Long.BYTES + 1;
+    /**
+     * What the ledger keeps per session beside the store's counters: whole records applied, whether the last
+     * chunk ended its record, the metadata the session was created with, and its latest dead-lettered records.
+     * Stored as the 9 bytes {@code [records: int64][lastRecordWhole: byte]} while the last two are empty (most
+     * sessions; also the format before them), else as JSON.
+     */
+    private record Progress(long records, boolean lastRecordWhole, String metadataJson, List<Rejection> rejections) {
+        static final int COMPACT_BYTES = Long.BYTES + 1;
+
+        static Progress decode(byte[] bytes) {
+            if (bytes == null || bytes.length == 0) {
+                return new Progress(0, true, null, List.of());
+            }
+            if (bytes.length == COMPACT_BYTES) {
+                ByteBuffer buffer = ByteBuffer.wrap(bytes);
+                return new Progress(buffer.getLong(), buffer.get() != 0, null, List.of());
+            }
+            try {
+                Progress read = JSON.readValue(bytes, Progress.class);
+                return new Progress(read.records, read.lastRecordWhole, read.metadataJson,
+                        read.rejections == null ? List.of() : read.rejections);
+            } catch (IOException e) {
+                throw new IllegalStateException("unreadable session progress", e);
+            }
+        }
 
         /** The progress once {@code chunk} is applied. */
         Progress after(TokenChunk chunk) {
-            return new Progress(records + (chunk.endOfRecord() ? 1 : 0), chunk.endOfRecord());
+            if (chunk.marker() instanceof TokenChunk.Marker.SessionCreated created) {
+                return new Progress(records, true, created.metadataJson(), rejections);
+            }
+            if (chunk.marker() instanceof TokenChunk.Marker.Rejected rejected) {
+                List<Rejection> latest = new ArrayList<>(rejections);
+                latest.add(new Rejection(chunk.sourceOffset(), rejected.reason(), rejected.message()));
+                if (latest.size() > MAX_REJECTIONS) {
+                    latest = latest.subList(latest.size() - MAX_REJECTIONS, latest.size());
+                }
+                return new Progress(records, true, metadataJson, List.copyOf(latest));
+            }
+            return new Progress(records + (chunk.endOfRecord() ? 1 : 0), chunk.endOfRecord(), metadataJson, rejections);
         }
 
         byte[] encode() {
-            return ByteBuffer.allocate(BYTES).putLong(records).put((byte) (lastRecordWhole ? 1 : 0)).array();
+            if (metadataJson == null && rejections.isEmpty()) {
+                return ByteBuffer.allocate(COMPACT_BYTES).putLong(records).put((byte) (lastRecordWhole ? 1 : 0)).array();
+            }
+            try {
+                return JSON.writeValueAsBytes(this);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 }

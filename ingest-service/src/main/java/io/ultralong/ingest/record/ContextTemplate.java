@@ -1,5 +1,6 @@
 package io.ultralong.ingest.record;
 
+import io.ultralong.protocol.records.InputRecord;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

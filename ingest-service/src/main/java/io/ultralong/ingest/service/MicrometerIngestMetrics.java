@@ -6,7 +6,7 @@ import java.util.Map;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.ultralong.ingest.IngestMetrics;
-import io.ultralong.ingest.record.RejectReason;
+import io.ultralong.protocol.records.RejectReason;
 
 /** {@link IngestMetrics} as Micrometer counters: {@code ul_ingest_records_total}, {@code ..._tokens_total}, ... */
 final class MicrometerIngestMetrics implements IngestMetrics {

@@ -1,5 +1,6 @@
 package io.ultralong.ingest.record;
 
+import io.ultralong.protocol.records.InputRecord;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

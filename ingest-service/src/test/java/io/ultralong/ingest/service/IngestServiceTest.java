@@ -48,13 +48,16 @@ class IngestServiceTest {
         }
 
         OutputVerifier output = new OutputVerifier(props);
-        List<ConsumerRecord<byte[], byte[]>> tokens = output.readCommitted(topics.tokens(), 1, false, Duration.ofSeconds(60));
+        List<ConsumerRecord<byte[], byte[]>> tokens = output.readCommitted(topics.tokens(), 2, false, Duration.ofSeconds(60));
 
         try (ModelTokenizer tokenizer = TestTokenizer.load()) {
-            assertThat(tokens).hasSize(1);
+            assertThat(tokens).hasSize(2);
             assertThat(new String(tokens.get(0).key(), StandardCharsets.UTF_8)).isEqualTo("acme/s1");
-            assertThat(TokenChunkCodec.decode(tokens.get(0).value()))
-                    .isEqualTo(new TokenChunk(1, 0, 0, true, tokenizer.encode("app: Grüße\n")));
+            int[] ids = tokenizer.encode("app: Grüße\n");
+            assertThat(TokenChunkCodec.decode(tokens.get(0).value())).isEqualTo(new TokenChunk(1, 0, 0, true, ids));
+            // The rejected record still takes the session's next seq, as a marker naming the reason.
+            assertThat(TokenChunkCodec.decode(tokens.get(1).value())).isEqualTo(TokenChunk.marker(2, ids.length, 1,
+                    new TokenChunk.Marker.Rejected("missing-text", "JSON record has no string field \"text\"")));
         }
         assertThat(output.readCommitted(topics.recordsDlq(), 1, false, Duration.ofSeconds(60))).hasSize(1);
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> given().get("/q/metrics").then().statusCode(200)

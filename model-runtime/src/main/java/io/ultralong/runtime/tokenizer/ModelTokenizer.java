@@ -4,9 +4,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
+import java.util.stream.IntStream;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
@@ -25,12 +29,16 @@ public final class ModelTokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
     private final Map<String, Integer> specialTokens;
     private final TokenizerConfig tokenizerConfig;
+    private final Set<Integer> addedTokenIds;
+    private final List<String> addedTokenContents;
 
     private ModelTokenizer(HuggingFaceTokenizer tokenizer, Map<String, Integer> specialTokens,
             TokenizerConfig tokenizerConfig) {
         this.tokenizer = tokenizer;
         this.specialTokens = specialTokens;
         this.tokenizerConfig = tokenizerConfig;
+        this.addedTokenIds = Set.copyOf(specialTokens.values());
+        this.addedTokenContents = specialTokens.keySet().stream().filter(content -> !content.isEmpty()).toList();
     }
 
     /**
@@ -65,8 +73,88 @@ public final class ModelTokenizer implements AutoCloseable {
         return Map.copyOf(added);
     }
 
-    /** Token ids of {@code text}, no special tokens added, never truncated. */
+    /**
+     * Token ids of {@code text} as literal text, no special tokens added, never truncated. A string that
+     * spells an added token ({@code <|eot_id|>}, {@code <|start_header_id|>}, ...) is text here, never
+     * that token: records, questions and chat messages come from users, and a control token in them
+     * would let a log line close the user turn and speak as the assistant (prompt injection).
+     *
+     * <p>The tokenizers library matches added tokens in the input before anything else and DJL 0.32
+     * exposes no switch against it ({@code encode_special_tokens} is not reachable), so the text is cut
+     * around each such string, and the string itself is encoded in two pieces that match nothing.
+     * Text without such strings, almost all of it, costs one library call as before.
+     */
     public int[] encode(String text) {
+        int[] ids = encodeMatchingAddedTokens(text);
+        return containsAddedToken(ids) ? encodeAroundAddedTokens(text) : ids;
+    }
+
+    private int[] encodeAroundAddedTokens(String text) {
+        IntStream.Builder ids = IntStream.builder();
+        int from = 0;
+        while (from < text.length()) {
+            int start = -1;
+            String found = null;
+            for (String content : addedTokenContents) {
+                int at = text.indexOf(content, from);
+                // The earliest occurrence, and the longest token there, as the library would match it.
+                if (at >= 0 && (start < 0 || at < start || (at == start && content.length() > found.length()))) {
+                    start = at;
+                    found = content;
+                }
+            }
+            int end = found == null ? text.length() : start;
+            for (int id : encodeMatchingAddedTokens(text.substring(from, end))) {
+                ids.add(id);
+            }
+            if (found == null) {
+                break;
+            }
+            for (int id : encodeLiteralToken(found)) {
+                ids.add(id);
+            }
+            from = start + found.length();
+        }
+        return ids.build().toArray();
+    }
+
+    /**
+     * An added token's spelling as text: cut after its leading punctuation ({@code "<|"} + {@code
+     * "eot_id|>"}), where a Llama 3 pre-tokenizer splits it anyway, so the ids are those of the same
+     * characters in ordinary text. Each piece is encoded literally again in case it spells another token.
+     */
+    private int[] encodeLiteralToken(String content) {
+        int cut = 0;
+        while (cut < content.length() && !Character.isLetterOrDigit(content.charAt(cut))) {
+            cut++;
+        }
+        if (cut == 0 || cut == content.length()) {
+            cut = content.offsetByCodePoints(0, 1);
+        }
+        if (cut == content.length()) {
+            return encodeMatchingAddedTokens(content);   // one character: nothing to split (no Llama token is one)
+        }
+        int[] head = encode(content.substring(0, cut));
+        int[] tail = encode(content.substring(cut));
+        int[] both = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, both, head.length, tail.length);
+        return both;
+    }
+
+    private boolean containsAddedToken(int[] ids) {
+        for (int id : ids) {
+            if (addedTokenIds.contains(id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** What the library gives: added tokens spelled in the text become those tokens (a prompt the operator wrote). */
+    private int[] encodeMatchingAddedTokens(String text) {
+        if (text.isEmpty()) {
+            return new int[0];
+        }
         Encoding encoding = tokenizer.encode(text, false, false);
         long[] ids = encoding.getIds();
         int[] result = new int[ids.length];
@@ -114,10 +202,11 @@ public final class ModelTokenizer implements AutoCloseable {
 
     /**
      * A plain prompt's ids: the bos token first when tokenizer_config.json asks for it (the default), as HF's
-     * {@code tokenizer(text)} gives them. Chat prompts use the chat format instead, which places bos itself.
+     * {@code tokenizer(text)} gives them, added tokens spelled in the text included (the operator writes this
+     * prompt; users' text goes through {@link #encode}). Chat prompts use the chat format, which places bos itself.
      */
     public int[] encodePrompt(String text) {
-        int[] ids = encode(text);
+        int[] ids = encodeMatchingAddedTokens(text);
         OptionalInt bos = bosTokenId();
         if (!tokenizerConfig.addBosToken() || bos.isEmpty()) {
             return ids;

@@ -1,7 +1,11 @@
 package io.ultralong.protocol.query;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * What a worker reports about a request on {@code ul.responses} (key = request id), in order:
@@ -34,9 +38,31 @@ public sealed interface ResponseEvent {
     record Token(String requestId, long index, String text) implements ResponseEvent {
     }
 
-    /** The whole answer. */
+    /**
+     * The whole answer. {@code warnings}: what the client should know about the context the answer saw,
+     * e.g. records of the session that ingest dead-lettered (so the context lacks them); never null.
+     */
     record Done(String requestId, String answer, String finishReason, Usage usage, Timings timings,
-                String model, boolean demoModel) implements ResponseEvent {
+                String model, boolean demoModel, List<String> warnings) implements ResponseEvent {
+        public Done {
+            warnings = warnings == null ? List.of() : List.copyOf(warnings);
+        }
+
+        public Done(String requestId, String answer, String finishReason, Usage usage, Timings timings,
+                    String model, boolean demoModel) {
+            this(requestId, answer, finishReason, usage, timings, model, demoModel, List.of());
+        }
+
+        /** This answer with {@code more} warnings after its own. */
+        public Done withWarnings(List<String> more) {
+            if (more.isEmpty()) {
+                return this;
+            }
+            List<String> all = new ArrayList<>(warnings);
+            all.addAll(more);
+            return new Done(requestId, answer, finishReason, usage, timings, model, demoModel, all);
+        }
+
         @Override
         public boolean terminal() {
             return true;
@@ -53,11 +79,20 @@ public sealed interface ResponseEvent {
 
     /**
      * A session's live state on its worker. Seqs are ul.records offsets ({@code -1}: none yet);
-     * timestamps are epoch milliseconds ({@code 0}: never).
+     * timestamps are epoch milliseconds ({@code 0}: never); {@code metadata}: the JSON object given when
+     * the session was created ({@code POST /v1/sessions}), null if it was created by its first record.
      */
     record SessionInfo(String requestId, boolean exists, long records, long tokens, long lastSeq,
-                       long appliedSeq, long cachedTokens, int partition, long createdAt, long updatedAt)
+                       long appliedSeq, long cachedTokens, int partition, long createdAt, long updatedAt,
+                       JsonNode metadata)
             implements ResponseEvent {
+
+        public SessionInfo(String requestId, boolean exists, long records, long tokens, long lastSeq,
+                           long appliedSeq, long cachedTokens, int partition, long createdAt, long updatedAt) {
+            this(requestId, exists, records, tokens, lastSeq, appliedSeq, cachedTokens, partition, createdAt,
+                    updatedAt, null);
+        }
+
         @Override
         public boolean terminal() {
             return true;

@@ -12,10 +12,51 @@ import java.util.Arrays;
  *                      of one record carries the same value (this is the "seq" the gateway returns for appends)
  * @param endOfRecord   whether this is the last chunk of its record, i.e. the record is now whole
  * @param tokens        token ids of the model's tokenizer
+ * @param marker        for a record that adds no text: what it is instead (the session's creation, or a record
+ *                      ingest dead-lettered); null for ordinary text. A marker chunk has no tokens and ends its
+ *                      record, so it takes a seq like any record and waiting readers see its offset applied.
  */
-public record TokenChunk(long seq, long firstPosition, long sourceOffset, boolean endOfRecord, int[] tokens) {
+public record TokenChunk(long seq, long firstPosition, long sourceOffset, boolean endOfRecord, int[] tokens,
+                         Marker marker) {
+
+    /** What a chunk without text stands for. */
+    public sealed interface Marker {
+        /** {@code POST /v1/sessions}: the session exists from here on, with this metadata (a JSON object). */
+        record SessionCreated(String metadataJson) implements Marker {
+            public SessionCreated {
+                if (metadataJson == null) {
+                    throw new IllegalArgumentException("metadataJson must not be null");
+                }
+            }
+        }
+
+        /** Ingest sent the record to the dead-letter topic with this reason code and message. */
+        record Rejected(String reason, String message) implements Marker {
+            public Rejected {
+                if (reason == null || message == null) {
+                    throw new IllegalArgumentException("reason and message must not be null");
+                }
+            }
+        }
+    }
+
+    /** An ordinary chunk of a record's tokens. */
+    public TokenChunk(long seq, long firstPosition, long sourceOffset, boolean endOfRecord, int[] tokens) {
+        this(seq, firstPosition, sourceOffset, endOfRecord, tokens, null);
+    }
+
+    /** The one chunk of a record that adds no text, at the session's next seq and position. */
+    public static TokenChunk marker(long seq, long position, long sourceOffset, Marker marker) {
+        if (marker == null) {
+            throw new IllegalArgumentException("marker must not be null");
+        }
+        return new TokenChunk(seq, position, sourceOffset, true, new int[0], marker);
+    }
 
     public TokenChunk {
+        if (marker != null && (tokens == null || tokens.length != 0 || !endOfRecord)) {
+            throw new IllegalArgumentException("a marker chunk has no tokens and ends its record");
+        }
         if (seq < 1) {
             throw new IllegalArgumentException("seq starts at 1, got " + seq);
         }
@@ -39,7 +80,8 @@ public record TokenChunk(long seq, long firstPosition, long sourceOffset, boolea
                 && firstPosition == that.firstPosition
                 && sourceOffset == that.sourceOffset
                 && endOfRecord == that.endOfRecord
-                && Arrays.equals(tokens, that.tokens);
+                && Arrays.equals(tokens, that.tokens)
+                && java.util.Objects.equals(marker, that.marker);
     }
 
     @Override
@@ -50,6 +92,7 @@ public record TokenChunk(long seq, long firstPosition, long sourceOffset, boolea
     @Override
     public String toString() {
         return "TokenChunk[seq=" + seq + ", firstPosition=" + firstPosition + ", sourceOffset=" + sourceOffset
-                + ", endOfRecord=" + endOfRecord + ", tokens=" + tokens.length + "]";
+                + ", endOfRecord=" + endOfRecord + ", tokens=" + tokens.length
+                + (marker == null ? "" : ", marker=" + marker) + "]";
     }
 }

@@ -33,6 +33,19 @@ class QueryJsonTest {
     }
 
     @Test
+    void warningsAndSessionMetadataTravelAndOlderEventsStillRead() throws Exception {
+        ResponseEvent.Done warned = new ResponseEvent.Done("r-1", "42", "stop", new ResponseEvent.Usage(1, 0, 1, 1),
+                new ResponseEvent.Timings(0, 0, 0, 0), "tiny", false, List.of("Record seq 7 was dead-lettered"));
+        assertThat(QueryJson.decodeEvent(QueryJson.encode(warned))).isEqualTo(warned);
+        // An event from a worker that predates warnings reads with none.
+        assertThat(((ResponseEvent.Done) QueryJson.decodeEvent(("{\"type\":\"done\",\"requestId\":\"r\",\"answer\":\"a\","
+                + "\"finishReason\":\"stop\"}").getBytes(UTF_8))).warnings()).isEmpty();
+        var metadata = new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"team\":\"sre\",\"n\":[1,2]}");
+        ResponseEvent.SessionInfo info = new ResponseEvent.SessionInfo("r-2", true, 0, 0, 5, 5, 0, 1, 10, 10, metadata);
+        assertThat(QueryJson.decodeEvent(QueryJson.encode(info))).isEqualTo(info);
+    }
+
+    @Test
     void invalidRequestsAreRejectedWithTheReason() {
         assertThatThrownBy(() -> new QueryRequest("r", "s", "q", List.of(new ChatMessage("user", "x")),
                 SamplingParams.GREEDY, -1, null, 0, false)).hasMessageContaining("exactly one of question and messages");

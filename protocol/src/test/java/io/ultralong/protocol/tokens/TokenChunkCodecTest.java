@@ -29,6 +29,22 @@ class TokenChunkCodecTest {
     }
 
     @Test
+    void markerChunksRoundTripAndOrdinaryChunksKeepTheVersionOneLayout() {
+        TokenChunk created = TokenChunk.marker(1, 0, 17, new TokenChunk.Marker.SessionCreated("{\"team\":\"sre ✓\"}"));
+        TokenChunk rejected = TokenChunk.marker(4, 90, 21, new TokenChunk.Marker.Rejected("invalid-field", "\"ts\" bad"));
+
+        assertThat(TokenChunkCodec.decode(TokenChunkCodec.encode(created))).isEqualTo(created);
+        assertThat(TokenChunkCodec.decode(TokenChunkCodec.encode(rejected))).isEqualTo(rejected);
+        byte[] bytes = TokenChunkCodec.encode(rejected);
+        assertThat(bytes[2]).as("flags: end of record and marker").isEqualTo((byte) 3);
+        assertThat(bytes).hasSize(31 + 1 + 4 + "invalid-field".length() + 4 + "\"ts\" bad".length());
+        assertThatThrownBy(() -> TokenChunkCodec.decode(java.util.Arrays.copyOf(bytes, bytes.length - 1)))
+                .hasMessageContaining("marker");
+        assertThatThrownBy(() -> new TokenChunk(1, 0, 0, false, new int[0], rejected.marker()))
+                .hasMessageContaining("marker chunk");
+    }
+
+    @Test
     void rejectsForeignTruncatedAndOverlongValues() {
         byte[] good = TokenChunkCodec.encode(new TokenChunk(1, 0, 0, true, new int[] {5, 6}));
         byte[] foreign = good.clone();

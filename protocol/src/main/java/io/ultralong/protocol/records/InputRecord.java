@@ -1,4 +1,4 @@
-package io.ultralong.ingest.record;
+package io.ultralong.protocol.records;
 
 import java.util.Objects;
 import java.util.Optional;

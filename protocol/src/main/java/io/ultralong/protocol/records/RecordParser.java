@@ -1,4 +1,4 @@
-package io.ultralong.ingest.record;
+package io.ultralong.protocol.records;
 
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -21,9 +21,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
-import io.ultralong.ingest.record.ParseResult.Accepted;
-import io.ultralong.ingest.record.ParseResult.Deleted;
-import io.ultralong.ingest.record.ParseResult.Rejected;
+import io.ultralong.protocol.records.ParseResult.Accepted;
+import io.ultralong.protocol.records.ParseResult.Deleted;
+import io.ultralong.protocol.records.ParseResult.Rejected;
 
 /**
  * Validates a {@code ul.records} record on its raw bytes, in this order: key present and UTF-8, tombstone, size,
@@ -49,13 +49,11 @@ public final class RecordParser {
     }
 
     public ParseResult parse(byte[] key, byte[] value) {
-        if (key == null || key.length == 0) {
-            return new Rejected(RejectReason.MISSING_KEY, "record has no session key");
+        Rejected badKey = keyProblem(key);
+        if (badKey != null) {
+            return badKey;
         }
         Optional<String> sessionKey = decodeStrict(key);
-        if (sessionKey.isEmpty()) {
-            return new Rejected(RejectReason.INVALID_KEY, "session key is not valid UTF-8");
-        }
         if (value == null) {
             return new Deleted(sessionKey.get());
         }
@@ -71,6 +69,49 @@ public final class RecordParser {
             return new Accepted(sessionKey.get(), InputRecord.plainText(text.get()));
         }
         return parseJson(sessionKey.get(), text.get());
+    }
+
+    /**
+     * A session creation ({@link SessionControl}): the value is the session's metadata, one JSON object of
+     * at most the record size limit (empty means none).
+     */
+    public ParseResult parseSessionCreation(byte[] key, byte[] value) {
+        Rejected badKey = keyProblem(key);
+        if (badKey != null) {
+            return badKey;
+        }
+        String sessionKey = decodeStrict(key).orElseThrow();
+        if (value == null || value.length == 0) {
+            return new ParseResult.SessionCreated(sessionKey, "{}");
+        }
+        if (value.length > maxRecordBytes) {
+            return new Rejected(RejectReason.TOO_LARGE,
+                    "session metadata of " + value.length + " bytes exceeds the maximum of " + maxRecordBytes + " bytes");
+        }
+        Optional<String> text = decodeStrict(value);
+        if (text.isEmpty()) {
+            return new Rejected(RejectReason.INVALID_UTF8, "session metadata is not valid UTF-8");
+        }
+        try {
+            JsonNode metadata = JSON.readTree(text.get());
+            if (metadata == null || !metadata.isObject()) {
+                return new Rejected(RejectReason.INVALID_JSON, "session metadata must be one JSON object");
+            }
+            return new ParseResult.SessionCreated(sessionKey, metadata.toString());
+        } catch (JsonProcessingException e) {
+            return new Rejected(RejectReason.INVALID_JSON, "session metadata is not valid JSON: " + e.getOriginalMessage());
+        }
+    }
+
+    /** Why the key names no session, or null when it names one. */
+    private static Rejected keyProblem(byte[] key) {
+        if (key == null || key.length == 0) {
+            return new Rejected(RejectReason.MISSING_KEY, "record has no session key");
+        }
+        if (decodeStrict(key).isEmpty()) {
+            return new Rejected(RejectReason.INVALID_KEY, "session key is not valid UTF-8");
+        }
+        return null;
     }
 
     private static ParseResult parseJson(String sessionKey, String json) {

@@ -1,4 +1,4 @@
-package io.ultralong.ingest.record;
+package io.ultralong.protocol.records;
 
 /** Why a record went to the dead-letter topic; {@link #code()} is the value of the {@code ul.dlq.reason} header. */
 public enum RejectReason {

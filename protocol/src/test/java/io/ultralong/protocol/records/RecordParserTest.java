@@ -1,4 +1,4 @@
-package io.ultralong.ingest.record;
+package io.ultralong.protocol.records;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,9 +9,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import io.ultralong.ingest.record.ParseResult.Accepted;
-import io.ultralong.ingest.record.ParseResult.Deleted;
-import io.ultralong.ingest.record.ParseResult.Rejected;
+import io.ultralong.protocol.records.ParseResult.Accepted;
+import io.ultralong.protocol.records.ParseResult.Deleted;
+import io.ultralong.protocol.records.ParseResult.Rejected;
 
 class RecordParserTest {
 
