@@ -61,6 +61,10 @@ public final class KvReuseBenchmark {
             // The first query computes the 16K prefix, keeps it in memory and persists its full blocks.
             ModelAnswerEngine warm = engine(runtime, eos, store);
             ResponseEvent.Done first = ask(warm, session);
+            // Persistence runs behind the model: what a restart or a successor finds is what became durable.
+            if (!warm.awaitPersisted(java.time.Duration.ofMinutes(5))) {
+                throw new IllegalStateException("the first query's KV blocks did not become durable");
+            }
             store.appendChunk(session, 2, contextTokens, 1, more);
             // What the shared directory holds when this worker dies here: only the prefix's blocks.
             Path handedOver = copyTree(dir.resolve("shared-kv"), dir.resolve("shared-kv-at-death"));

@@ -30,12 +30,18 @@ public final class StoreSessionLedger implements SessionLedger {
     private static final Logger LOG = LoggerFactory.getLogger(StoreSessionLedger.class);
 
     private final ContextStore store;
+    private final List<Consumer<String>> deletingListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
     private final AtomicLong gaps = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
 
     public StoreSessionLedger(ContextStore store) {
         this.store = store;
+    }
+
+    @Override
+    public void onSessionDeleting(Consumer<String> listener) {
+        deletingListeners.add(listener);
     }
 
     @Override
@@ -93,6 +99,7 @@ public final class StoreSessionLedger implements SessionLedger {
     public void apply(int partition, long offset, String session, byte[] value) {
         try {
             if (value == null) {
+                deletingListeners.forEach(listener -> listener.accept(session));
                 store.deleteSession(session);
                 deletedListeners.forEach(listener -> listener.accept(session));
                 LOG.info("Deleted session {} (tombstone at {}@{})", session, partition, offset);
