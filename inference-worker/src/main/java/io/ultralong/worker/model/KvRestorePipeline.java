@@ -16,7 +16,8 @@ import org.rocksdb.RocksDBException;
 /**
  * Restores a session's persisted KV blocks with the disk read and the verification (chained hash, checksum) on an
  * I/O thread while the model thread imports the blocks already read: the two overlap instead of adding up. At most
- * {@code readAheadBlocks} verified blocks wait on the heap between the two threads.
+ * {@code readAheadBlocks} verified blocks wait on the heap between the two threads. With 0 the model thread reads,
+ * verifies and imports each block in turn (no I/O thread): the comparison the read-ahead is measured against.
  */
 final class KvRestorePipeline implements AutoCloseable {
 
@@ -37,8 +38,8 @@ final class KvRestorePipeline implements AutoCloseable {
     });
 
     KvRestorePipeline(int readAheadBlocks) {
-        if (readAheadBlocks < 1) {
-            throw new IllegalArgumentException("the KV restore read-ahead must be at least 1 block, not " + readAheadBlocks);
+        if (readAheadBlocks < 0) {
+            throw new IllegalArgumentException("the KV restore read-ahead must not be negative: " + readAheadBlocks);
         }
         this.readAheadBlocks = readAheadBlocks;
     }
@@ -50,6 +51,9 @@ final class KvRestorePipeline implements AutoCloseable {
      * @return the number of blocks imported
      */
     long restore(VerifiedBlocks blocks, Consumer<byte[]> importBlock) throws RocksDBException {
+        if (readAheadBlocks == 0) {
+            return blocks.read((index, block) -> importBlock.accept(block));
+        }
         ArrayBlockingQueue<byte[]> handoff = new ArrayBlockingQueue<>(readAheadBlocks);
         AtomicBoolean abandoned = new AtomicBoolean();
         Future<Long> reading = reader.submit(() -> {

@@ -8,7 +8,8 @@ package io.ultralong.worker.model;
  *                               KV alone exceeds it is refused before its prefill
  * @param persistQueueBytes      host copies of KV blocks waiting for the context store (write-behind); when full, new
  *                               blocks stay in memory and are offered again later instead of slowing the model
- * @param restoreReadAheadBlocks verified blocks read ahead of the import when restoring from the store
+ * @param restoreReadAheadBlocks verified blocks read ahead of the import when restoring from the store (on an I/O
+ *                               thread); 0: the model thread reads, verifies and imports each block in turn
  * @param deviceHeadroomBytes    on a CUDA device, memory kept free of KV for the forward pass's activations
  */
 public record KvSettings(long memoryBytes, long persistQueueBytes, int restoreReadAheadBlocks, long deviceHeadroomBytes) {
@@ -21,8 +22,8 @@ public record KvSettings(long memoryBytes, long persistQueueBytes, int restoreRe
         if (memoryBytes < 0 || persistQueueBytes < 0 || deviceHeadroomBytes < 0) {
             throw new IllegalArgumentException("KV memory, persist queue and device headroom must not be negative");
         }
-        if (restoreReadAheadBlocks < 1) {
-            throw new IllegalArgumentException("the KV restore read-ahead must be at least 1 block");
+        if (restoreReadAheadBlocks < 0) {
+            throw new IllegalArgumentException("the KV restore read-ahead must not be negative");
         }
     }
 

@@ -73,6 +73,8 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private final KvRestorePipeline restorer;
     /** What the running query saw of deletes before reading its tokens ({@link KvWriteBehind#beginQuery}). */
     private long queryEpoch;
+    /** How long the last restore from the store took (read, verify, import), for benchmarks and logs. */
+    private volatile long lastRestoreMillis;
     private final Queue<String> deletedSessions = new ConcurrentLinkedQueue<>();
     private final Queue<Integer> releasedPartitions = new ConcurrentLinkedQueue<>();
     /** What the caches hold, published by the model thread for readers on other threads. */
@@ -287,10 +289,11 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
             cache.close();
             throw e;
         }
+        lastRestoreMillis = (System.nanoTime() - restoreStarted) / 1_000_000;
         int restoredTokens = Math.toIntExact(restored * blockTokens);
         if (restored > 0) {
             LOG.info("Restored {} KV blocks ({} tokens) of {} from the context store in {} ms", restored, restoredTokens,
-                    request.session(), (System.nanoTime() - restoreStarted) / 1_000_000);
+                    request.session(), lastRestoreMillis);
         }
         if (request.asOfSeq() != null) {
             return new Base(cache, null, restoredTokens, true);
@@ -361,6 +364,11 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     /** Waits until every KV block handed to the write-behind queue is durable (or dropped); whether it happened in time. */
     public boolean awaitPersisted(Duration timeout) throws InterruptedException {
         return writeBehind.awaitIdle(timeout);
+    }
+
+    /** Milliseconds the last restore from the context store took: read, verification and import (any thread). */
+    public long lastRestoreMillis() {
+        return lastRestoreMillis;
     }
 
     /** Host bytes of KV blocks waiting for the context store (any thread). */
