@@ -106,6 +106,7 @@ final class KvWriteBehind implements AutoCloseable {
     private final AtomicLong deferred = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong writeNanos = new AtomicLong();
 
     /**
      * @param maxQueuedBytes bound on the host copies waiting for the store; at least one block is always let through
@@ -325,6 +326,11 @@ final class KvWriteBehind implements AutoCloseable {
         return dropped.get();
     }
 
+    /** Time the writer spent in successful store writes: what the model thread no longer spends. */
+    long writeMillis() {
+        return writeNanos.get() / 1_000_000;
+    }
+
     /** Store writes that failed. */
     long failures() {
         return failures.get();
@@ -375,10 +381,12 @@ final class KvWriteBehind implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        long started = System.nanoTime();
         try {
             store.put(progress.session, job.index, job.sessionTokens, job.block);
             progress.durable = job.index + 1;
             written.incrementAndGet();
+            writeNanos.addAndGet(System.nanoTime() - started);
         } catch (Exception e) {
             // The KV cache is only an optimisation: the query goes on, the block is offered again later.
             progress.failed = true;

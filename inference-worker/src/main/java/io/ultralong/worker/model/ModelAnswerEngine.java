@@ -381,6 +381,11 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         return writeBehind.written();
     }
 
+    /** Milliseconds the writer thread spent writing KV blocks to the store (any thread). */
+    public long kvPersistMillis() {
+        return writeBehind.writeMillis();
+    }
+
     /** Times a block found the write-behind queue full and stayed in memory to be offered again (any thread). */
     public long kvPersistDeferred() {
         return writeBehind.deferred();
