@@ -3,6 +3,8 @@ package io.ultralong.worker;
 import java.nio.file.Path;
 import java.util.Optional;
 
+import io.ultralong.worker.model.KvSettings;
+
 /**
  * The model side of a worker.
  *
@@ -10,7 +12,9 @@ import java.util.Optional;
  * @param device             {@code cpu}, {@code gpu}, {@code cuda:N} or {@code auto}
  * @param prefillChunkTokens tokens per prefill step (peak activation memory grows with it)
  * @param kvBlockTokens      tokens per KV block: the unit of caching, persistence and reuse
- * @param kvMemoryBytes      budget for the KV caches of recently queried sessions kept on the device
+ * @param kvMemoryBytes      KV the worker may hold on the device (or the host with {@code kvOnHost}): the session
+ *                           being answered, whose KV must fit it (else {@code context-exceeds-device-memory}), and the
+ *                           recently queried sessions kept for reuse
  * @param kvDiskQuotaBytes   budget for persisted KV blocks in the context store (0: unlimited)
  * @param systemPrompt       the system message of every session's prompt
  * @param modelId            the model's name in answers
@@ -18,6 +22,9 @@ import java.util.Optional;
  *                           GPU memory); {@code kvMemoryBytes} then budgets host memory
  * @param sharedKvDir        a directory every worker mounts where KV blocks are also persisted, so the next owner
  *                           of a partition restores its sessions' KV instead of recomputing it; empty: local only
+ * @param kvPersistQueueBytes     host copies of KV blocks waiting to be written to the context store behind the model
+ * @param kvRestoreReadAheadBlocks KV blocks read and verified ahead of the model's import when restoring from the store
+ * @param kvDeviceHeadroomBytes   on a CUDA device, memory kept free of KV for the forward pass's activations
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -29,7 +36,10 @@ public record ModelSettings(
         String systemPrompt,
         String modelId,
         boolean kvOnHost,
-        Optional<Path> sharedKvDir) {
+        Optional<Path> sharedKvDir,
+        long kvPersistQueueBytes,
+        int kvRestoreReadAheadBlocks,
+        long kvDeviceHeadroomBytes) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
@@ -42,6 +52,18 @@ public record ModelSettings(
     public static final String DEFAULT_KV_DISK_QUOTA_BYTES = "0";
     public static final String DEFAULT_KV_ON_HOST = "false";
     public static final String DEFAULT_MODEL_ID = "ultralong-8b";
+    public static final String DEFAULT_KV_PERSIST_QUEUE_BYTES = KvSettings.DEFAULT_PERSIST_QUEUE_BYTES;
+    public static final String DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS = KvSettings.DEFAULT_RESTORE_READ_AHEAD_BLOCKS;
+    public static final String DEFAULT_KV_DEVICE_HEADROOM_BYTES = KvSettings.DEFAULT_DEVICE_HEADROOM_BYTES;
+
+    /** The KV persistence and restore settings at their defaults. */
+    public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
+                         long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId, boolean kvOnHost,
+                         Optional<Path> sharedKvDir) {
+        this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId,
+                kvOnHost, sharedKvDir, Long.parseLong(DEFAULT_KV_PERSIST_QUEUE_BYTES),
+                Integer.parseInt(DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS), Long.parseLong(DEFAULT_KV_DEVICE_HEADROOM_BYTES));
+    }
 
     /** KV on the compute device. */
     public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
@@ -52,6 +74,17 @@ public record ModelSettings(
 
     public ModelSettings withSharedKvDir(Path dir) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
-                systemPrompt, modelId, kvOnHost, Optional.of(dir));
+                systemPrompt, modelId, kvOnHost, Optional.of(dir), kvPersistQueueBytes, kvRestoreReadAheadBlocks,
+                kvDeviceHeadroomBytes);
+    }
+
+    public ModelSettings withKvTransfer(long persistQueueBytes, int restoreReadAheadBlocks, long deviceHeadroomBytes) {
+        return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
+                systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes);
+    }
+
+    /** How the answer engine holds, persists and restores KV. */
+    public KvSettings kv() {
+        return new KvSettings(kvMemoryBytes, kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes);
     }
 }

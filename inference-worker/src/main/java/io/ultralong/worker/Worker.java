@@ -54,7 +54,7 @@ public final class Worker implements AutoCloseable {
                     model.kvBlockTokens(), defaults.attentionBlockTokens(), model.kvOnHost()));
             String modelId = demoModel ? DemoModel.ID : model.modelId();
             this.engine = new ModelAnswerEngine(runtime, StopTokens.of(directory, runtime.tokenizer()), store, model.systemPrompt(), modelId, demoModel,
-                    model.kvMemoryBytes(), metrics);
+                    model.kv(), metrics);
             this.ledger = new StoreSessionLedger(store);
             this.node = new WorkerNode(settings, ledger, engine);
         } catch (RuntimeException e) {

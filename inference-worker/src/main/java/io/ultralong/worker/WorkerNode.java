@@ -46,6 +46,7 @@ public final class WorkerNode implements AutoCloseable {
             scheduler.sessionAdvanced(session);
             watches.sessionAdvanced(session);
         });
+        ledger.onSessionDeleting(engine::sessionDeleting);
         ledger.onSessionDeleted(session -> {
             engine.sessionDeleted(session);
             watches.sessionDeleted(session);

@@ -70,12 +70,20 @@ class WorkerHandoverTest {
                         .until(() -> survivor.node().tokens().owned().size() == WorkerHarness.PARTITIONS / 2);
                 Set<Integer> survivorPartitions = survivor.node().tokens().owned();
                 Map<String, String> before = new HashMap<>();
+                Map<String, Long> blocksOf = new HashMap<>();
                 for (String session : sessions) {
                     ResponseEvent answer = harness.terminal(harness.ask(session, "Status?", lastSeq.get(session), 6), Duration.ofSeconds(90));
                     assertThat(answer).isInstanceOf(ResponseEvent.Done.class);
                     before.put(session, ((ResponseEvent.Done) answer).answer());
+                    long sessionTokens = ((ResponseEvent.Done) answer).usage().contextTokens() - suffixTokens;
+                    blocksOf.put(session, sessionTokens / WorkerAnswerTest.BLOCK);
                 }
 
+                if (sharedKv) {
+                    // KV is persisted behind the answers: kill the worker only once every full block is in the shared directory.
+                    long blocks = before.keySet().stream().mapToLong(session -> blocksOf.get(session)).sum();
+                    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> sharedBlockFiles(sharedKvDir) >= blocks);
+                }
                 assertThat(survivor.node().tokens().owned()).as("the split held while answering").isEqualTo(survivorPartitions);
                 List<String> doomedSessions = sessions.stream()
                         .filter(s -> !survivorPartitions.contains(WatchKeys.partitionOf(s, WorkerHarness.PARTITIONS)))
@@ -110,6 +118,13 @@ class WorkerHandoverTest {
             } finally {
                 doomed.destroyForcibly();
             }
+        }
+    }
+
+    /** Block files in the shared KV directory ({@code <fingerprint>/<session hash>/<index>.kv}). */
+    private static long sharedBlockFiles(Path sharedKvDir) throws java.io.IOException {
+        try (var files = java.nio.file.Files.walk(sharedKvDir)) {
+            return files.filter(file -> file.getFileName().toString().endsWith(".kv")).count();
         }
     }
 

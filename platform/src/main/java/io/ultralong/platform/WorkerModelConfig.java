@@ -31,6 +31,15 @@ public class WorkerModelConfig {
     @ConfigProperty(name = "ul.worker.kv-on-host", defaultValue = ModelSettings.DEFAULT_KV_ON_HOST)
     boolean kvOnHost;
 
+    @ConfigProperty(name = "ul.worker.kv-persist-queue-bytes", defaultValue = ModelSettings.DEFAULT_KV_PERSIST_QUEUE_BYTES)
+    long kvPersistQueueBytes;
+
+    @ConfigProperty(name = "ul.worker.kv-restore-read-ahead-blocks", defaultValue = ModelSettings.DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS)
+    int kvRestoreReadAheadBlocks;
+
+    @ConfigProperty(name = "ul.worker.kv-device-headroom-bytes", defaultValue = ModelSettings.DEFAULT_KV_DEVICE_HEADROOM_BYTES)
+    long kvDeviceHeadroomBytes;
+
     @ConfigProperty(name = "ul.worker.system-prompt")
     Optional<String> systemPrompt;
 
@@ -39,6 +48,7 @@ public class WorkerModelConfig {
 
     ModelSettings settings(Optional<Path> modelDir, String device) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
-                systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost, Optional.empty());
+                systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost, Optional.empty(),
+                kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes);
     }
 }

@@ -1,6 +1,7 @@
 package io.ultralong.worker.model;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
@@ -37,10 +38,13 @@ import org.slf4j.LoggerFactory;
  * holds. For a session the KV cache covers {@code chat prefix + context tokens}; a query
  *
  * <ol>
+ * <li>checks that the session's KV fits the memory KV lives in, evicting other sessions' caches first,
+ *     and refuses it ({@code context-exceeds-device-memory}) before any prefill when it cannot;</li>
  * <li>takes the session's cache from memory, or else restores its verified KV blocks from the context
- *     store (those whose chained token hashes still match the session's token log);</li>
- * <li>prefills the context tokens no cache holds, in chunks, with progress events, and persists the
- *     new full blocks;</li>
+ *     store (those whose chained token hashes still match the session's token log), reading and verifying
+ *     on an I/O thread while the model thread imports ({@link KvRestorePipeline});</li>
+ * <li>prefills the context tokens no cache holds, in chunks, with progress events, and hands the new full
+ *     blocks to the write-behind persistence ({@link KvWriteBehind}): the store write never runs here;</li>
  * <li>appends the question on a fork of the cache (the session's cache never sees it) and generates.</li>
  * </ol>
  *
@@ -49,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ModelAnswerEngine.class);
+    /** How long a shutdown lets queued KV writes finish (at most the queue's bytes at disk speed). */
+    private static final Duration DRAIN_ON_CLOSE = Duration.ofSeconds(30);
 
     private final LlamaRuntime runtime;
     private final ContextStore store;
@@ -60,7 +66,15 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private final Set<Integer> stopTokenIds;
     private final byte[] fingerprint;
     private final int blockTokens;
+    private final long blockBytes;
     private final SessionKvCaches caches;
+    private final KvAdmission admission;
+    private final KvWriteBehind writeBehind;
+    private final KvRestorePipeline restorer;
+    /** What the running query saw of deletes before reading its tokens ({@link KvWriteBehind#beginQuery}). */
+    private long queryEpoch;
+    /** How long the last restore from the store took (read, verify, import), for benchmarks and logs. */
+    private volatile long lastRestoreMillis;
     private final Queue<String> deletedSessions = new ConcurrentLinkedQueue<>();
     private final Queue<Integer> releasedPartitions = new ConcurrentLinkedQueue<>();
     /** What the caches hold, published by the model thread for readers on other threads. */
@@ -72,6 +86,21 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
      */
     public ModelAnswerEngine(LlamaRuntime runtime, Set<Integer> stopTokenIds, ContextStore store, String systemPrompt,
                              String modelId, boolean demoModel, long kvMemoryBytes, WorkerMetrics metrics) {
+        this(runtime, stopTokenIds, store, systemPrompt, modelId, demoModel, KvSettings.withMemory(kvMemoryBytes), metrics);
+    }
+
+    public ModelAnswerEngine(LlamaRuntime runtime, Set<Integer> stopTokenIds, ContextStore store, String systemPrompt,
+                             String modelId, boolean demoModel, KvSettings kv, WorkerMetrics metrics) {
+        this(runtime, stopTokenIds, store, systemPrompt, modelId, demoModel, kv, metrics, null,
+                KvAdmission.of(runtime, kv.memoryBytes(), kv.deviceHeadroomBytes()));
+    }
+
+    /**
+     * @param blockStore where persisted blocks are written; null: the context store itself (tests slow it down here)
+     */
+    ModelAnswerEngine(LlamaRuntime runtime, Set<Integer> stopTokenIds, ContextStore store, String systemPrompt,
+                      String modelId, boolean demoModel, KvSettings kv, WorkerMetrics metrics,
+                      KvWriteBehind.BlockStore blockStore, KvAdmission admission) {
         this.runtime = runtime;
         this.store = store;
         this.tokenizer = runtime.tokenizer();
@@ -82,18 +111,37 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         this.stopTokenIds = Set.copyOf(stopTokenIds);
         this.fingerprint = runtime.fingerprint().getBytes(StandardCharsets.US_ASCII);
         this.blockTokens = runtime.options().kvBlockTokens();
-        this.caches = new SessionKvCaches(kvMemoryBytes, runtime.kvBytesPerToken());
+        this.blockBytes = blockTokens * runtime.kvBytesPerToken();
+        // An evicted session's blocks not yet persisted are offered once more: its next query restores them then.
+        this.caches = new SessionKvCaches(kv.memoryBytes(), runtime.kvBytesPerToken(), entry -> persistNewBlocks(entry));
+        this.admission = admission;
+        this.writeBehind = new KvWriteBehind(blockStore != null ? blockStore
+                : (session, index, tokens, block) -> store.putKvBlock(fingerprint, session, index, tokens, blockTokens, block),
+                kv.persistQueueBytes(), DRAIN_ON_CLOSE);
+        this.restorer = new KvRestorePipeline(kv.restoreReadAheadBlocks());
         this.metrics = metrics;
     }
 
+    /**
+     * The store is about to delete the session: its queued KV writes are dropped and a write in flight finishes
+     * first, so the delete leaves nothing behind (any thread).
+     */
+    @Override
+    public void sessionDeleting(String session) {
+        writeBehind.sessionDeleting(session);
+    }
+
     /** The session was deleted: its in-memory cache goes before the next query (any thread). */
+    @Override
     public void sessionDeleted(String session) {
+        writeBehind.sessionDeleted(session);
         deletedSessions.add(session);
     }
 
-    /** Partitions given up: their sessions' caches go before the next query (any thread). */
+    /** Partitions given up: their queued KV writes are dropped, their sessions' caches go before the next query (any thread). */
     @Override
     public void partitionsReleased(Collection<Integer> partitions) {
+        writeBehind.partitionsReleased(partitions);
         releasedPartitions.addAll(partitions);
     }
 
@@ -116,6 +164,8 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     @Override
     public ResponseEvent answer(QueryJob job, Consumer<ResponseEvent> events) {
         forgetStaleCaches();
+        // Before the tokens are read: a delete after this point voids the blocks this query computes.
+        queryEpoch = writeBehind.beginQuery();
         QueryRequest request = job.request();
         long started = System.nanoTime();
         long queuedMs = (started - job.arrivalNanos()) / 1_000_000;
@@ -135,8 +185,15 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                                 + runtime.config().maxPositionEmbeddings() + " positions.");
             }
 
+            // The session's KV grows to its context, the question and the answer, plus the fork's copy of a partial block.
+            ResponseEvent.Error refused = admit(request, promptTokens + request.sampling().maxTokens() + blockTokens);
+            if (refused != null) {
+                return refused;
+            }
+
             Base base = sessionCache(request, job.partition(), sessionTokens);
             long cached = base.cachedTokens;
+            boolean failed = false;
             long toPrefill = sessionTokens.length - base.cache.length() + suffix.length;
             long prefillStarted = System.nanoTime();
             ProgressReporter progress = new ProgressReporter(request.requestId(), toPrefill, events, job);
@@ -166,9 +223,17 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                         stream.firstTokenMs < 0 ? prefillMs : stream.firstTokenMs, decodeMs);
                 return new ResponseEvent.Done(request.requestId(), result.text(), result.finishReason(), usage, timings,
                         modelId, demoModel);
+            } catch (CancellationException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                failed = true;
+                throw e;
             } finally {
                 if (base.temporary) {
                     base.cache.close();
+                } else if (!failed) {
+                    // Blocks the write-behind queue had no room for during the prefill get another chance.
+                    persistNewBlocks(base.entry);
                 }
                 caches.shrink(request.session());
                 cachedLengths = caches.lengths();
@@ -207,47 +272,49 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
             // The log changed under the cache (deleted and re-created): keep what still matches.
             entry.cache.truncate(common);
             entry.tokens = Arrays.copyOf(sessionTokens, common);
-            entry.persistedBlocks = Math.min(entry.persistedBlocks, common / blockTokens);
+            // Blocks of the old log still queued must not be written: track the cache afresh from what is durable.
+            entry.persist.cancel();
+            entry.persist = writeBehind.track(entry.session, entry.partition, Math.min(entry.persist.durable(), common / blockTokens));
             return new Base(entry.cache, entry, common, false);
         }
         metrics.memoryMiss();
         KvCache cache = runtime.newCache();
         long restored;
+        long restoreStarted = System.nanoTime();
         try {
-            restored = store.readVerifiedKvBlocks(fingerprint, request.session(), sessionTokens, blockTokens,
-                    (index, block) -> runtime.importBlock(cache, block));
+            restored = restorer.restore(
+                    consumer -> store.readVerifiedKvBlocks(fingerprint, request.session(), sessionTokens, blockTokens, consumer),
+                    block -> runtime.importBlock(cache, block));
         } catch (RuntimeException | RocksDBException e) {
             cache.close();
             throw e;
         }
+        lastRestoreMillis = (System.nanoTime() - restoreStarted) / 1_000_000;
         int restoredTokens = Math.toIntExact(restored * blockTokens);
         if (restored > 0) {
-            LOG.info("Restored {} KV blocks ({} tokens) of {} from the context store", restored, restoredTokens, request.session());
+            LOG.info("Restored {} KV blocks ({} tokens) of {} from the context store in {} ms", restored, restoredTokens,
+                    request.session(), lastRestoreMillis);
         }
         if (request.asOfSeq() != null) {
             return new Base(cache, null, restoredTokens, true);
         }
         SessionKvCaches.Entry fresh = new SessionKvCaches.Entry(request.session(), partition, cache,
-                Arrays.copyOf(sessionTokens, restoredTokens), Math.toIntExact(restored));
+                Arrays.copyOf(sessionTokens, restoredTokens), writeBehind.track(request.session(), partition, Math.toIntExact(restored)));
         caches.put(fresh);
         return new Base(cache, fresh, restoredTokens, false);
     }
 
     /**
-     * Prefills the context no cache holds into the base cache and forks it. Full KV blocks are persisted
-     * after every prefill chunk, so a long prefill that is cancelled or crashes keeps what it computed.
+     * Prefills the context no cache holds into the base cache and forks it. Full KV blocks go to the write-behind
+     * persistence after every prefill chunk, so a long prefill that is cancelled or crashes keeps what it computed.
      */
-    private KvCache prefillContextAndFork(Base base, int[] sessionTokens, ProgressReporter progress) throws RocksDBException {
+    private KvCache prefillContextAndFork(Base base, int[] sessionTokens, ProgressReporter progress) {
         long have = base.cache.length();
         if (have < sessionTokens.length) {
             PrefillListener persisting = (done, total) -> {
                 if (base.entry != null) {
                     base.entry.tokens = Arrays.copyOf(sessionTokens, Math.toIntExact(base.cache.length()));
-                    try {
-                        persistNewBlocks(base.entry);
-                    } catch (RocksDBException e) {
-                        throw new IllegalStateException("the context store failed persisting KV blocks", e);
-                    }
+                    persistNewBlocks(base.entry);
                 }
                 progress.onProgress(done, total);
             };
@@ -256,12 +323,72 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         return base.cache.fork();
     }
 
-    private void persistNewBlocks(SessionKvCaches.Entry entry) throws RocksDBException {
-        int full = entry.cache.fullBlocks();
-        for (int block = entry.persistedBlocks; block < full; block++) {
-            store.putKvBlock(fingerprint, entry.session, block, entry.tokens, blockTokens, runtime.exportBlock(entry.cache, block));
-            entry.persistedBlocks = block + 1;
+    /** Hands the cache's full blocks not yet handed over to the writer, as far as its queue has room (model thread). */
+    private void persistNewBlocks(SessionKvCaches.Entry entry) {
+        writeBehind.offer(entry.persist, entry.cache.fullBlocks(), entry.tokens, blockBytes,
+                index -> runtime.exportBlock(entry.cache, index), queryEpoch);
+    }
+
+    /**
+     * Makes room for a session whose KV will reach {@code tokens}: evicts other sessions' caches, least recently used
+     * first, or, when even all of the room is too little, refuses the query before anything is computed.
+     */
+    private ResponseEvent.Error admit(QueryRequest request, long tokens) {
+        long bytesPerToken = runtime.kvBytesPerToken();
+        long needed = tokens * bytesPerToken;
+        long capacity = admission.capacity(caches.bytes(), needed);
+        if (needed > capacity) {
+            metrics.refused();
+            String where = admission.onDevice() && capacity < admission.kvMemoryBytes()
+                    ? "the device " + runtime.kvDevice() + " has room for " + mib(capacity) + " of KV after the weights"
+                    : "ul.worker.kv-memory-bytes allows " + mib(capacity);
+            return new ResponseEvent.Error(request.requestId(), ErrorCode.CONTEXT_EXCEEDS_DEVICE_MEMORY.wireName(),
+                    "The session's KV cache needs " + mib(needed) + " (" + tokens + " tokens of context, question and answer at "
+                            + bytesPerToken + " bytes each) but " + where
+                            + ". Ask about less of the session (asOfSeq), or run the worker with more KV memory"
+                            + (runtime.options().kvOnHost() ? "." : " or with kv-on-host."));
         }
+        int evicted = caches.makeRoom(request.session(), capacity - needed);
+        if (evicted > 0) {
+            metrics.evictedForRoom(evicted);
+            cachedLengths = caches.lengths();
+            LOG.info("Evicted {} sessions' KV caches from memory to make room for {}", evicted, request.session());
+        }
+        return null;
+    }
+
+    private static String mib(long bytes) {
+        return (bytes >> 20) + " MiB";
+    }
+
+    /** Waits until every KV block handed to the write-behind queue is durable (or dropped); whether it happened in time. */
+    public boolean awaitPersisted(Duration timeout) throws InterruptedException {
+        return writeBehind.awaitIdle(timeout);
+    }
+
+    /** Milliseconds the last restore from the context store took: read, verification and import (any thread). */
+    public long lastRestoreMillis() {
+        return lastRestoreMillis;
+    }
+
+    /** Host bytes of KV blocks waiting for the context store (any thread). */
+    public long kvPersistQueueBytes() {
+        return writeBehind.queuedBytes();
+    }
+
+    /** KV blocks the write-behind queue made durable (any thread). */
+    public long kvBlocksPersisted() {
+        return writeBehind.written();
+    }
+
+    /** Milliseconds the writer thread spent writing KV blocks to the store (any thread). */
+    public long kvPersistMillis() {
+        return writeBehind.writeMillis();
+    }
+
+    /** Times a block found the write-behind queue full and stayed in memory to be offered again (any thread). */
+    public long kvPersistDeferred() {
+        return writeBehind.deferred();
     }
 
     /** The prompt after the session's context: the question, or a conversation, then the assistant header. */
@@ -326,8 +453,11 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         return cachedLengths.values().stream().mapToLong(Long::longValue).sum() * runtime.kvBytesPerToken();
     }
 
+    /** Lets queued KV writes finish (bounded), then frees the caches; the store may close after this returns. */
     @Override
     public void close() {
+        writeBehind.close();
+        restorer.close();
         caches.close();
     }
 

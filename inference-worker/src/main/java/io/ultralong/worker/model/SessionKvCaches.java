@@ -4,6 +4,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import io.ultralong.runtime.kv.KvCache;
 
@@ -21,25 +22,28 @@ final class SessionKvCaches implements AutoCloseable {
         final int partition;
         final KvCache cache;
         int[] tokens;
-        /** Blocks [0, persistedBlocks) are in the context store already. */
-        int persistedBlocks;
+        /** Which of its blocks are in the context store, or on their way there. */
+        KvWriteBehind.Progress persist;
 
-        Entry(String session, int partition, KvCache cache, int[] tokens, int persistedBlocks) {
+        Entry(String session, int partition, KvCache cache, int[] tokens, KvWriteBehind.Progress persist) {
             this.session = session;
             this.partition = partition;
             this.cache = cache;
             this.tokens = tokens;
-            this.persistedBlocks = persistedBlocks;
+            this.persist = persist;
         }
     }
 
     private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private final long budgetBytes;
     private final long bytesPerToken;
+    /** Told of a session evicted for room (not dropped), before its cache is closed. */
+    private final Consumer<Entry> evicting;
 
-    SessionKvCaches(long budgetBytes, long bytesPerToken) {
+    SessionKvCaches(long budgetBytes, long bytesPerToken, Consumer<Entry> evicting) {
         this.budgetBytes = budgetBytes;
         this.bytesPerToken = bytesPerToken;
+        this.evicting = evicting;
     }
 
     Entry get(String session) {
@@ -49,26 +53,46 @@ final class SessionKvCaches implements AutoCloseable {
     void put(Entry entry) {
         Entry previous = entries.put(entry.session, entry);
         if (previous != null && previous != entry) {
+            previous.persist.cancel();
             previous.cache.close();
         }
     }
 
     /** Evicts least recently used sessions, never {@code keep}, until the caches fit the budget. */
     void shrink(String keep) {
+        evictUntil(keep, budgetBytes);
+    }
+
+    /**
+     * Evicts least recently used sessions other than {@code keep} until the others hold at most {@code otherBytes};
+     * how many were evicted.
+     */
+    int makeRoom(String keep, long otherBytes) {
+        Entry own = entries.get(keep);
+        long ownBytes = own == null ? 0 : own.cache.length() * bytesPerToken;
+        return evictUntil(keep, Math.max(0, otherBytes) + ownBytes);
+    }
+
+    private int evictUntil(String keep, long maxBytes) {
+        int evicted = 0;
         Iterator<Map.Entry<String, Entry>> it = entries.entrySet().iterator();
-        while (bytes() > budgetBytes && it.hasNext()) {
+        while (bytes() > maxBytes && it.hasNext()) {
             Entry entry = it.next().getValue();
             if (!entry.session.equals(keep)) {
+                evicting.accept(entry);
                 entry.cache.close();
                 it.remove();
+                evicted++;
             }
         }
+        return evicted;
     }
 
     /** Whether the session had a cache. */
     boolean drop(String session) {
         Entry entry = entries.remove(session);
         if (entry != null) {
+            entry.persist.cancel();
             entry.cache.close();
         }
         return entry != null;
@@ -81,6 +105,7 @@ final class SessionKvCaches implements AutoCloseable {
         while (it.hasNext()) {
             Entry entry = it.next();
             if (partitions.contains(entry.partition)) {
+                entry.persist.cancel();
                 entry.cache.close();
                 it.remove();
                 dropped = true;

@@ -12,6 +12,8 @@ public final class WorkerMetrics {
     private final AtomicLong decodeMillis = new AtomicLong();
     private final AtomicLong memoryHits = new AtomicLong();
     private final AtomicLong memoryMisses = new AtomicLong();
+    private final AtomicLong refusedForMemory = new AtomicLong();
+    private final AtomicLong evictedForRoom = new AtomicLong();
 
     void prefilled(long tokens, long millis) {
         prefilledTokens.addAndGet(tokens);
@@ -33,6 +35,24 @@ public final class WorkerMetrics {
 
     void memoryMiss() {
         memoryMisses.incrementAndGet();
+    }
+
+    void refused() {
+        refusedForMemory.incrementAndGet();
+    }
+
+    void evictedForRoom(int sessions) {
+        evictedForRoom.addAndGet(sessions);
+    }
+
+    /** Queries refused before their prefill because their session's KV would not fit ({@code context-exceeds-device-memory}). */
+    public long refusedForMemory() {
+        return refusedForMemory.get();
+    }
+
+    /** Sessions' in-memory KV caches evicted to make room for another session's query. */
+    public long evictedForRoom() {
+        return evictedForRoom.get();
     }
 
     public long prefilledTokens() {

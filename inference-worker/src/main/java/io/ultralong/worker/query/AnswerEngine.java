@@ -23,6 +23,13 @@ public interface AnswerEngine {
         return 0;
     }
 
+    /**
+     * The session is about to be deleted from the store: stop writing anything of it, and return only once nothing
+     * of it is being written. Called from any thread, before {@link #sessionDeleted}.
+     */
+    default void sessionDeleting(String session) {
+    }
+
     /** The session was deleted: forget whatever is cached of it. Called from any thread. */
     default void sessionDeleted(String session) {
     }

@@ -63,6 +63,21 @@ public interface WorkerConfig {
     @WithDefault(ModelSettings.DEFAULT_KV_ON_HOST)
     boolean kvOnHost();
 
+    /**
+     * Host copies of KV blocks waiting to be written to the context store behind the model; when full, new blocks
+     * stay in memory and are offered again later, so a slow disk never slows a prefill.
+     */
+    @WithDefault(ModelSettings.DEFAULT_KV_PERSIST_QUEUE_BYTES)
+    long kvPersistQueueBytes();
+
+    /** KV blocks read and verified ahead of the model's import when a session is restored from the store. */
+    @WithDefault(ModelSettings.DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS)
+    int kvRestoreReadAheadBlocks();
+
+    /** On a CUDA device, memory kept free of KV for activations when admitting a session's KV. */
+    @WithDefault(ModelSettings.DEFAULT_KV_DEVICE_HEADROOM_BYTES)
+    long kvDeviceHeadroomBytes();
+
     Optional<String> systemPrompt();
 
     @WithDefault(ModelSettings.DEFAULT_MODEL_ID)

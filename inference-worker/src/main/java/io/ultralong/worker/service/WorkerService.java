@@ -38,7 +38,8 @@ public class WorkerService {
         ModelSettings model = new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
                 config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),
-                config.sharedKvDir());
+                config.sharedKvDir(), config.kvPersistQueueBytes(), config.kvRestoreReadAheadBlocks(),
+                config.kvDeviceHeadroomBytes());
         worker = Worker.start(settings, model);
         registerMeters(worker);
     }
@@ -56,6 +57,18 @@ public class WorkerService {
         Gauge.builder("ul.worker.kv.memory.misses", metrics, WorkerMetrics::memoryMisses).register(registry);
         Gauge.builder("ul.worker.kv.memory.bytes", worker.engine(), e -> e.kvMemoryBytes())
                 .description("KV caches of recent sessions held on the device").register(registry);
+        Gauge.builder("ul.worker.kv.persist.queue.bytes", worker.engine(), e -> e.kvPersistQueueBytes())
+                .description("KV blocks exported and waiting for the context store (write-behind)").register(registry);
+        Gauge.builder("ul.worker.kv.persisted.blocks", worker.engine(), e -> e.kvBlocksPersisted())
+                .description("KV blocks made durable by the write-behind writer").register(registry);
+        Gauge.builder("ul.worker.kv.persist.deferred", worker.engine(), e -> e.kvPersistDeferred())
+                .description("KV blocks that found the write-behind queue full and stayed in memory to be offered again")
+                .register(registry);
+        Gauge.builder("ul.worker.kv.refused", metrics, WorkerMetrics::refusedForMemory)
+                .description("Queries refused before prefill: the session's KV does not fit (context-exceeds-device-memory)")
+                .register(registry);
+        Gauge.builder("ul.worker.kv.memory.evictions", metrics, WorkerMetrics::evictedForRoom)
+                .description("Sessions' in-memory KV evicted to admit another session's query").register(registry);
         Gauge.builder("ul.worker.queue.depth", worker.node().scheduler(), s -> s.queued()).register(registry);
         Gauge.builder("ul.worker.partitions.owned", worker.node().tokens(), t -> t.owned().size()).register(registry);
         Gauge.builder("ul.worker.watch.evaluations", worker.node().watches(), w -> w.evaluations()).register(registry);

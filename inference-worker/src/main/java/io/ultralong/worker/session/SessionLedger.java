@@ -47,6 +47,13 @@ public interface SessionLedger {
     /** Tells {@code listener} of every session a tombstone deleted, after the ledger dropped it. */
     void onSessionDeleted(java.util.function.Consumer<String> listener);
 
+    /**
+     * Tells {@code listener} of every session a tombstone deletes, before the ledger drops it, and waits for it: what
+     * writes into the session's data stops there, so the delete leaves nothing behind.
+     */
+    default void onSessionDeleting(java.util.function.Consumer<String> listener) {
+    }
+
     /** The session's live statistics for {@code GET /v1/sessions/{id}}. */
     ResponseEvent.SessionInfo info(String requestId, String session, int partition);
 

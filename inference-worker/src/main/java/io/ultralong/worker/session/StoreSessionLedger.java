@@ -39,12 +39,18 @@ public final class StoreSessionLedger implements SessionLedger {
     static final int MAX_REJECTIONS = 16;
 
     private final ContextStore store;
+    private final List<Consumer<String>> deletingListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
     private final AtomicLong gaps = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
 
     public StoreSessionLedger(ContextStore store) {
         this.store = store;
+    }
+
+    @Override
+    public void onSessionDeleting(Consumer<String> listener) {
+        deletingListeners.add(listener);
     }
 
     @Override
@@ -102,6 +108,7 @@ public final class StoreSessionLedger implements SessionLedger {
     public void apply(int partition, long offset, String session, byte[] value) {
         try {
             if (value == null) {
+                deletingListeners.forEach(listener -> listener.accept(session));
                 store.deleteSession(session);
                 deletedListeners.forEach(listener -> listener.accept(session));
                 LOG.info("Deleted session {} (tombstone at {}@{})", session, partition, offset);

@@ -52,6 +52,8 @@ class ModelAnswerEngineCacheTest {
                 assertThat(engine.cachedTokens("t/released")).isEqualTo(sessionTokens);
                 assertThat(engine.cachedTokens("t/kept")).isPositive();
 
+                // Releasing a partition drops its queued KV writes: let the first query's blocks become durable first.
+                assertThat(engine.awaitPersisted(java.time.Duration.ofSeconds(30))).isTrue();
                 engine.partitionsReleased(List.of(3));
                 ResponseEvent.Done keptAgain = ask(engine, "t/kept", 5);
                 assertThat(engine.cachedTokens("t/released")).isZero();

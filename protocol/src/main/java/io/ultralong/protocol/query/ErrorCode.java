@@ -8,6 +8,8 @@ public enum ErrorCode {
     SESSION_NOT_FOUND("session-not-found", 404),
     /** The context plus the question and answer do not fit the model's context length. */
     CONTEXT_TOO_LONG("context-too-long", 413),
+    /** The session's KV cache does not fit the memory the worker keeps KV in (refused before any prefill). */
+    CONTEXT_EXCEEDS_DEVICE_MEMORY("context-exceeds-device-memory", 413),
     /** The deadline passed before the answer was complete, e.g. waiting for minSeq. */
     DEADLINE_EXCEEDED("deadline-exceeded", 504),
     /** The worker gave up its partition (rebalance, shutdown) before answering; retry. */
