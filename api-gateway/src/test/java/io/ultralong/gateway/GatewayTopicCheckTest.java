@@ -2,6 +2,9 @@ package io.ultralong.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
 
 import io.ultralong.gateway.kafka.GatewayKafka;
 import io.ultralong.protocol.topics.CoPartitioning;
@@ -21,10 +24,11 @@ class GatewayTopicCheckTest {
 
         broker.createTopics(4, topics.records());
         broker.createTopics(2, topics.requests());
-        assertThatThrownBy(() -> GatewayKafka.verify(broker.admin(), topics))
+        // Topics just created may take a moment to be listed.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(() -> GatewayKafka.verify(broker.admin(), topics))
                 .isInstanceOf(CoPartitioning.CoPartitioningException.class)
                 .hasMessageContaining(topics.records() + "=4")
-                .hasMessageContaining(topics.requests() + "=2");
+                .hasMessageContaining(topics.requests() + "=2"));
     }
 
     @Test
@@ -32,6 +36,6 @@ class GatewayTopicCheckTest {
         KafkaBroker broker = KafkaBroker.shared();
         Topics topics = new Topics(KafkaBroker.uniqueName("gw") + ".");
         broker.createTopics(3, topics.records(), topics.requests());
-        assertThat(GatewayKafka.verify(broker.admin(), topics)).hasValue(3);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(GatewayKafka.verify(broker.admin(), topics)).hasValue(3));
     }
 }
