@@ -1,13 +1,21 @@
 package io.ultralong.protocol.kafka;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Function;
+
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How every Kafka client of the platform reaches the brokers: the bootstrap servers plus the operator's passthrough
@@ -18,14 +26,16 @@ import java.util.function.Function;
  * <p>Where they come from: configuration keys {@code kafka.<client property>} and {@code ul.kafka.<client property>}
  * (the latter wins), e.g. {@code ul.kafka.security.protocol=SASL_SSL}, and environment variables
  * {@code UL_KAFKA_<PROPERTY>} with dots written as underscores, e.g. {@code UL_KAFKA_SASL_JAAS_CONFIG}.
- * A client's own settings (serializers, group ids, idempotence, isolation level) are applied over them: the
- * platform's delivery guarantees cannot be configured away by accident.
+ * Keys that are not Kafka producer, consumer or admin client properties are dropped with a warning. A client's own
+ * settings (serializers, group ids, idempotence, isolation level) are applied over them: the platform's delivery
+ * guarantees cannot be configured away by accident.
  *
  * @param bootstrapServers the brokers
  * @param properties       passthrough client properties, without prefix
  */
 public record KafkaConnection(String bootstrapServers, Map<String, String> properties) {
 
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaConnection.class);
     private static final String KAFKA_PREFIX = "kafka.";
     private static final String UL_KAFKA_PREFIX = "ul.kafka.";
     private static final String ENV_PREFIX = "UL_KAFKA_";
@@ -69,7 +79,23 @@ public record KafkaConnection(String bootstrapServers, Map<String, String> prope
         properties.putAll(fromUl);
         // The service's own bootstrap setting is the one that counts.
         properties.remove(BOOTSTRAP_SERVERS);
+        // Only Kafka client properties pass (not, say, Compose's UL_KAFKA_PORT): a typo is named in the log.
+        Set<String> known = clientConfigNames();
+        properties.keySet().removeIf(name -> {
+            boolean unknown = !known.contains(name);
+            if (unknown) {
+                LOG.warn("Ignoring '{}': not a Kafka producer, consumer or admin client property", name);
+            }
+            return unknown;
+        });
         return new KafkaConnection(bootstrapServers, properties);
+    }
+
+    private static Set<String> clientConfigNames() {
+        Set<String> names = new HashSet<>(ProducerConfig.configNames());
+        names.addAll(ConsumerConfig.configNames());
+        names.addAll(AdminClientConfig.configNames());
+        return names;
     }
 
     /** This connection with more passthrough properties (they win over the present ones). */

@@ -17,10 +17,12 @@ class KafkaConnectionTest {
                 "kafka.security.protocol", "SASL_PLAINTEXT",
                 "kafka.sasl.mechanism", "PLAIN",
                 "ul.kafka.sasl.mechanism", "SCRAM-SHA-512",
-                "ul.worker.id", "w1");
+                "ul.worker.id", "w1",
+                "kafka.devservices.enabled", "false");
         KafkaConnection connection = KafkaConnection.fromConfig("broker:9092", config.keySet(),
                 name -> Optional.ofNullable(config.get(name)),
-                Map.of("UL_KAFKA_SSL_TRUSTSTORE_LOCATION", "/etc/ul/truststore.p12", "KAFKA_HEAP_OPTS", "-Xmx1g"));
+                Map.of("UL_KAFKA_SSL_TRUSTSTORE_LOCATION", "/etc/ul/truststore.p12", "KAFKA_HEAP_OPTS", "-Xmx1g",
+                        "UL_KAFKA_PORT", "29092"));
 
         assertThat(connection.properties()).containsExactlyInAnyOrderEntriesOf(Map.of(
                 "security.protocol", "SASL_PLAINTEXT",
