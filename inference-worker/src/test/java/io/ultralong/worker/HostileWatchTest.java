@@ -55,7 +55,9 @@ class HostileWatchTest {
                 String session = "evil/log";
                 put(producer, harness, new WatchDefinition("hostile", session, "Any errors?", sampling(), 1, 0, CATASTROPHIC, 1));
                 put(producer, harness, new WatchDefinition("all", session, "Any errors?", sampling(), 1, 0, "(?s).", 2));
-                await().atMost(Duration.ofSeconds(30)).until(() -> worker.node().watches().watches().size() == 2);
+                // Written straight to Kafka, past the gateway's check: refused by the worker, never evaluated.
+                put(producer, harness, new WatchDefinition("lookahead", session, "Any errors?", sampling(), 1, 0, "(?=x)", 3));
+                await().atMost(Duration.ofSeconds(30)).until(() -> worker.node().watches().watches().size() == 3);
 
                 harness.append(session, line);
                 await().atMost(Duration.ofSeconds(60)).until(() -> worker.node().watches().evaluations() == 2);
@@ -69,6 +71,7 @@ class HostileWatchTest {
                 String requestId = harness.ask("good/log", "What happened?", seq, 4);
                 assertThat(harness.terminal(requestId, Duration.ofSeconds(60))).isInstanceOf(ResponseEvent.Done.class);
                 assertThat(answers).extracting(WatchAnswer::watchId).containsExactly("all");
+                assertThat(worker.node().watches().evaluations()).isEqualTo(2);
             }
         }
     }

@@ -156,6 +156,11 @@ public final class TokenFeed implements Runnable, AutoCloseable {
         return deadLetters.sent();
     }
 
+    /** Refused records that could not be written to the tokens DLQ (they are only in the log). */
+    public long deadLetterFailures() {
+        return deadLetters.failed();
+    }
+
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {

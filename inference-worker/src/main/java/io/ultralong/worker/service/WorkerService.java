@@ -81,6 +81,8 @@ public class WorkerService {
                 .description("Records on the tokens topic that were not token chunks").register(registry);
         Gauge.builder("ul.worker.chunks.dead.lettered", worker.node().tokens(), t -> t.deadLettered())
                 .description("Token chunks the worker could not apply, moved to the tokens DLQ with their reason").register(registry);
+        Gauge.builder("ul.worker.chunks.dead.letter.failures", worker.node().tokens(), t -> t.deadLetterFailures())
+                .description("Refused token chunks that could not be written to the tokens DLQ (see the log)").register(registry);
     }
 
     private static double storeStat(Worker worker, String which) {
