@@ -80,6 +80,13 @@ public interface GatewayConfig {
         @WithDefault("4096")
         int maxTokens();
 
+        /**
+         * Longest watch {@code notifyWhen} pattern, in characters (RE2 syntax; at most
+         * {@value io.ultralong.protocol.watch.NotifyPattern#HARD_MAX_CHARS}, which workers enforce too).
+         */
+        @WithDefault("512")
+        int maxNotifyWhenChars();
+
         /** Requests per second allowed per API key (token bucket); 0 switches the limit off. */
         @WithDefault("50")
         double requestsPerSecond();

@@ -1,6 +1,14 @@
 package io.ultralong.worker;
 
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
 import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.topics.CoPartitioning;
+import io.ultralong.protocol.topics.Topics;
 import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.worker.kafka.RequestFeed;
 import io.ultralong.worker.kafka.ResponsePublisher;
@@ -9,6 +17,10 @@ import io.ultralong.worker.query.AnswerEngine;
 import io.ultralong.worker.query.QueryScheduler;
 import io.ultralong.worker.session.SessionLedger;
 import io.ultralong.worker.watch.WatchEvaluator;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One inference worker: owns partitions of the tokens topic, keeps their sessions in its ledger,
@@ -23,14 +35,23 @@ import io.ultralong.worker.watch.WatchEvaluator;
  */
 public final class WorkerNode implements AutoCloseable {
 
+    private static final Logger LOG = LoggerFactory.getLogger(WorkerNode.class);
+
     private final ResponsePublisher publisher;
     private final RequestFeed requests;
     private final QueryScheduler scheduler;
     private final WatchEvaluator watches;
     private final TokenFeed tokens;
+    private final Duration modelStallTimeout;
 
+    /**
+     * @throws CoPartitioning.CoPartitioningException when the tokens and requests topics exist with different partition
+     *                                                counts (a worker started before they exist checks when they appear)
+     */
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
-        this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.topics().responses(),
+        checkCoPartitioning(settings);
+        this.modelStallTimeout = settings.modelStallTimeout();
+        this.publisher = new ResponsePublisher(settings.kafka(), settings.topics().responses(),
                 "ul-worker-responses-" + settings.workerId());
         this.requests = new RequestFeed(settings, (requestId, session, partition) -> {
             ResponseEvent.SessionInfo info = ledger.info(requestId, session, partition);
@@ -40,7 +61,7 @@ public final class WorkerNode implements AutoCloseable {
         }, publisher::publish);
         this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
-        this.watches = new WatchEvaluator(settings.bootstrapServers(), settings.topics(), settings.workerId(), scheduler,
+        this.watches = new WatchEvaluator(settings.kafka(), settings.topics(), settings.workerId(), scheduler,
                 ledger, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
         this.tokens = new TokenFeed(settings, ledger, requests, session -> {
             scheduler.sessionAdvanced(session);
@@ -53,6 +74,23 @@ public final class WorkerNode implements AutoCloseable {
         });
     }
 
+    private static void checkCoPartitioning(WorkerSettings settings) {
+        Topics topics = settings.topics();
+        try (Admin admin = Admin.create(settings.kafka().clientConfig(Map.of(
+                AdminClientConfig.CLIENT_ID_CONFIG, "ul-worker-admin-" + settings.workerId())))) {
+            OptionalInt partitions = CoPartitioning.verifyIfPresent(admin, List.of(topics.tokens(), topics.requests()));
+            if (partitions.isEmpty()) {
+                LOG.info("{} and {} do not exist yet: their partition counts are checked when they appear",
+                        topics.tokens(), topics.requests());
+            }
+        } catch (CoPartitioning.CoPartitioningException e) {
+            throw e;
+        } catch (IllegalStateException e) {
+            // Kafka not reachable yet: the token feed checks once it gets partitions.
+            LOG.warn("Co-partitioning not checked at start ({}); the token feed checks it when it gets partitions", e.getMessage());
+        }
+    }
+
     public WorkerNode start() {
         watches.start();
         requests.start(scheduler);
@@ -60,9 +98,31 @@ public final class WorkerNode implements AutoCloseable {
         return this;
     }
 
-    /** Whether every thread of the node runs (liveness). */
+    /** Whether every thread of the node runs and the model makes progress (liveness). */
     public boolean running() {
-        return tokens.alive() && requests.alive() && scheduler.alive();
+        return problem().isEmpty();
+    }
+
+    /**
+     * Why this node is not live: a feed or the model thread stopped, or the model thread made no progress for longer
+     * than the stall timeout (a hung job: the thread lives but answers no one). Empty when all is well.
+     */
+    public Optional<String> problem() {
+        if (!tokens.alive()) {
+            return Optional.of("the token feed stopped" + (tokens.stopReason() == null ? "" : ": " + tokens.stopReason()));
+        }
+        if (!requests.alive()) {
+            return Optional.of("the request feed stopped");
+        }
+        if (!scheduler.alive()) {
+            return Optional.of("the model thread stopped");
+        }
+        Duration stalled = scheduler.stalledFor();
+        if (stalled.compareTo(modelStallTimeout) > 0) {
+            return Optional.of("the model thread made no progress for " + stalled.toMillis() + " ms (limit "
+                    + modelStallTimeout + "), on request " + scheduler.currentRequestId());
+        }
+        return Optional.empty();
     }
 
     public TokenFeed tokens() {

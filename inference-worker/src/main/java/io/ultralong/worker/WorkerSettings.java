@@ -2,7 +2,9 @@ package io.ultralong.worker;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
+import io.ultralong.protocol.kafka.KafkaConnection;
 import io.ultralong.protocol.topics.Topics;
 
 /**
@@ -16,6 +18,9 @@ import io.ultralong.protocol.topics.Topics;
  * @param dataDir           the worker's context store (RocksDB) directory
  * @param sessionTimeout    how long the group waits for a restarting static member before moving its partitions
  * @param maxQueuedQueries  queries waiting beyond this are refused with {@code unavailable}
+ * @param modelStallTimeout liveness turns DOWN when the model thread goes this long without progress
+ * @param kafkaProperties   passthrough client properties of every Kafka client of the worker (security),
+ *                          see {@link KafkaConnection}
  */
 public record WorkerSettings(
         String bootstrapServers,
@@ -24,7 +29,37 @@ public record WorkerSettings(
         String workerId,
         Path dataDir,
         Duration sessionTimeout,
-        int maxQueuedQueries) {
+        int maxQueuedQueries,
+        Duration modelStallTimeout,
+        Map<String, String> kafkaProperties) {
+
+    public static final String DEFAULT_MODEL_STALL_TIMEOUT = "PT5M";
+
+    public WorkerSettings {
+        kafkaProperties = Map.copyOf(kafkaProperties);
+    }
+
+    /** Without passthrough Kafka properties, with the default stall timeout. */
+    public WorkerSettings(String bootstrapServers, String topicPrefix, String groupId, String workerId, Path dataDir,
+                          Duration sessionTimeout, int maxQueuedQueries) {
+        this(bootstrapServers, topicPrefix, groupId, workerId, dataDir, sessionTimeout, maxQueuedQueries,
+                Duration.parse(DEFAULT_MODEL_STALL_TIMEOUT), Map.of());
+    }
+
+    public WorkerSettings withKafka(KafkaConnection kafka) {
+        return new WorkerSettings(kafka.bootstrapServers(), topicPrefix, groupId, workerId, dataDir, sessionTimeout,
+                maxQueuedQueries, modelStallTimeout, kafka.properties());
+    }
+
+    public WorkerSettings withModelStallTimeout(Duration timeout) {
+        return new WorkerSettings(bootstrapServers, topicPrefix, groupId, workerId, dataDir, sessionTimeout,
+                maxQueuedQueries, timeout, kafkaProperties);
+    }
+
+    /** How every Kafka client of this worker connects. */
+    public KafkaConnection kafka() {
+        return new KafkaConnection(bootstrapServers, kafkaProperties);
+    }
 
     /** The platform's topic names under this worker's prefix. */
     public Topics topics() {

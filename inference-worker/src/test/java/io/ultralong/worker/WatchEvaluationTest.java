@@ -84,7 +84,7 @@ class WatchEvaluationTest {
                     assertThat(worker.node().watches().evaluations()).isEqualTo(2);
 
                     // A second watch whose notifyWhen never matches: evaluated, never announced.
-                    put(producer, harness, new WatchDefinition("never", SESSION, QUESTION, sampling(), 30, 0, "(?!)", 2));
+                    put(producer, harness, new WatchDefinition("never", SESSION, QUESTION, sampling(), 30, 0, "a\\bb", 2));
                     await().atMost(Duration.ofSeconds(30)).until(() -> worker.node().watches().watches().size() == 2);
 
                     // A burst of ten records coalesces into few evaluations, the last covering the last record.
@@ -99,7 +99,7 @@ class WatchEvaluationTest {
                             && answers.get(answers.size() - 1).coveredSeq() == last && worker.node().scheduler().queued() == 0);
                     long burstEvaluations = worker.node().watches().evaluations() - evaluationsBefore;
                     assertThat(burstEvaluations).isBetween(2L, 8L);   // two watches, at least one each; far fewer than 20
-                    assertThat(answers).allMatch(a -> a.watchId().equals("errors"));   // "(?!)" never matches
+                    assertThat(answers).allMatch(a -> a.watchId().equals("errors"));   // "a\\bb" never matches
 
                     // Half a threshold's worth: applied, not evaluated.
                     long evaluationsBeforeShort = worker.node().watches().evaluations();

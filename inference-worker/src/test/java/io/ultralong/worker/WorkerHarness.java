@@ -45,7 +45,7 @@ final class WorkerHarness implements AutoCloseable {
     WorkerHarness(KafkaBroker broker) {
         this.broker = broker;
         broker.createTopics(PARTITIONS, prefix + "records", prefix + "tokens", prefix + "requests", prefix + "watches");
-        broker.createTopics(2, prefix + "responses", prefix + "answers");
+        broker.createTopics(2, prefix + "responses", prefix + "answers", prefix + "tokens.dlq");
         this.producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(), new ByteArraySerializer());
         this.responses = new TopicTail(broker.bootstrapServers(), prefix + "responses", true, "harness-responses", record ->
                 events.computeIfAbsent(record.key(), k -> new CopyOnWriteArrayList<>()).add(QueryJson.decodeEvent(record.value()))).start();

@@ -94,7 +94,8 @@ public final class IngestApplication implements AutoCloseable {
     }
 
     private static void prepareTopics(IngestSettings settings, Topics topics) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers()))) {
+        try (Admin admin = Admin.create(settings.kafka().clientConfig(Map.of(AdminClientConfig.CLIENT_ID_CONFIG,
+                settings.applicationId() + "-admin")))) {
             if (settings.createTopics()) {
                 // The platform's topic settings (retention, compaction of watches), and a DLQ that accepts a
                 // rejected too-large record copied whole.
@@ -117,9 +118,9 @@ public final class IngestApplication implements AutoCloseable {
     }
 
     static Properties streamsProperties(IngestSettings settings) {
-        Properties props = new Properties();
+        // Passthrough client properties (security) first: Streams hands unprefixed ones to all its clients.
+        Properties props = settings.kafka().clientProperties(Map.of());
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, settings.applicationId());
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         props.put(StreamsConfig.STATE_DIR_CONFIG, settings.stateDir().toString());
         props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, settings.streamThreads());

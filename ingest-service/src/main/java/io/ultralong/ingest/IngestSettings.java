@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import io.ultralong.ingest.record.ContextTemplate;
+import io.ultralong.protocol.kafka.KafkaConnection;
 
 /**
  * Everything the ingest Streams application needs, as plain values: built from Quarkus configuration by the
@@ -40,7 +41,8 @@ public record IngestSettings(
         Path stateDir,
         int streamThreads,
         Duration commitInterval,
-        Map<String, String> streamsOverrides) {
+        Map<String, String> streamsOverrides,
+        Map<String, String> kafkaProperties) {
 
     public static final String DEFAULT_APPLICATION_ID = "ul-ingest";
     public static final int DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
@@ -59,6 +61,27 @@ public record IngestSettings(
             throw new IllegalArgumentException("partitions, replication factor, sizes and threads must be positive");
         }
         streamsOverrides = Map.copyOf(streamsOverrides);
+        kafkaProperties = Map.copyOf(kafkaProperties);
+    }
+
+    /** Without passthrough Kafka client properties. */
+    public IngestSettings(String applicationId, String bootstrapServers, String topicPrefix, boolean createTopics,
+                          int partitions, short replicationFactor, Path tokenizer, int maxRecordBytes, int maxChunkTokens,
+                          String template, Path stateDir, int streamThreads, Duration commitInterval,
+                          Map<String, String> streamsOverrides) {
+        this(applicationId, bootstrapServers, topicPrefix, createTopics, partitions, replicationFactor, tokenizer,
+                maxRecordBytes, maxChunkTokens, template, stateDir, streamThreads, commitInterval, streamsOverrides, Map.of());
+    }
+
+    /** How the Streams application and the admin client connect (security passthrough, see {@link KafkaConnection}). */
+    public KafkaConnection kafka() {
+        return new KafkaConnection(bootstrapServers, kafkaProperties);
+    }
+
+    public IngestSettings withKafka(KafkaConnection kafka) {
+        return new IngestSettings(applicationId, kafka.bootstrapServers(), topicPrefix, createTopics, partitions,
+                replicationFactor, tokenizer, maxRecordBytes, maxChunkTokens, template, stateDir, streamThreads,
+                commitInterval, streamsOverrides, kafka.properties());
     }
 
     /** The documented defaults for a broker and a tokenizer. */
@@ -71,48 +94,48 @@ public record IngestSettings(
     public IngestSettings withApplicationId(String value) {
         return new IngestSettings(value, bootstrapServers, topicPrefix, createTopics, partitions, replicationFactor,
                 tokenizer, maxRecordBytes, maxChunkTokens, template, stateDir, streamThreads, commitInterval,
-                streamsOverrides);
+                streamsOverrides, kafkaProperties);
     }
 
     public IngestSettings withTopicPrefix(String value) {
         return new IngestSettings(applicationId, bootstrapServers, value, createTopics, partitions, replicationFactor,
                 tokenizer, maxRecordBytes, maxChunkTokens, template, stateDir, streamThreads, commitInterval,
-                streamsOverrides);
+                streamsOverrides, kafkaProperties);
     }
 
     public IngestSettings withTopics(boolean create, int newPartitions) {
         return new IngestSettings(applicationId, bootstrapServers, topicPrefix, create, newPartitions,
                 replicationFactor, tokenizer, maxRecordBytes, maxChunkTokens, template, stateDir, streamThreads,
-                commitInterval, streamsOverrides);
+                commitInterval, streamsOverrides, kafkaProperties);
     }
 
     public IngestSettings withLimits(int newMaxRecordBytes, int newMaxChunkTokens) {
         return new IngestSettings(applicationId, bootstrapServers, topicPrefix, createTopics, partitions,
                 replicationFactor, tokenizer, newMaxRecordBytes, newMaxChunkTokens, template, stateDir, streamThreads,
-                commitInterval, streamsOverrides);
+                commitInterval, streamsOverrides, kafkaProperties);
     }
 
     public IngestSettings withTemplate(String value) {
         return new IngestSettings(applicationId, bootstrapServers, topicPrefix, createTopics, partitions,
                 replicationFactor, tokenizer, maxRecordBytes, maxChunkTokens, value, stateDir, streamThreads,
-                commitInterval, streamsOverrides);
+                commitInterval, streamsOverrides, kafkaProperties);
     }
 
     public IngestSettings withStateDir(Path value) {
         return new IngestSettings(applicationId, bootstrapServers, topicPrefix, createTopics, partitions,
                 replicationFactor, tokenizer, maxRecordBytes, maxChunkTokens, template, value, streamThreads,
-                commitInterval, streamsOverrides);
+                commitInterval, streamsOverrides, kafkaProperties);
     }
 
     public IngestSettings withStreamThreads(int value) {
         return new IngestSettings(applicationId, bootstrapServers, topicPrefix, createTopics, partitions,
                 replicationFactor, tokenizer, maxRecordBytes, maxChunkTokens, template, stateDir, value,
-                commitInterval, streamsOverrides);
+                commitInterval, streamsOverrides, kafkaProperties);
     }
 
     public IngestSettings withStreamsOverrides(Map<String, String> value) {
         return new IngestSettings(applicationId, bootstrapServers, topicPrefix, createTopics, partitions,
                 replicationFactor, tokenizer, maxRecordBytes, maxChunkTokens, template, stateDir, streamThreads,
-                commitInterval, value);
+                commitInterval, value, kafkaProperties);
     }
 }

@@ -21,6 +21,9 @@ import io.ultralong.worker.ModelSettings;
 import io.ultralong.worker.Worker;
 import io.ultralong.worker.WorkerSettings;
 import org.apache.kafka.clients.admin.Admin;
+import io.ultralong.protocol.kafka.KafkaConnection;
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +46,7 @@ public class EmbeddedPlatform {
     private final int partitions;
     private final String topicPrefix;
     private final int httpPort;
+    private final Duration modelStallTimeout;
     private final ModelSettings modelSettings;
     private EmbeddedKafkaBroker broker;
     private IngestApplication ingest;
@@ -55,6 +59,8 @@ public class EmbeddedPlatform {
                             @ConfigProperty(name = "ul.embedded.partitions", defaultValue = "8") int partitions,
                             @ConfigProperty(name = "ul.topics.prefix", defaultValue = "ul.") String topicPrefix,
                             @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort,
+                            @ConfigProperty(name = "ul.worker.model-stall-timeout",
+                                    defaultValue = WorkerSettings.DEFAULT_MODEL_STALL_TIMEOUT) Duration modelStallTimeout,
                             WorkerModelConfig worker) {
         this.dataDir = dataDir.toAbsolutePath();
         this.modelDir = modelDir;
@@ -63,6 +69,7 @@ public class EmbeddedPlatform {
         this.partitions = partitions;
         this.topicPrefix = topicPrefix;
         this.httpPort = httpPort;
+        this.modelStallTimeout = modelStallTimeout;
         this.modelSettings = worker.settings(modelDir, device);
     }
 
@@ -72,7 +79,11 @@ public class EmbeddedPlatform {
         broker = EmbeddedKafkaBroker.start(dataDir.resolve("kafka"), kafkaPort, EmbeddedKafkaBroker.freePort());
 
         Topics topics = new Topics(topicPrefix);
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+        // The same kafka.* / ul.kafka.* passthrough as the separate services (the embedded broker itself is plaintext).
+        Config config = ConfigProvider.getConfig();
+        KafkaConnection kafka = KafkaConnection.fromConfig(broker.bootstrapServers(), config.getPropertyNames(),
+                name -> config.getOptionalValue(name, String.class), System.getenv());
+        try (Admin admin = Admin.create(kafka.clientConfig(Map.of()))) {
             var created = new TopicProvisioner(partitions, (short) 1, topics.defaultConfigs()).createMissing(admin, topics.all());
             int actual = CoPartitioning.verify(admin, topics);
             LOG.info("[2/4] Topics ready: {} partitions{}", actual, created.isEmpty() ? "" : ", created " + created);
@@ -84,11 +95,12 @@ public class EmbeddedPlatform {
         ingest = IngestApplication.start(IngestSettings.defaults(broker.bootstrapServers(), model)
                 .withTopicPrefix(topicPrefix)
                 .withTopics(false, partitions)
-                .withStateDir(dataDir.resolve("ingest")));
+                .withStateDir(dataDir.resolve("ingest"))
+                .withKafka(kafka));
 
         LOG.info("[4/4] Loading the model and starting the worker");
         WorkerSettings workerSettings = new WorkerSettings(broker.bootstrapServers(), topicPrefix, "ul-workers", "embedded",
-                workerData, Duration.ofSeconds(10), 256);
+                workerData, Duration.ofSeconds(10), 256).withKafka(kafka).withModelStallTimeout(modelStallTimeout);
         worker = Worker.start(workerSettings, modelSettings);
         if (worker.demoModel()) {
             LOG.warn("*** {} ***", DemoModel.WARNING);
@@ -98,6 +110,11 @@ public class EmbeddedPlatform {
                   API:        http://localhost:{}/v1  (OpenAPI UI: http://localhost:{}/q/swagger-ui)
                   Health:     http://localhost:{}/q/health   Metrics: http://localhost:{}/q/metrics
                   Kafka:      localhost:{}               Data: {}""", httpPort, httpPort, httpPort, httpPort, kafkaPort, dataDir);
+    }
+
+    /** The embedded worker, null until started: its liveness is the platform's. */
+    Worker worker() {
+        return worker;
     }
 
     void stop(@Observes ShutdownEvent shutdown) throws InterruptedException {

@@ -5,8 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
@@ -30,6 +28,7 @@ import io.ultralong.gateway.kafka.SessionLookup;
 import io.ultralong.gateway.kafka.WatchRegistry;
 import io.ultralong.gateway.security.Caller;
 import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.protocol.watch.NotifyPattern;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
 import io.vertx.core.http.HttpServerResponse;
@@ -92,9 +91,9 @@ public class WatchResource {
         caller.sessionKey(watchId);   // same rules as session ids
         if (body.notifyWhen() != null) {
             try {
-                Pattern.compile(body.notifyWhen());
-            } catch (PatternSyntaxException e) {
-                throw ApiException.badRequest("\"notifyWhen\" is not a valid regular expression: " + e.getDescription());
+                NotifyPattern.compile(body.notifyWhen(), config.limits().maxNotifyWhenChars());
+            } catch (IllegalArgumentException e) {
+                throw ApiException.badRequest(e.getMessage());
             }
         }
         Trigger trigger = body.trigger() != null ? body.trigger() : new Trigger(null, null);

@@ -11,13 +11,13 @@ import jakarta.enterprise.event.Observes;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.subscription.MultiEmitter;
+import io.ultralong.protocol.kafka.KafkaConnection;
 import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.topics.Topics;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchJson;
 import io.ultralong.protocol.watch.WatchKeys;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /** Streams the answers of standing queries from {@code ul.answers} to the clients following them. */
 @ApplicationScoped
@@ -26,8 +26,8 @@ public class AnswerRouter {
     private final ConcurrentMap<String, Set<MultiEmitter<? super WatchAnswer>>> followers = new ConcurrentHashMap<>();
     private final TopicTail tail;
 
-    public AnswerRouter(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, Topics topics) {
-        this.tail = new TopicTail(bootstrapServers, topics.answers(), false, "ul-gateway-answers", this::route);
+    public AnswerRouter(KafkaConnection kafka, Topics topics) {
+        this.tail = new TopicTail(kafka, topics.answers(), false, "ul-gateway-answers", this::route);
     }
 
     void start(@Observes StartupEvent startup) {

@@ -9,12 +9,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.runtime.StartupEvent;
+import io.ultralong.protocol.kafka.KafkaConnection;
 import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.topics.Topics;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -34,8 +34,8 @@ public class ResponseRouter {
     private final ConcurrentMap<String, Subscription> subscriptions = new ConcurrentHashMap<>();
     private final TopicTail tail;
 
-    public ResponseRouter(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, Topics topics) {
-        this.tail = new TopicTail(bootstrapServers, topics.responses(), false, "ul-gateway-responses", this::route);
+    public ResponseRouter(KafkaConnection kafka, Topics topics) {
+        this.tail = new TopicTail(kafka, topics.responses(), false, "ul-gateway-responses", this::route);
     }
 
     void start(@Observes StartupEvent startup) {

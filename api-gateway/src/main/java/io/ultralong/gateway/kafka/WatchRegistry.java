@@ -12,6 +12,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.quarkus.runtime.StartupEvent;
+import io.ultralong.protocol.kafka.KafkaConnection;
 import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.topics.Topics;
 import io.ultralong.protocol.watch.WatchDefinition;
@@ -19,7 +20,6 @@ import io.ultralong.protocol.watch.WatchJson;
 import io.ultralong.protocol.watch.WatchKeys;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * The standing queries of all sessions, as {@code ul.watches} (a compacted topic) says: read from
@@ -34,11 +34,11 @@ public class WatchRegistry {
     private final String topic;
     private final TopicTail tail;
 
-    public WatchRegistry(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers, Topics topics,
+    public WatchRegistry(KafkaConnection kafka, Topics topics,
                          KafkaProducers producers) {
         this.producers = producers;
         this.topic = topics.watches();
-        this.tail = new TopicTail(bootstrapServers, topic, true, "ul-gateway-watches", this::apply);
+        this.tail = new TopicTail(kafka, topic, true, "ul-gateway-watches", this::apply);
     }
 
     void start(@Observes StartupEvent startup) {

@@ -69,13 +69,12 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
         this.topic = settings.topics().requests();
         this.ledger = ledger;
         this.publisher = publisher;
-        this.consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers(),
+        this.consumer = new KafkaConsumer<>(settings.kafka().clientConfig(Map.of(
                 ConsumerConfig.GROUP_ID_CONFIG, settings.requestsGroupId(),
                 ConsumerConfig.CLIENT_ID_CONFIG, "ul-worker-requests-" + settings.workerId(),
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false),
+                ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false)),
                 new StringDeserializer(), new ByteArrayDeserializer());
         this.thread = new Thread(this, "ul-request-feed");
     }

@@ -2,6 +2,7 @@ package io.ultralong.worker.kafka;
 
 import java.util.Map;
 
+import io.ultralong.protocol.kafka.KafkaConnection;
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.ResponseEvent;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -17,15 +18,14 @@ public final class ResponsePublisher implements AutoCloseable {
     private final Producer<String, byte[]> producer;
     private final String topic;
 
-    public ResponsePublisher(String bootstrapServers, String topic, String clientId) {
+    public ResponsePublisher(KafkaConnection kafka, String topic, String clientId) {
         this.topic = topic;
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        this.producer = new KafkaProducer<>(kafka.clientConfig(Map.of(
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 // Token events are small and latency-bound: send at once.
                 ProducerConfig.LINGER_MS_CONFIG, 0,
-                ProducerConfig.CLIENT_ID_CONFIG, clientId),
+                ProducerConfig.CLIENT_ID_CONFIG, clientId)),
                 new StringSerializer(), new ByteArraySerializer());
     }
 

@@ -9,7 +9,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArraySet;
 
+import io.ultralong.protocol.topics.CoPartitioning;
 import io.ultralong.worker.WorkerSettings;
+import io.ultralong.worker.session.RejectedChunkException;
 import io.ultralong.worker.session.SessionLedger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -33,6 +35,10 @@ import org.slf4j.LoggerFactory;
  * each partition's position atomically with the chunks, so a worker resumes exactly after what its
  * store holds (a partition new to this worker replays from its start, as its store has nothing).
  * Offsets are committed to Kafka only after the store holds the data, for monitoring and lag.
+ *
+ * <p>A record the ledger refuses (unreadable, a seq gap, a wrong first position) goes to {@code ul.tokens.dlq} with
+ * its reason and the partition goes on: one bad record must not stop every session of the partition, again after
+ * each restart.
  */
 public final class TokenFeed implements Runnable, AutoCloseable {
 
@@ -55,17 +61,21 @@ public final class TokenFeed implements Runnable, AutoCloseable {
     private final SessionLedger ledger;
     private final Ownership ownership;
     private final Progress progress;
+    private final TokenDeadLetters deadLetters;
     private final Set<Integer> owned = new CopyOnWriteArraySet<>();
     private final Thread thread;
+    private final String requestsTopic;
     private volatile boolean running = true;
+    private volatile boolean coPartitioningChecked;
+    private volatile String stopReason;
 
     public TokenFeed(WorkerSettings settings, SessionLedger ledger, Ownership ownership, Progress progress) {
         this.topic = settings.topics().tokens();
+        this.requestsTopic = settings.topics().requests();
         this.ledger = ledger;
         this.ownership = ownership;
         this.progress = progress;
         Map<String, Object> config = new HashMap<>();
-        config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         config.put(ConsumerConfig.GROUP_ID_CONFIG, settings.groupId());
         config.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, settings.workerId());
         config.put(ConsumerConfig.CLIENT_ID_CONFIG, "ul-worker-tokens-" + settings.workerId());
@@ -77,7 +87,8 @@ public final class TokenFeed implements Runnable, AutoCloseable {
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-        this.consumer = new KafkaConsumer<>(config, new StringDeserializer(), new ByteArrayDeserializer());
+        this.consumer = new KafkaConsumer<>(settings.kafka().clientConfig(config), new StringDeserializer(), new ByteArrayDeserializer());
+        this.deadLetters = new TokenDeadLetters(settings.kafka(), settings.topics().tokensDlq(), settings.workerId());
         this.thread = new Thread(this, "ul-token-feed");
     }
 
@@ -107,7 +118,11 @@ public final class TokenFeed implements Runnable, AutoCloseable {
                 Map<TopicPartition, OffsetAndMetadata> applied = new HashMap<>();
                 Set<String> advanced = new LinkedHashSet<>();
                 for (ConsumerRecord<String, byte[]> record : records) {
-                    ledger.apply(record.partition(), record.offset(), record.key(), record.value());
+                    try {
+                        ledger.apply(record.partition(), record.offset(), record.key(), record.value());
+                    } catch (RejectedChunkException e) {
+                        deadLetters.send(record, e);
+                    }
                     applied.put(new TopicPartition(record.topic(), record.partition()), new OffsetAndMetadata(record.offset() + 1));
                     advanced.add(record.key());
                 }
@@ -122,10 +137,28 @@ public final class TokenFeed implements Runnable, AutoCloseable {
         } catch (WakeupException e) {
             // closing
         } catch (RuntimeException e) {
-            LOG.error("The token feed stopped", e);
+            Throwable cause = e.getCause() instanceof CoPartitioning.CoPartitioningException ? e.getCause() : e;
+            stopReason = cause.getMessage();
+            LOG.error("The token feed stopped", cause);
         } finally {
             consumer.close();
+            deadLetters.close();
         }
+    }
+
+    /** Why the feed stopped (an error's message), or null while it runs or after a clean close. */
+    public String stopReason() {
+        return stopReason;
+    }
+
+    /** Records moved to the tokens DLQ since the start. */
+    public long deadLettered() {
+        return deadLetters.sent();
+    }
+
+    /** Refused records that could not be written to the tokens DLQ (they are only in the log). */
+    public long deadLetterFailures() {
+        return deadLetters.failed();
     }
 
     private final class Rebalance implements ConsumerRebalanceListener {
@@ -134,6 +167,9 @@ public final class TokenFeed implements Runnable, AutoCloseable {
             if (partitions.isEmpty()) {
                 return;
             }
+            if (!coPartitioningChecked) {
+                checkCoPartitioning();
+            }
             List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
             for (TopicPartition partition : partitions) {
                 consumer.seek(partition, ledger.nextOffset(partition.partition()));
@@ -141,6 +177,19 @@ public final class TokenFeed implements Runnable, AutoCloseable {
             owned.addAll(numbers);
             LOG.info("Assigned tokens partitions {} (now owning {})", numbers, owned);
             ownership.assigned(numbers);
+        }
+
+        /**
+         * A worker started before its topics existed checks them here, once: tokens partition p and requests partition
+         * p must hold the same sessions, or queries would wait on a worker that never sees their session's chunks.
+         */
+        private void checkCoPartitioning() {
+            int tokens = consumer.partitionsFor(topic).size();
+            int requests = consumer.partitionsFor(requestsTopic).size();
+            if (tokens > 0 && requests > 0) {
+                CoPartitioning.requireEqual(Map.of(topic, tokens, requestsTopic, requests));
+                coPartitioningChecked = true;
+            }
         }
 
         @Override
@@ -157,7 +206,11 @@ public final class TokenFeed implements Runnable, AutoCloseable {
             if (partitions.isEmpty()) {
                 return;
             }
-            List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
+            // Only what this feed took on: a failed assignment (see checkCoPartitioning) never reached the others.
+            List<Integer> numbers = partitions.stream().map(TopicPartition::partition).filter(owned::contains).toList();
+            if (numbers.isEmpty()) {
+                return;
+            }
             // Stop reading their requests first: a partition not in owned() has no request read here any more.
             ownership.revoked(numbers);
             owned.removeAll(numbers);

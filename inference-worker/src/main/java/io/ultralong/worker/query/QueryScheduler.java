@@ -1,5 +1,6 @@
 package io.ultralong.worker.query;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -22,6 +23,11 @@ import org.slf4j.LoggerFactory;
  * Runs queries one at a time on the model thread, users' queries first. A query whose session has
  * not yet applied its {@code minSeq} waits aside (it never holds up the model) until the ledger
  * advances or its deadline passes. The Kafka consumers never wait on the model: they only enqueue.
+ *
+ * <p>One job's failure is that job's: any exception, and any Error short of {@link OutOfMemoryError} (a
+ * {@link StackOverflowError} say), answers it with {@code internal} and the thread goes on. The thread beats a
+ * heartbeat on every loop and every event a job emits (prefill progress, tokens), so a job that hangs shows as
+ * {@link #stalledFor() stalled} and liveness can turn DOWN, not only when the thread dies.
  */
 public final class QueryScheduler implements AutoCloseable {
 
@@ -44,6 +50,8 @@ public final class QueryScheduler implements AutoCloseable {
     private final Map<String, QueryJob> byRequestId = new ConcurrentHashMap<>();
     private final Thread modelThread;
     private volatile boolean running = true;
+    private volatile long lastBeatNanos = System.nanoTime();
+    private volatile QueryJob current;
 
     public QueryScheduler(SessionLedger ledger, AnswerEngine engine, Consumer<ResponseEvent> publisher,
                           Completion completion, int maxQueued) {
@@ -125,11 +133,53 @@ public final class QueryScheduler implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            expireWaiting();
-            if (job != null) {
-                step(job);
+            beat();
+            try {
+                expireWaiting();
+                if (job != null) {
+                    current = job;
+                    step(job);
+                }
+            } catch (OutOfMemoryError e) {
+                throw e;   // nothing sound is left to do: the thread dies and liveness says so
+            } catch (RuntimeException | Error e) {
+                LOG.error("The model thread caught a failure outside the model and goes on", e);
+                if (job != null && byRequestId.get(job.request().requestId()) == job) {
+                    finishQuietly(job, e);
+                }
+            } finally {
+                current = null;
             }
         }
+    }
+
+    /** Ends a job whose handling failed outside the engine, so its client hears of it and its offset commits. */
+    private void finishQuietly(QueryJob job, Throwable failure) {
+        try {
+            finish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.INTERNAL.wireName(),
+                    "The worker failed to answer: " + failure));
+        } catch (RuntimeException e) {
+            byRequestId.remove(job.request().requestId(), job);
+            LOG.error("Query {} could not be ended cleanly", job.request().requestId(), e);
+        }
+    }
+
+    private void beat() {
+        lastBeatNanos = System.nanoTime();
+    }
+
+    /**
+     * How long the model thread has gone without a heartbeat: near zero while idle or working, growing while one
+     * job hangs (a native call that never returns, an endless loop).
+     */
+    public Duration stalledFor() {
+        return Duration.ofNanos(System.nanoTime() - lastBeatNanos);
+    }
+
+    /** The request id of the job on the model now, or null. */
+    public String currentRequestId() {
+        QueryJob job = current;
+        return job == null ? null : job.request().requestId();
     }
 
     private void step(QueryJob job) {
@@ -154,14 +204,17 @@ public final class QueryScheduler implements AutoCloseable {
             ResponseEvent terminal;
             try {
                 terminal = engine.answer(job, event -> {
+                    beat();
                     if (!job.cancelled()) {
                         publish(job, event);
                     }
                 });
-            } catch (RuntimeException e) {
+            } catch (OutOfMemoryError e) {
+                throw e;
+            } catch (RuntimeException | Error e) {
                 LOG.error("Query {} failed", job.request().requestId(), e);
                 terminal = new ResponseEvent.Error(job.request().requestId(), ErrorCode.INTERNAL.wireName(),
-                        "The worker failed to answer: " + e.getMessage());
+                        "The worker failed to answer: " + e);
             }
             if (terminal instanceof ResponseEvent.Done done) {
                 terminal = done.withWarnings(deadLetterWarnings(job));

@@ -35,6 +35,13 @@ public interface WorkerConfig {
     @WithDefault("PT30S")
     Duration sessionTimeout();
 
+    /**
+     * Liveness turns DOWN when the model thread goes this long without progress (no prefill chunk, no token, no
+     * finished query) while it works: a hung job. Keep it above the slowest single prefill chunk.
+     */
+    @WithDefault(io.ultralong.worker.WorkerSettings.DEFAULT_MODEL_STALL_TIMEOUT)
+    Duration modelStallTimeout();
+
     /** Queries waiting beyond this are refused with {@code unavailable}. */
     @WithDefault("256")
     int maxQueuedQueries();

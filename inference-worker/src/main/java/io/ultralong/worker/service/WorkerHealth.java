@@ -48,8 +48,10 @@ public final class WorkerHealth {
         @Override
         public HealthCheckResponse call() {
             Worker worker = service.worker();
-            // Still loading counts as alive; a feed thread that died does not.
-            return HealthCheckResponse.named("ul-worker").status(worker == null || worker.node().running()).build();
+            // Still loading counts as alive; a feed thread that died, or a model thread that hangs, does not.
+            java.util.Optional<String> problem = worker == null ? java.util.Optional.empty() : worker.node().problem();
+            return HealthCheckResponse.named("ul-worker").status(problem.isEmpty())
+                    .withData("problem", problem.orElse("none")).build();
         }
     }
 }

@@ -11,6 +11,9 @@ import io.ultralong.worker.ModelSettings;
 import io.ultralong.worker.Worker;
 import io.ultralong.worker.WorkerSettings;
 import io.ultralong.worker.model.WorkerMetrics;
+import io.ultralong.protocol.kafka.KafkaConnection;
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /** Runs the worker in the Quarkus service and publishes its metrics. */
@@ -33,8 +36,13 @@ public class WorkerService {
     }
 
     void start(@Observes StartupEvent startup) {
+        Config all = ConfigProvider.getConfig();
+        KafkaConnection kafka = KafkaConnection.fromConfig(bootstrapServers, all.getPropertyNames(),
+                name -> all.getOptionalValue(name, String.class), System.getenv());
         WorkerSettings settings = new WorkerSettings(bootstrapServers, topicPrefix, config.groupId(), config.id(),
-                config.dataDir(), config.sessionTimeout(), config.maxQueuedQueries());
+                config.dataDir(), config.sessionTimeout(), config.maxQueuedQueries())
+                .withKafka(kafka)
+                .withModelStallTimeout(config.modelStallTimeout());
         ModelSettings model = new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
                 config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),
@@ -84,6 +92,10 @@ public class WorkerService {
         Gauge.builder("ul.worker.store.chunk.gaps", worker.ledger(), l -> l.gaps()).register(registry);
         Gauge.builder("ul.worker.chunks.rejected", worker.ledger(), l -> l.rejected())
                 .description("Records on the tokens topic that were not token chunks").register(registry);
+        Gauge.builder("ul.worker.chunks.dead.lettered", worker.node().tokens(), t -> t.deadLettered())
+                .description("Token chunks the worker could not apply, moved to the tokens DLQ with their reason").register(registry);
+        Gauge.builder("ul.worker.chunks.dead.letter.failures", worker.node().tokens(), t -> t.deadLetterFailures())
+                .description("Refused token chunks that could not be written to the tokens DLQ (see the log)").register(registry);
     }
 
     private static double storeStat(Worker worker, String which) {

@@ -17,6 +17,9 @@ public interface SessionLedger {
     /**
      * Applies one {@code ul.tokens} record (a chunk, or a tombstone deleting the session) at
      * {@code offset}. Idempotent: a record applied before changes nothing.
+     *
+     * @throws RejectedChunkException when the record can never be applied (unreadable, a seq gap, a wrong first
+     *                                position): nothing was written, the caller moves it aside
      */
     void apply(int partition, long offset, String session, byte[] value);
 

@@ -120,16 +120,22 @@ public final class StoreSessionLedger implements SessionLedger {
             } catch (IllegalArgumentException e) {
                 // Only ingest writes here; a foreign record must not stop the partition.
                 rejected.incrementAndGet();
-                LOG.error("Skipping unreadable chunk of {} at {}@{}: {}", session, partition, offset, e.getMessage());
-                return;
+                throw new RejectedChunkException(RejectedChunkException.UNREADABLE,
+                        "unreadable chunk of " + session + " at " + partition + "@" + offset + ": " + e.getMessage());
             }
             // The session's progress is derived inside the chunk's own batch: never one without the other.
-            AppendResult result = store.appendChunk(session, chunk.seq(), chunk.firstPosition(), chunk.sourceOffset(),
-                    chunk.tokens(), partition, offset, metadata -> progress(metadata).after(chunk).encode());
+            AppendResult result;
+            try {
+                result = store.appendChunk(session, chunk.seq(), chunk.firstPosition(), chunk.sourceOffset(),
+                        chunk.tokens(), partition, offset, metadata -> progress(metadata).after(chunk).encode());
+            } catch (IllegalArgumentException e) {
+                rejected.incrementAndGet();
+                throw new RejectedChunkException(RejectedChunkException.WRONG_POSITION, e.getMessage());
+            }
             if (result.status() == AppendResult.Status.GAP) {
                 gaps.incrementAndGet();
-                LOG.error("Chunk {} of {} at {}@{} leaves a gap (expected seq {}): not applied",
-                        chunk.seq(), session, partition, offset, result.expectedSeq());
+                throw new RejectedChunkException(RejectedChunkException.SEQ_GAP, "chunk " + chunk.seq() + " of " + session
+                        + " at " + partition + "@" + offset + " leaves a gap (expected seq " + result.expectedSeq() + ")");
             }
         } catch (RocksDBException e) {
             throw new IllegalStateException("the context store failed applying " + partition + "@" + offset, e);

@@ -4,16 +4,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Pattern;
 
+import io.ultralong.protocol.kafka.KafkaConnection;
 import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.topics.Topics;
+import io.ultralong.protocol.watch.NotifyPattern;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
 import io.ultralong.protocol.watch.WatchJson;
@@ -42,7 +44,10 @@ import org.slf4j.LoggerFactory;
  * (bursts coalesce). Evaluations queue behind users' queries (priority 1) and reuse the session's KV
  * cache like any query, so each one prefills only what arrived since the last plus the question.
  *
- * <p>Answers go to {@code ul.answers} (key = session key), filtered by {@code notifyWhen}.
+ * <p>Answers go to {@code ul.answers} (key = session key), filtered by {@code notifyWhen}. That filter is a user's
+ * pattern: it runs under RE2/J ({@link NotifyPattern}, linear time, bounded size) and on a thread of its own, never
+ * on the model thread, so no pattern can hold up other tenants' queries; a watch whose pattern is refused is not
+ * evaluated at all.
  * Evaluation progress (the context tokens the last evaluation covered) is kept in the worker's store,
  * so a restarted worker counts new tokens from the last evaluation, not from its restart. A worker that
  * takes a partition over from another has none and counts from when it first saw the watch.
@@ -66,6 +71,12 @@ public final class WatchEvaluator implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
+    // Finished evaluations are handled here (progress write, notifyWhen, publish), off the model thread.
+    private final ExecutorService notifier = Executors.newSingleThreadExecutor(r -> {
+        Thread thread = new Thread(r, "ul-watch-notify");
+        thread.setDaemon(true);
+        return thread;
+    });
     private final AtomicLong evaluations = new AtomicLong();
     private final AtomicLong announced = new AtomicLong();
 
@@ -78,20 +89,19 @@ public final class WatchEvaluator implements AutoCloseable {
     /**
      * @param ledger the sessions' context tokens and the watches' recorded progress
      */
-    public WatchEvaluator(String bootstrapServers, Topics topics, String workerId, QueryScheduler scheduler,
+    public WatchEvaluator(KafkaConnection kafka, Topics topics, String workerId, QueryScheduler scheduler,
                           SessionLedger ledger, ToPartition partitions) {
         this.watchesTopic = topics.watches();
         this.answersTopic = topics.answers();
         this.scheduler = scheduler;
         this.ledger = ledger;
         this.partitions = partitions;
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        this.producer = new KafkaProducer<>(kafka.clientConfig(Map.of(
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.CLIENT_ID_CONFIG, "ul-worker-answers-" + workerId),
+                ProducerConfig.CLIENT_ID_CONFIG, "ul-worker-answers-" + workerId)),
                 new StringSerializer(), new ByteArraySerializer());
-        this.tail = new TopicTail(bootstrapServers, watchesTopic, true, "ul-worker-watches-" + workerId, this::onWatchRecord);
+        this.tail = new TopicTail(kafka, watchesTopic, true, "ul-worker-watches-" + workerId, this::onWatchRecord);
     }
 
     public WatchEvaluator start() {
@@ -147,6 +157,9 @@ public final class WatchEvaluator implements AutoCloseable {
     }
 
     private void consider(WatchState watch) {
+        if (watch.refused != null) {
+            return;
+        }
         long now = System.currentTimeMillis();
         synchronized (watch) {
             if (watch.inFlight) {
@@ -185,11 +198,23 @@ public final class WatchEvaluator implements AutoCloseable {
         QueryJob[] job = new QueryJob[1];
         job[0] = new QueryJob(request, partitions.of(definition.session()), WATCH_PRIORITY, event -> {
             if (event.terminal()) {
-                finished(watch, job[0], event);
+                notifier.execute(() -> finishedSafely(watch, job[0], event));
             }
         });
         evaluations.incrementAndGet();
         scheduler.submit(job[0]);
+    }
+
+    private void finishedSafely(WatchState watch, QueryJob job, ResponseEvent terminal) {
+        try {
+            finished(watch, job, terminal);
+        } catch (RuntimeException | StackOverflowError e) {
+            // One watch's answer must not stop the others' (the executor would replace its thread, but log why).
+            LOG.error("Handling the answer of watch {} of {} failed", watch.definition.watchId(), watch.definition.session(), e);
+            synchronized (watch) {
+                watch.inFlight = false;
+            }
+        }
     }
 
     private void finished(WatchState watch, QueryJob job, ResponseEvent terminal) {
@@ -207,7 +232,7 @@ public final class WatchEvaluator implements AutoCloseable {
         if (terminal instanceof ResponseEvent.Done done) {
             WatchDefinition definition = watch.definition;
             recordProgress(definition, covered);
-            if (definition.notifyWhen() == null || watch.notifyWhen.matcher(done.answer()).find()) {
+            if (definition.notifyWhen() == null || watch.notifyWhen.foundIn(done.answer())) {
                 WatchAnswer answer = new WatchAnswer(definition.watchId(), definition.session(), job.coveredSeq(),
                         done.answer(), done.usage(), done.timings(), System.currentTimeMillis());
                 producer.send(new ProducerRecord<>(answersTopic, definition.session(), WatchJson.encode(answer)));
@@ -248,13 +273,16 @@ public final class WatchEvaluator implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+        notifier.shutdownNow();
         tail.close();
         producer.close();
     }
 
     private static final class WatchState {
         final WatchDefinition definition;
-        final Pattern notifyWhen;
+        final NotifyPattern notifyWhen;
+        /** Why the watch is not evaluated (its pattern was refused), or null. */
+        final String refused;
         long evaluatedTokens;
         long evaluatedAt;
         boolean inFlight;
@@ -263,7 +291,19 @@ public final class WatchEvaluator implements AutoCloseable {
 
         WatchState(WatchDefinition definition, long tokensAtStart) {
             this.definition = definition;
-            this.notifyWhen = definition.notifyWhen() == null ? null : Pattern.compile(definition.notifyWhen());
+            NotifyPattern pattern = null;
+            String refusal = null;
+            if (definition.notifyWhen() != null) {
+                try {
+                    pattern = NotifyPattern.compile(definition.notifyWhen(), NotifyPattern.HARD_MAX_CHARS);
+                } catch (IllegalArgumentException e) {
+                    // Only a producer other than the gateway (which validates) can write this: say so, spend no model time.
+                    refusal = e.getMessage();
+                    LOG.error("Watch {} of {} is not evaluated: {}", definition.watchId(), definition.session(), refusal);
+                }
+            }
+            this.notifyWhen = pattern;
+            this.refused = refusal;
             this.evaluatedTokens = tokensAtStart;
         }
 

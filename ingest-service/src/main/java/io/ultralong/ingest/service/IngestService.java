@@ -6,6 +6,8 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -13,6 +15,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.quarkus.runtime.StartupEvent;
 import io.ultralong.ingest.IngestApplication;
 import io.ultralong.ingest.IngestSettings;
+import io.ultralong.protocol.kafka.KafkaConnection;
 import io.ultralong.runtime.synthetic.DemoModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,7 +56,14 @@ public class IngestService {
         return new IngestSettings(ingest.applicationId(), bootstrapServers, topics.prefix(), topics.create(),
                 topics.partitions(), topics.replicationFactor(), ingest.tokenizer().orElseGet(() -> demoTokenizer(stateDir)),
                 ingest.maxRecordBytes(), ingest.maxChunkTokens(), ingest.template(), stateDir,
-                ingest.streamThreads(), ingest.commitInterval(), ingest.streams());
+                ingest.streamThreads(), ingest.commitInterval(), ingest.streams())
+                .withKafka(kafkaConnection());
+    }
+
+    private KafkaConnection kafkaConnection() {
+        Config all = ConfigProvider.getConfig();
+        return KafkaConnection.fromConfig(bootstrapServers, all.getPropertyNames(),
+                name -> all.getOptionalValue(name, String.class), System.getenv());
     }
 
     /** Without a configured model, the demo model's tokenizer: written as workers without a model write it, so both tokenize alike. */

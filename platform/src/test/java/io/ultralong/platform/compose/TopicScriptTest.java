@@ -33,7 +33,7 @@ class TopicScriptTest {
 
     private static final int PARTITIONS = 3;
     private static final List<String> SUFFIXES =
-            List.of("records", "tokens", "requests", "watches", "responses", "answers", "records.dlq");
+            List.of("records", "tokens", "requests", "watches", "responses", "answers", "records.dlq", "tokens.dlq");
 
     @TempDir
     static Path tools;

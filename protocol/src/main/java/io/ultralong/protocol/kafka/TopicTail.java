@@ -45,15 +45,19 @@ public final class TopicTail implements AutoCloseable {
      */
     public TopicTail(String bootstrapServers, String topic, boolean fromBeginning, String clientId,
               Consumer<ConsumerRecord<String, byte[]>> handler) {
+        this(KafkaConnection.of(bootstrapServers), topic, fromBeginning, clientId, handler);
+    }
+
+    public TopicTail(KafkaConnection kafka, String topic, boolean fromBeginning, String clientId,
+              Consumer<ConsumerRecord<String, byte[]>> handler) {
         this.topic = topic;
         this.fromBeginning = fromBeginning;
         this.handler = handler;
-        this.consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        this.consumer = new KafkaConsumer<>(kafka.clientConfig(Map.of(
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
                 ConsumerConfig.CLIENT_ID_CONFIG, clientId,
-                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20),
+                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20)),
                 new StringDeserializer(), new ByteArrayDeserializer());
         this.thread = new Thread(this::run, clientId);
         thread.setDaemon(true);

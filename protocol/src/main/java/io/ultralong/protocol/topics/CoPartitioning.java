@@ -3,6 +3,8 @@ package io.ultralong.protocol.topics;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +45,34 @@ public final class CoPartitioning {
         Map<String, Integer> partitionCounts = new TreeMap<>();
         describe(admin, names).forEach((name, description) -> partitionCounts.put(name, description.partitions().size()));
         return requireEqual(partitionCounts);
+    }
+
+    /**
+     * Checks the topics a service reads (a subset of the co-partitioned ones, e.g. a worker's tokens and requests) if
+     * they all exist already. A service that waits for its topics to appear calls this at start and checks again
+     * (with the partition counts its clients see) when they do.
+     *
+     * @return the common partition count, or empty when one of them does not exist yet
+     * @throws CoPartitioningException when their partition counts differ
+     */
+    public static OptionalInt verifyIfPresent(Admin admin, List<String> names) {
+        Set<String> existing;
+        try {
+            existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("Cannot list topics: " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while listing topics", e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("Timed out listing topics", e);
+        }
+        if (!existing.containsAll(names)) {
+            return OptionalInt.empty();
+        }
+        Map<String, Integer> partitionCounts = new TreeMap<>();
+        describe(admin, names).forEach((name, description) -> partitionCounts.put(name, description.partitions().size()));
+        return OptionalInt.of(requireEqual(partitionCounts));
     }
 
     /**

@@ -47,6 +47,14 @@ public record Topics(String prefix) {
         return prefix + "records.dlq";
     }
 
+    /**
+     * Token chunks a worker could not apply (unreadable, a seq gap, a wrong first position), copied whole with the
+     * reason in headers ({@code ul.dlq.*}, as on the records DLQ), key = session key.
+     */
+    public String tokensDlq() {
+        return prefix + "tokens.dlq";
+    }
+
     /** Standing queries (watches), compacted, key = session key + NUL + watch id, in the session's partition. */
     public String watches() {
         return prefix + "watches";
@@ -63,7 +71,7 @@ public record Topics(String prefix) {
     }
 
     public List<String> all() {
-        return List.of(records(), tokens(), requests(), responses(), recordsDlq(), watches(), answers());
+        return List.of(records(), tokens(), requests(), responses(), recordsDlq(), tokensDlq(), watches(), answers());
     }
 
     /**
@@ -76,6 +84,7 @@ public record Topics(String prefix) {
                 tokens(), Map.of("retention.ms", "-1"),
                 watches(), Map.of("cleanup.policy", "compact"),
                 responses(), Map.of("retention.ms", Long.toString(Duration.ofHours(1).toMillis())),
+                tokensDlq(), Map.of("retention.ms", Long.toString(Duration.ofDays(7).toMillis())),
                 answers(), Map.of("retention.ms", Long.toString(Duration.ofDays(7).toMillis())));
     }
 }
