@@ -28,10 +28,12 @@ public final class WorkerNode implements AutoCloseable {
     private final QueryScheduler scheduler;
     private final WatchEvaluator watches;
     private final TokenFeed tokens;
+    private final java.util.function.IntSupplier tokenPartitions;
 
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.topics().responses(),
                 "ul-worker-responses-" + settings.workerId());
+        this.tokenPartitions = () -> publisher.partitions(settings.topics().tokens());
         this.requests = new RequestFeed(settings, (requestId, session, partition) -> {
             ResponseEvent.SessionInfo info = ledger.info(requestId, session, partition);
             return new ResponseEvent.SessionInfo(info.requestId(), info.exists(), info.records(), info.tokens(), info.lastSeq(),
@@ -65,6 +67,15 @@ public final class WorkerNode implements AutoCloseable {
 
     public TokenFeed tokens() {
         return tokens;
+    }
+
+    /** How many partitions the tokens topic (and so every co-partitioned topic) has. */
+    public int tokenPartitions() {
+        return tokenPartitions.getAsInt();
+    }
+
+    public RequestFeed requests() {
+        return requests;
     }
 
     public QueryScheduler scheduler() {

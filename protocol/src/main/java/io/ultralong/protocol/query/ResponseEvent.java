@@ -13,7 +13,9 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = ResponseEvent.Token.class, name = "token"),
         @JsonSubTypes.Type(value = ResponseEvent.Done.class, name = "done"),
         @JsonSubTypes.Type(value = ResponseEvent.Error.class, name = "error"),
-        @JsonSubTypes.Type(value = ResponseEvent.SessionInfo.class, name = "session-info")})
+        @JsonSubTypes.Type(value = ResponseEvent.SessionInfo.class, name = "session-info"),
+        @JsonSubTypes.Type(value = ResponseEvent.SessionList.class, name = "session-list"),
+        @JsonSubTypes.Type(value = ResponseEvent.WorkerStatus.class, name = "worker-status")})
 public sealed interface ResponseEvent {
 
     String requestId();
@@ -58,6 +60,34 @@ public sealed interface ResponseEvent {
     record SessionInfo(String requestId, boolean exists, long records, long tokens, long lastSeq,
                        long appliedSeq, long cachedTokens, int partition, long createdAt, long updatedAt)
             implements ResponseEvent {
+        @Override
+        public boolean terminal() {
+            return true;
+        }
+    }
+
+    /** The sessions a {@link WorkerRequest.ListSessions} asked for, from the owner of {@code partition}. */
+    record SessionList(String requestId, int partition, String workerId, java.util.List<SessionSummary> sessions)
+            implements ResponseEvent {
+        @Override
+        public boolean terminal() {
+            return true;
+        }
+    }
+
+    /** One session in a {@link SessionList}: its full key and the figures of {@link SessionInfo}. */
+    record SessionSummary(String key, long records, long tokens, long lastSeq, long cachedTokens, long updatedAt) {
+    }
+
+    /**
+     * A worker's state, from the owner of the partition the request went to: the partitions it owns,
+     * queries waiting, KV cache held in memory and where ({@code kvTier}: device or host), throughput
+     * since start, and the model it serves with that model's licence.
+     */
+    record WorkerStatus(String requestId, String workerId, java.util.List<Integer> partitions, int queueDepth,
+                        long kvMemoryBytes, String device, String kvTier, double prefillTokensPerSecond,
+                        double decodeTokensPerSecond, long prefilledTokens, long decodedTokens, String model,
+                        String licence, boolean demoModel) implements ResponseEvent {
         @Override
         public boolean terminal() {
             return true;
