@@ -29,6 +29,7 @@ public final class WorkerNode implements AutoCloseable {
     private final WatchEvaluator watches;
     private final TokenFeed tokens;
     private final java.util.function.IntSupplier tokenPartitions;
+    private final java.util.List<java.util.function.Consumer<ResponseEvent>> observers = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.topics().responses(),
@@ -39,7 +40,10 @@ public final class WorkerNode implements AutoCloseable {
             return new ResponseEvent.SessionInfo(info.requestId(), info.exists(), info.records(), info.tokens(), info.lastSeq(),
                     info.appliedSeq(), engine.cachedTokens(session), info.partition(), info.createdAt(), info.updatedAt());
         }, publisher::publish);
-        this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
+        this.scheduler = new QueryScheduler(ledger, engine, event -> {
+            observers.forEach(observer -> observer.accept(event));
+            publisher.publish(event);
+        }, requests, settings.maxQueuedQueries());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
         this.watches = new WatchEvaluator(settings.bootstrapServers(), settings.topics(), settings.workerId(), scheduler,
                 ledger, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
@@ -67,6 +71,11 @@ public final class WorkerNode implements AutoCloseable {
 
     public TokenFeed tokens() {
         return tokens;
+    }
+
+    /** Sees every event the scheduler publishes for a query (metrics: time to first token, ...). */
+    public void observe(java.util.function.Consumer<ResponseEvent> observer) {
+        observers.add(observer);
     }
 
     /** How many partitions the tokens topic (and so every co-partitioned topic) has. */

@@ -41,6 +41,7 @@ public class WorkerService {
                 config.sharedKvDir());
         worker = Worker.start(settings, model);
         registerMeters(worker);
+        WorkerMeters.register(worker, config.id(), registry);
     }
 
     private void registerMeters(Worker worker) {
