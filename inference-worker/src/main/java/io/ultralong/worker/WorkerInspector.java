@@ -41,6 +41,7 @@ final class WorkerInspector implements io.ultralong.worker.kafka.RequestFeed.Ins
     private final String device;
     private final boolean kvOnHost;
     private final boolean demoModel;
+    private final String kvLocation;
 
     WorkerInspector(String workerId, ContextStore store, StoreSessionLedger ledger, ModelAnswerEngine engine,
                     WorkerMetrics metrics, WorkerNode node, IntSupplier partitionCount, String model, String licence,
@@ -57,6 +58,7 @@ final class WorkerInspector implements io.ultralong.worker.kafka.RequestFeed.Ins
         this.device = device;
         this.kvOnHost = kvOnHost;
         this.demoModel = demoModel;
+        this.kvLocation = (kvOnHost ? "host " : "device ") + device;
     }
 
     @Override
@@ -89,8 +91,9 @@ final class WorkerInspector implements io.ultralong.worker.kafka.RequestFeed.Ins
                     continue;
                 }
                 ResponseEvent.SessionInfo live = ledger.info(request.requestId(), key, partition);
+                long cached = engine.cachedTokens(key);
                 sessions.add(new ResponseEvent.SessionSummary(key, live.records(), info.tokenCount(), info.lastSourceOffset(),
-                        engine.cachedTokens(key), info.updatedMillis()));
+                        cached, cached > 0 ? kvLocation : "", info.updatedMillis()));
             } catch (RocksDBException e) {
                 throw new IllegalStateException("cannot read session " + key, e);
             }

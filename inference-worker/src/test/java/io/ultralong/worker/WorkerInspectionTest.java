@@ -45,6 +45,8 @@ class WorkerInspectionTest {
             ResponseEvent.SessionSummary log = acme.stream().filter(s -> s.key().equals("acme/app-log")).findFirst().orElseThrow();
             assertThat(log.records()).isEqualTo(2);
             assertThat(log.tokens()).isEqualTo(7);
+            assertThat(log.cachedTokens()).isZero();
+            assertThat(log.kvLocation()).as("nothing resident before a query").isEmpty();
             assertThat(listAll(harness, "acme/", "BILL")).extracting(ResponseEvent.SessionSummary::key).containsExactly("acme/billing");
             assertThat(listAll(harness, "globex/", "")).extracting(ResponseEvent.SessionSummary::key).containsExactly("globex/app-log");
 

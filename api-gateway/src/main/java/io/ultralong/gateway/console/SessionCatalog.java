@@ -25,8 +25,8 @@ public class SessionCatalog {
     }
 
     /** One listed session; {@code worker} owns {@code partition}. */
-    public record Listed(String id, long records, long tokens, long lastSeq, long cachedTokens, int partition,
-                         String worker, long updatedAt) {
+    public record Listed(String id, long records, long tokens, long lastSeq, long cachedTokens, String kvLocation,
+                         int partition, String worker, long updatedAt) {
     }
 
     /**
@@ -45,7 +45,7 @@ public class SessionCatalog {
                 ResponseEvent.SessionList.class, config.inspectTimeout());
         List<Listed> all = gathered.answers().stream()
                 .flatMap(list -> list.sessions().stream().map(s -> new Listed(s.key().substring(prefix.length()),
-                        s.records(), s.tokens(), s.lastSeq(), s.cachedTokens(), list.partition(), list.workerId(), s.updatedAt())))
+                        s.records(), s.tokens(), s.lastSeq(), s.cachedTokens(), s.kvLocation(), list.partition(), list.workerId(), s.updatedAt())))
                 .sorted(Comparator.comparing(Listed::id))
                 .toList();
         int from = Math.min(offset, all.size());

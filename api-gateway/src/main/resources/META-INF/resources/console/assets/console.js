@@ -128,7 +128,7 @@ async function loadSessions() {
     link.href = '/console/sessions/' + encodeURIComponent(s.id);
     link.textContent = s.id;
     cell(row, '').appendChild(link);
-    [s.records, s.tokens, s.lastSeq, s.cachedTokens, s.partition, s.worker, when(s.updatedAt)].forEach(v => cell(row, v));
+    [s.records, s.tokens, s.lastSeq, s.cachedTokens, s.kvLocation || '–', s.partition, s.worker, when(s.updatedAt)].forEach(v => cell(row, v));
     tbody.appendChild(row);
   }
   const last = Math.min(page.total, listOffset + page.data.length);

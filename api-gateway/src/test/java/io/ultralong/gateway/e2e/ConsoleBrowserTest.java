@@ -134,7 +134,7 @@ class ConsoleBrowserTest {
         browser.get(console.toString());
         browser.findElement(By.id("search")).sendKeys("console-");
         browser.findElement(By.cssSelector("#search-form button")).click();
-        await().atMost(WAIT).until(() -> rows("sessions").stream().anyMatch(row -> row.startsWith("console-log 3 ")));
+        await().atMost(WAIT).until(() -> rows("sessions").stream().anyMatch(row -> row.startsWith("console-log 3 ") && row.contains(" device cpu() ")));
         screenshot("console-sessions.png");
 
         // Workers: the one worker of the pipeline owns all four partitions.

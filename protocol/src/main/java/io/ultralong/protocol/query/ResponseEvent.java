@@ -75,8 +75,13 @@ public sealed interface ResponseEvent {
         }
     }
 
-    /** One session in a {@link SessionList}: its full key and the figures of {@link SessionInfo}. */
-    record SessionSummary(String key, long records, long tokens, long lastSeq, long cachedTokens, long updatedAt) {
+    /**
+     * One session in a {@link SessionList}: its full key, the figures of {@link SessionInfo}, and where its
+     * resident KV cache is ({@code kvLocation}, e.g. {@code device gpu(0)}, {@code host cpu()}; empty when none
+     * is resident: a query then restores it from the store or prefills it).
+     */
+    record SessionSummary(String key, long records, long tokens, long lastSeq, long cachedTokens, String kvLocation,
+                          long updatedAt) {
     }
 
     /**
