@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.TreeSet;
 import java.util.function.IntSupplier;
 
 import io.ultralong.protocol.query.ResponseEvent;
@@ -14,6 +15,7 @@ import io.ultralong.protocol.query.WorkerRequest;
 import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.store.ContextStore;
 import io.ultralong.store.SessionInfo;
+import io.ultralong.worker.kafka.RequestFeed;
 import io.ultralong.worker.model.ModelAnswerEngine;
 import io.ultralong.worker.model.WorkerMetrics;
 import io.ultralong.worker.session.StoreSessionLedger;
@@ -24,7 +26,7 @@ import org.rocksdb.RocksDBException;
  * what this worker is and does (status). Only sessions whose key hashes to the asked partition are
  * listed, so a store that still holds a released partition's sessions never lists them twice.
  */
-final class WorkerInspector implements io.ultralong.worker.kafka.RequestFeed.Inspector {
+final class WorkerInspector implements RequestFeed.Inspector {
 
     /** Most sessions one partition lists; the console pages within them. */
     static final int MAX_LISTED = 10_000;
@@ -66,7 +68,7 @@ final class WorkerInspector implements io.ultralong.worker.kafka.RequestFeed.Ins
         if (request instanceof WorkerRequest.ListSessions list) {
             return list(list, partition);
         }
-        return new ResponseEvent.WorkerStatus(request.requestId(), workerId, List.copyOf(new java.util.TreeSet<>(node.tokens().owned())),
+        return new ResponseEvent.WorkerStatus(request.requestId(), workerId, List.copyOf(new TreeSet<>(node.tokens().owned())),
                 node.scheduler().queued(), engine.kvMemoryBytes(), device, kvOnHost ? "host" : "device",
                 metrics.prefillTokensPerSecond(), metrics.decodeTokensPerSecond(), metrics.prefilledTokens(),
                 metrics.decodedTokens(), model, licence, demoModel);

@@ -1,5 +1,10 @@
 package io.ultralong.worker;
 
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.function.IntSupplier;
+
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.worker.kafka.RequestFeed;
@@ -28,8 +33,8 @@ public final class WorkerNode implements AutoCloseable {
     private final QueryScheduler scheduler;
     private final WatchEvaluator watches;
     private final TokenFeed tokens;
-    private final java.util.function.IntSupplier tokenPartitions;
-    private final java.util.List<java.util.function.Consumer<ResponseEvent>> observers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final IntSupplier tokenPartitions;
+    private final List<Consumer<ResponseEvent>> observers = new CopyOnWriteArrayList<>();
 
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         this.publisher = new ResponsePublisher(settings.bootstrapServers(), settings.topics().responses(),
@@ -74,7 +79,7 @@ public final class WorkerNode implements AutoCloseable {
     }
 
     /** Sees every event the scheduler publishes for a query (metrics: time to first token, ...). */
-    public void observe(java.util.function.Consumer<ResponseEvent> observer) {
+    public void observe(Consumer<ResponseEvent> observer) {
         observers.add(observer);
     }
 

@@ -79,7 +79,7 @@ public class SessionResource {
     @GET
     @Path("/{id}/records")
     @Blocking
-    public java.util.Map<String, Object> tail(@PathParam("id") String id, @QueryParam("afterSeq") @DefaultValue("-1") long afterSeq,
+    public Map<String, Object> tail(@PathParam("id") String id, @QueryParam("afterSeq") @DefaultValue("-1") long afterSeq,
                                               @QueryParam("limit") @DefaultValue("20") int limit) {
         if (limit < 1 || limit > 500) {
             throw ApiException.badRequest("limit must be 1-500.");

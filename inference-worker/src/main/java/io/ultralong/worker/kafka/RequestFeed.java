@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
+import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
@@ -193,7 +194,7 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
         } else {
             Inspector current = inspector;
             publisher.accept(current != null ? current.inspect(request, record.partition())
-                    : new ResponseEvent.Error(request.requestId(), "unavailable", "This worker answers no inspection requests."));
+                    : new ResponseEvent.Error(request.requestId(), ErrorCode.UNAVAILABLE.wireName(), "This worker answers no inspection requests."));
         }
     }
 

@@ -1,5 +1,7 @@
 package io.ultralong.protocol.query;
 
+import java.util.List;
+
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 
@@ -67,7 +69,7 @@ public sealed interface ResponseEvent {
     }
 
     /** The sessions a {@link WorkerRequest.ListSessions} asked for, from the owner of {@code partition}. */
-    record SessionList(String requestId, int partition, String workerId, java.util.List<SessionSummary> sessions)
+    record SessionList(String requestId, int partition, String workerId, List<SessionSummary> sessions)
             implements ResponseEvent {
         @Override
         public boolean terminal() {
@@ -89,7 +91,7 @@ public sealed interface ResponseEvent {
      * queries waiting, KV cache held in memory and where ({@code kvTier}: device or host), throughput
      * since start, and the model it serves with that model's licence.
      */
-    record WorkerStatus(String requestId, String workerId, java.util.List<Integer> partitions, int queueDepth,
+    record WorkerStatus(String requestId, String workerId, List<Integer> partitions, int queueDepth,
                         long kvMemoryBytes, String device, String kvTier, double prefillTokensPerSecond,
                         double decodeTokensPerSecond, long prefilledTokens, long decodedTokens, String model,
                         String licence, boolean demoModel) implements ResponseEvent {
