@@ -59,6 +59,9 @@ public final class Worker implements AutoCloseable {
                     model.kv(), metrics);
             this.ledger = new StoreSessionLedger(store);
             this.node = new WorkerNode(settings, ledger, engine);
+            node.requests().inspectWith(new WorkerInspector(settings.workerId(), store, ledger, engine, metrics, node,
+                    node::tokenPartitions, modelId, demoModel ? "none (random weights)" : WorkerInspector.licenceOf(directory.root()),
+                    runtime.device(), model.kvOnHost(), demoModel));
         } catch (RuntimeException e) {
             store.close();
             throw e;

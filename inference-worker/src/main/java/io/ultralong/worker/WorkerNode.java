@@ -5,6 +5,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import java.util.function.IntSupplier;
 
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.topics.CoPartitioning;
@@ -43,6 +46,8 @@ public final class WorkerNode implements AutoCloseable {
     private final WatchEvaluator watches;
     private final TokenFeed tokens;
     private final Duration modelStallTimeout;
+    private final IntSupplier tokenPartitions;
+    private final List<Consumer<ResponseEvent>> observers = new CopyOnWriteArrayList<>();
 
     /**
      * @throws CoPartitioning.CoPartitioningException when the tokens and requests topics exist with different partition
@@ -53,13 +58,17 @@ public final class WorkerNode implements AutoCloseable {
         this.modelStallTimeout = settings.modelStallTimeout();
         this.publisher = new ResponsePublisher(settings.kafka(), settings.topics().responses(),
                 "ul-worker-responses-" + settings.workerId());
+        this.tokenPartitions = () -> publisher.partitions(settings.topics().tokens());
         this.requests = new RequestFeed(settings, (requestId, session, partition) -> {
             ResponseEvent.SessionInfo info = ledger.info(requestId, session, partition);
             return new ResponseEvent.SessionInfo(info.requestId(), info.exists(), info.records(), info.tokens(), info.lastSeq(),
                     info.appliedSeq(), engine.cachedTokens(session), info.partition(), info.createdAt(), info.updatedAt(),
                     info.metadata());
         }, publisher::publish);
-        this.scheduler = new QueryScheduler(ledger, engine, publisher::publish, requests, settings.maxQueuedQueries());
+        this.scheduler = new QueryScheduler(ledger, engine, event -> {
+            observers.forEach(observer -> observer.accept(event));
+            publisher.publish(event);
+        }, requests, settings.maxQueuedQueries());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
         this.watches = new WatchEvaluator(settings.kafka(), settings.topics(), settings.workerId(), scheduler,
                 ledger, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
@@ -127,6 +136,20 @@ public final class WorkerNode implements AutoCloseable {
 
     public TokenFeed tokens() {
         return tokens;
+    }
+
+    /** Sees every event the scheduler publishes for a query (metrics: time to first token, ...). */
+    public void observe(Consumer<ResponseEvent> observer) {
+        observers.add(observer);
+    }
+
+    /** How many partitions the tokens topic (and so every co-partitioned topic) has. */
+    public int tokenPartitions() {
+        return tokenPartitions.getAsInt();
+    }
+
+    public RequestFeed requests() {
+        return requests;
     }
 
     public QueryScheduler scheduler() {

@@ -124,6 +124,11 @@ final class WorkerHarness implements AutoCloseable {
         return requestId;
     }
 
+    /** Sends {@code request} to one explicit partition of the requests topic (how the gateway inspects every partition). */
+    void sendTo(int partition, io.ultralong.protocol.query.WorkerRequest request) throws Exception {
+        producer.send(new ProducerRecord<>(prefix + "requests", partition, request.session(), QueryJson.encode(request))).get();
+    }
+
     /** Waits for the request's terminal event. */
     ResponseEvent terminal(String requestId, Duration within) {
         return await().atMost(within).until(() -> events(requestId).stream().filter(ResponseEvent::terminal).findFirst(),

@@ -8,12 +8,14 @@ import java.util.UUID;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
@@ -22,6 +24,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.smallrye.common.annotation.Blocking;
 import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.gateway.console.RecordTail;
+import io.ultralong.gateway.console.SessionCatalog;
 import io.ultralong.gateway.kafka.RecordAppender;
 import io.ultralong.gateway.kafka.SessionLookup;
 import io.ultralong.gateway.security.Caller;
@@ -44,6 +48,12 @@ public class SessionResource {
 
     @Inject
     GatewayConfig config;
+
+    @Inject
+    SessionCatalog catalog;
+
+    @Inject
+    RecordTail recordTail;
 
     /**
      * Stores the session and its metadata durably: a creation record on {@code ul.records} that ingest
@@ -71,6 +81,29 @@ public class SessionResource {
         }
         RecordAppender.Appended created = Answers.await(appender.create(key, value), config.query().timeout());
         return Response.status(201).entity(Map.of("id", id, "seq", created.lastSeq())).build();
+    }
+
+    /** {@code GET /v1/sessions?offset=&limit=&q=}: the tenant's sessions by id, {@code q} a substring of the id. */
+    @GET
+    @Blocking
+    public SessionCatalog.Page list(@QueryParam("offset") @DefaultValue("0") int offset,
+                                    @QueryParam("limit") @DefaultValue("50") int limit, @QueryParam("q") String contains) {
+        if (offset < 0 || limit < 1 || limit > 1000) {
+            throw ApiException.badRequest("offset must be >= 0 and limit 1-1000.");
+        }
+        return catalog.page(caller.tenant(), contains, offset, limit);
+    }
+
+    /** {@code GET /v1/sessions/{id}/records?afterSeq=&limit=}: the session's latest records, read back from ul.records. */
+    @GET
+    @Path("/{id}/records")
+    @Blocking
+    public Map<String, Object> tail(@PathParam("id") String id, @QueryParam("afterSeq") @DefaultValue("-1") long afterSeq,
+                                              @QueryParam("limit") @DefaultValue("20") int limit) {
+        if (limit < 1 || limit > 500) {
+            throw ApiException.badRequest("limit must be 1-500.");
+        }
+        return Map.of("data", recordTail.latest(caller.sessionKey(id), afterSeq, limit));
     }
 
     @GET

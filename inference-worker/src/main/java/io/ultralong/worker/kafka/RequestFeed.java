@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
+import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
@@ -57,12 +58,24 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
     private final Set<Integer> assigned = new HashSet<>();
     private final Thread thread;
     private volatile QueryScheduler scheduler;
+    private volatile Inspector inspector;
     private volatile boolean running = true;
 
     /** Answers a session-info request. */
     @FunctionalInterface
     public interface SessionInfoSource {
         ResponseEvent.SessionInfo info(String requestId, String session, int partition);
+    }
+
+    /** Answers the operator's requests about a partition ({@link WorkerRequest.ListSessions}, {@link WorkerRequest.WorkerStatus}). */
+    @FunctionalInterface
+    public interface Inspector {
+        ResponseEvent inspect(WorkerRequest request, int partition);
+    }
+
+    /** Sets who answers listing and status requests; without one they are answered with an error. */
+    public void inspectWith(Inspector inspector) {
+        this.inspector = inspector;
     }
 
     public RequestFeed(WorkerSettings settings, SessionInfoSource ledger, Consumer<ResponseEvent> publisher) {
@@ -177,6 +190,10 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
             scheduler.cancel(cancel.cancelledRequestId());
         } else if (request instanceof WorkerRequest.SessionInfo info) {
             publisher.accept(ledger.info(info.requestId(), info.session(), record.partition()));
+        } else {
+            Inspector current = inspector;
+            publisher.accept(current != null ? current.inspect(request, record.partition())
+                    : new ResponseEvent.Error(request.requestId(), ErrorCode.UNAVAILABLE.wireName(), "This worker answers no inspection requests."));
         }
     }
 

@@ -50,6 +50,7 @@ public class WorkerService {
                 config.kvDeviceHeadroomBytes());
         worker = Worker.start(settings, model);
         registerMeters(worker);
+        WorkerMeters.register(worker, config.id(), registry);
     }
 
     private void registerMeters(Worker worker) {

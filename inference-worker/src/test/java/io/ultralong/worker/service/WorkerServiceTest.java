@@ -33,6 +33,13 @@ class WorkerServiceTest {
         given().get("/q/health/live").then().statusCode(200);
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("ul_worker_partitions_owned 2.0"))
-                .body(containsString("ul_worker_queue_depth")));
+                .body(containsString("ul_worker_queue_depth"))
+                // The platform's metric scheme (docs/operations.md): units in names, totals, tiers as labels.
+                .body(containsString("ul_worker_queue_depth_queries{worker="))
+                .body(containsString("ul_worker_prefill_tokens_total{worker="))
+                .body(containsString("ul_worker_decode_tokens_total{worker="))
+                .body(containsString("ul_worker_kv_bytes{device=\"disk\",tier=\"store\",worker="))
+                .body(containsString("ul_worker_kv_lookups_total{result=\"miss\",tier=\"memory\",worker="))
+                .body(containsString("ul_worker_ttft_seconds_bucket{worker=")));
     }
 }

@@ -47,6 +47,20 @@ public class IngestService {
         application = IngestApplication.start(settings(), new MicrometerIngestMetrics(registry));
         streamsMetrics = new KafkaStreamsMetrics(application.streams());
         streamsMetrics.bindTo(registry);
+        String records = config.topics().prefix() + "records";
+        io.micrometer.core.instrument.Gauge.builder("ul.ingest.lag.records", application, app -> lag(app, records))
+                .description("Records on the records topic not yet read by ingest (its stream threads' consumer lag)")
+                .register(registry);
+    }
+
+    /** The sum of the stream threads' {@code records-lag} on the records topic, as their consumers measure it. */
+    private static double lag(IngestApplication app, String recordsTopic) {
+        return app.streams().metrics().values().stream()
+                .filter(metric -> metric.metricName().name().equals("records-lag")
+                        && metric.metricName().group().equals("consumer-fetch-manager-metrics")
+                        && recordsTopic.equals(metric.metricName().tags().get("topic")))
+                .mapToDouble(metric -> metric.metricValue() instanceof Number n && !Double.isNaN(n.doubleValue()) ? n.doubleValue() : 0)
+                .sum();
     }
 
     IngestSettings settings() {

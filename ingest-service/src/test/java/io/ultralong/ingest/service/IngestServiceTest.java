@@ -63,7 +63,8 @@ class IngestServiceTest {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> given().get("/q/metrics").then().statusCode(200)
                 .body(containsString("ul_ingest_records_total 1.0"))
                 .body(containsString("ul_ingest_rejected_total{reason=\"missing-text\"} 1.0"))
-                .body(containsString("kafka_stream_")));
+                .body(containsString("kafka_stream_"))
+                .body(containsString("ul_ingest_lag_records 0.0")));
         given().get("/q/health/live").then().statusCode(200);
     }
 }

@@ -17,7 +17,9 @@ import com.fasterxml.jackson.databind.JsonNode;
         @JsonSubTypes.Type(value = ResponseEvent.Token.class, name = "token"),
         @JsonSubTypes.Type(value = ResponseEvent.Done.class, name = "done"),
         @JsonSubTypes.Type(value = ResponseEvent.Error.class, name = "error"),
-        @JsonSubTypes.Type(value = ResponseEvent.SessionInfo.class, name = "session-info")})
+        @JsonSubTypes.Type(value = ResponseEvent.SessionInfo.class, name = "session-info"),
+        @JsonSubTypes.Type(value = ResponseEvent.SessionList.class, name = "session-list"),
+        @JsonSubTypes.Type(value = ResponseEvent.WorkerStatus.class, name = "worker-status")})
 public sealed interface ResponseEvent {
 
     String requestId();
@@ -93,6 +95,39 @@ public sealed interface ResponseEvent {
                     updatedAt, null);
         }
 
+        @Override
+        public boolean terminal() {
+            return true;
+        }
+    }
+
+    /** The sessions a {@link WorkerRequest.ListSessions} asked for, from the owner of {@code partition}. */
+    record SessionList(String requestId, int partition, String workerId, List<SessionSummary> sessions)
+            implements ResponseEvent {
+        @Override
+        public boolean terminal() {
+            return true;
+        }
+    }
+
+    /**
+     * One session in a {@link SessionList}: its full key, the figures of {@link SessionInfo}, and where its
+     * resident KV cache is ({@code kvLocation}, e.g. {@code device gpu(0)}, {@code host cpu()}; empty when none
+     * is resident: a query then restores it from the store or prefills it).
+     */
+    record SessionSummary(String key, long records, long tokens, long lastSeq, long cachedTokens, String kvLocation,
+                          long updatedAt) {
+    }
+
+    /**
+     * A worker's state, from the owner of the partition the request went to: the partitions it owns,
+     * queries waiting, KV cache held in memory and where ({@code kvTier}: device or host), throughput
+     * since start, and the model it serves with that model's licence.
+     */
+    record WorkerStatus(String requestId, String workerId, List<Integer> partitions, int queueDepth,
+                        long kvMemoryBytes, String device, String kvTier, double prefillTokensPerSecond,
+                        double decodeTokensPerSecond, long prefilledTokens, long decodedTokens, String model,
+                        String licence, boolean demoModel) implements ResponseEvent {
         @Override
         public boolean terminal() {
             return true;
