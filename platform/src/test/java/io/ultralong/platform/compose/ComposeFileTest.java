@@ -141,6 +141,8 @@ class ComposeFileTest {
         assertThat(devices).hasSize(1);
         assertThat(devices.get(0)).containsEntry("driver", "nvidia").containsEntry("count", 1)
                 .containsEntry("capabilities", List.of("gpu"));
+        // The CPU build's 4 GiB KV budget would refuse GPU sessions beyond 32K tokens: the device measures instead.
+        assertThat(String.valueOf(map(worker, "environment").get("UL_WORKER_KV_MEMORY_BYTES"))).contains("1099511627776");
     }
 
     @Test
@@ -151,6 +153,7 @@ class ComposeFileTest {
         assertThat(map(map(worker, "build"), "args").get("FLAVOR")).isEqualTo("cuda");
         // The entrypoint turns per-slot into cuda:<slot> (EntrypointScriptTest).
         assertThat(map(worker, "environment").get("UL_WORKER_DEVICE")).isEqualTo("per-slot");
+        assertThat(String.valueOf(map(worker, "environment").get("UL_WORKER_KV_MEMORY_BYTES"))).contains("1099511627776");
         Map<String, Object> reservations = map(map(map(worker, "deploy"), "resources"), "reservations");
         assertThat(DeploymentFiles.<Map<String, Object>>list(reservations, "devices"))
                 .containsExactly(Map.of("driver", "nvidia", "count", "all", "capabilities", List.of("gpu")));
