@@ -1,11 +1,15 @@
 package io.ultralong.worker.model;
 
 import java.lang.management.MemoryUsage;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.LongSupplier;
 
 import ai.djl.Device;
 import ai.djl.util.cuda.CudaUtils;
 import io.ultralong.runtime.engine.LlamaRuntime;
+import io.ultralong.runtime.placement.MemoryPlan;
+import io.ultralong.runtime.placement.MemoryPlanner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +57,36 @@ final class KvAdmission {
                         kvDevice, e.toString());
             }
         }
+        logPlan(runtime, kvDevice, kvMemoryBytes, deviceHeadroomBytes);
         return new KvAdmission(kvMemoryBytes, deviceHeadroomBytes, free, runtime::releaseCachedDeviceMemory);
+    }
+
+    /**
+     * Logs where KV lives and the longest context this worker can answer, before any query: the device's whole memory
+     * less weights and headroom on CUDA (capped by the budget), the budget elsewhere, the host tier with kv-on-host.
+     */
+    private static void logPlan(LlamaRuntime runtime, Device kvDevice, long kvMemoryBytes, long headroomBytes) {
+        List<MemoryPlanner.Device> devices = new ArrayList<>();
+        long weights = 0;
+        long reserve = 0;
+        if (kvDevice != null) {
+            try {
+                devices.add(new MemoryPlanner.Device(runtime.kvDevice(), CudaUtils.getGpuMemory(kvDevice).getMax()));
+                weights = runtime.weightBytes();
+                reserve = headroomBytes;
+            } catch (RuntimeException | LinkageError e) {
+                devices.clear();
+            }
+        }
+        boolean onHost = runtime.options().kvOnHost();
+        if (devices.isEmpty()) {
+            devices.add(new MemoryPlanner.Device(onHost ? runtime.device() : runtime.kvDevice(), onHost ? 0 : kvMemoryBytes));
+        }
+        MemoryPlan plan = MemoryPlanner.plan(devices, onHost ? kvMemoryBytes : 0, weights, false, reserve,
+                runtime.kvBytesPerToken(), runtime.options().kvBlockTokens());
+        long longest = Math.min(plan.maxContextTokens(), kvMemoryBytes / runtime.kvBytesPerToken());
+        LOG.info("KV memory plan (ul.worker.kv-memory-bytes {} MiB{}): longest context {} tokens\n{}",
+                kvMemoryBytes >> 20, onHost ? ", kv-on-host" : "", longest, plan.describe());
     }
 
     /** "gpu(N)" as DJL prints it, else null. */
