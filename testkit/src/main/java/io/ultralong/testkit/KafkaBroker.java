@@ -57,6 +57,24 @@ public final class KafkaBroker {
         return broker;
     }
 
+    /**
+     * A one-node cluster's builder with what a single node needs: it cannot meet the default replication of internal
+     * topics, and without these settings consumer groups and transactions hang without an error.
+     */
+    static KafkaClusterTestKit.Builder singleNode(TestKitNodes nodes, int internalTopicPartitions) {
+        String partitions = Integer.toString(internalTopicPartitions);
+        return new KafkaClusterTestKit.Builder(nodes)
+                .setConfigProp("offsets.topic.replication.factor", "1")
+                .setConfigProp("offsets.topic.num.partitions", partitions)
+                .setConfigProp("transaction.state.log.replication.factor", "1")
+                .setConfigProp("transaction.state.log.min.isr", "1")
+                .setConfigProp("transaction.state.log.num.partitions", partitions)
+                .setConfigProp("group.initial.rebalance.delay.ms", "0")
+                .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
+                .setConfigProp("share.coordinator.state.topic.min.isr", "1")
+                .setDeleteOnClose(true);
+    }
+
     private static KafkaBroker start() {
         long startNanos = System.nanoTime();
         try {
@@ -67,19 +85,7 @@ public final class KafkaBroker {
                     .setNumControllerNodes(1)
                     .setBaseDirectory(baseDir)
                     .build();
-            KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(nodes)
-                    // A single node cannot meet the default replication of internal topics: without
-                    // these, consumer groups and transactions hang without an error.
-                    .setConfigProp("offsets.topic.replication.factor", "1")
-                    .setConfigProp("offsets.topic.num.partitions", "4")
-                    .setConfigProp("transaction.state.log.replication.factor", "1")
-                    .setConfigProp("transaction.state.log.min.isr", "1")
-                    .setConfigProp("transaction.state.log.num.partitions", "4")
-                    .setConfigProp("group.initial.rebalance.delay.ms", "0")
-                    .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
-                    .setConfigProp("share.coordinator.state.topic.min.isr", "1")
-                    .setDeleteOnClose(true)
-                    .build();
+            KafkaClusterTestKit cluster = singleNode(nodes, 4).build();
             cluster.format();
             cluster.startup();
             cluster.waitForReadyBrokers();

@@ -52,18 +52,7 @@ public final class SecuredKafkaBroker implements AutoCloseable {
                     // ANONYMOUS and the authorizer refuses it (CLUSTER_AUTHORIZATION_FAILED).
                     .setControllerSecurityProtocol(SecurityProtocol.SASL_PLAINTEXT)
                     .build();
-            KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(nodes)
-                    // As for KafkaBroker: a single node cannot meet the default internal replication.
-                    .setConfigProp("offsets.topic.replication.factor", "1")
-                    .setConfigProp("offsets.topic.num.partitions", "2")
-                    .setConfigProp("transaction.state.log.replication.factor", "1")
-                    .setConfigProp("transaction.state.log.min.isr", "1")
-                    .setConfigProp("transaction.state.log.num.partitions", "2")
-                    .setConfigProp("group.initial.rebalance.delay.ms", "0")
-                    .setConfigProp("share.coordinator.state.topic.replication.factor", "1")
-                    .setConfigProp("share.coordinator.state.topic.min.isr", "1")
-                    .setDeleteOnClose(true)
-                    .build();
+            KafkaClusterTestKit cluster = KafkaBroker.singleNode(nodes, 2).build();
             cluster.format();
             cluster.startup();
             cluster.waitForReadyBrokers();
