@@ -101,7 +101,7 @@ public final class ContextStore implements AutoCloseable {
 
     /**
      * @param kvQuotaBytes disk quota for KV blocks; above it whole sessions' KV blocks are evicted, least recently
-     *                     used first. Token logs and records are never evicted.
+     *                     used first; 0 or less: no quota. Token logs and records are never evicted.
      */
     public static ContextStore open(Path dir, long blockCacheBytes, long kvQuotaBytes) throws RocksDBException {
         return open(dir, blockCacheBytes, kvQuotaBytes, (SharedKvTier) null);

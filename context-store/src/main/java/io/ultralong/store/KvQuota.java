@@ -31,7 +31,9 @@ final class KvQuota {
         this.db = db;
         this.writeOptions = writeOptions;
         this.access = access;
-        this.quotaBytes = quotaBytes;
+        // 0 (or less) means no quota, as the worker's kv-disk-quota-bytes documents: taken literally it would evict
+        // every session's blocks on every write
+        this.quotaBytes = quotaBytes <= 0 ? Long.MAX_VALUE : quotaBytes;
         bytes.set(storedBytes);
         long latest = System.currentTimeMillis() * 1000;
         try (RocksIterator it = db.newIterator(access)) {

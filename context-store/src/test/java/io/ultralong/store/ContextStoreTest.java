@@ -183,6 +183,21 @@ class ContextStoreTest {
         }
     }
 
+    @Test
+    void aZeroQuotaMeansNoQuotaNotEvictEverything() throws Exception {
+        int[] tokens = IntStream.range(0, BLOCK).toArray();
+        try (ContextStore store = ContextStore.open(dir, 8L << 20, 0)) {
+            for (String s : List.of("a", "b", "c")) {
+                store.appendChunk(s, 1, 0, 0, tokens);
+                store.putKvBlock(FINGERPRINT, s, 0, tokens, BLOCK, block(0, 100_000));
+            }
+            assertThat(store.statistics().kvEvictions()).isZero();
+            for (String s : List.of("a", "b", "c")) {
+                assertThat(store.readVerifiedKvBlocks(FINGERPRINT, s, tokens, BLOCK, (i, b) -> { })).as(s).isEqualTo(1);
+            }
+        }
+    }
+
     /** Two workers' stores on one shared KV directory: what one persisted, the other restores, verified. */
     @Test
     void aSharedKvDirectoryHandsVerifiedBlocksToAnotherStore() throws Exception {

@@ -43,9 +43,7 @@ public final class Worker implements AutoCloseable {
             modelDir = DemoModel.ensure(settings.dataDir().resolve("demo-model"));
             demoModel = true;
         }
-        // 0 is documented as "no quota"; the store takes its quota literally (0 would evict on every write).
-        long kvQuota = model.kvDiskQuotaBytes() <= 0 ? Long.MAX_VALUE : model.kvDiskQuotaBytes();
-        this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, kvQuota,
+        this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(),
                 model.sharedKvDir().orElse(null));
         try {
             ModelDirectory directory = demoModel ? ModelDirectory.resolve(modelDir)
