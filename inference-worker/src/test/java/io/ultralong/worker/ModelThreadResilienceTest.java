@@ -66,18 +66,21 @@ class ModelThreadResilienceTest {
              WorkerNode node = new WorkerNode(harness.settings("faulty", dir, Duration.ofSeconds(10)),
                      new StoreSessionLedger(store), engine).start()) {
             await().atMost(Duration.ofSeconds(30)).until(() -> node.tokens().owned().size() == WorkerHarness.PARTITIONS);
+            // only sessions that exist reach the engine (others answer session-not-found)
+            long acme = harness.create("acme/s", "{}");
+            long other = harness.create("other/s", "{}");
 
-            ResponseEvent thrown = harness.terminal(harness.ask("acme/s", "throw", -1, 4), Duration.ofSeconds(30));
+            ResponseEvent thrown = harness.terminal(harness.ask("acme/s", "throw", acme, 4), Duration.ofSeconds(30));
             assertThat(thrown).isInstanceOfSatisfying(ResponseEvent.Error.class, error -> {
                 assertThat(error.code()).isEqualTo("internal");
                 assertThat(error.message()).contains("a broken job");
             });
             // Today a StackOverflowError ends the model thread and every later query waits for ever.
-            ResponseEvent overflowed = harness.terminal(harness.ask("acme/s", "overflow", -1, 4), Duration.ofSeconds(30));
+            ResponseEvent overflowed = harness.terminal(harness.ask("acme/s", "overflow", acme, 4), Duration.ofSeconds(30));
             assertThat(overflowed).isInstanceOfSatisfying(ResponseEvent.Error.class,
                     error -> assertThat(error.message()).contains("StackOverflowError"));
 
-            ResponseEvent next = harness.terminal(harness.ask("other/s", "hello", -1, 4), Duration.ofSeconds(30));
+            ResponseEvent next = harness.terminal(harness.ask("other/s", "hello", other, 4), Duration.ofSeconds(30));
             assertThat(next).isInstanceOf(ResponseEvent.Done.class);
             assertThat(node.scheduler().alive()).isTrue();
             assertThat(node.problem()).isEmpty();
@@ -96,7 +99,7 @@ class ModelThreadResilienceTest {
             await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(10)).until(() -> true);
             assertThat(node.problem()).isEmpty();
 
-            String hung = harness.ask("acme/s", "hang", -1, 4);
+            String hung = harness.ask("acme/s", "hang", harness.create("acme/s", "{}"), 4);
             await().atMost(Duration.ofSeconds(30)).until(() -> node.problem().isPresent());
             assertThat(node.problem().get()).contains("no progress").contains(hung);
             assertThat(node.running()).isFalse();
