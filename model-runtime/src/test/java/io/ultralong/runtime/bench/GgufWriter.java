@@ -133,8 +133,9 @@ public final class GgufWriter {
             m.add(string("llama.rope.scaling.type", "yarn"));
             m.add(f32("llama.rope.scaling.factor", yarn.factor()));
             m.add(u32("llama.rope.scaling.original_context_length", yarn.originalMaxPositionEmbeddings()));
-            // read by llama.cpp since the context parameters default to "take the model's" (-1); HF's defaults
-            // (32 / 1) are llama.cpp's too, so writing them is exact either way
+            // The keys llama.cpp names for YaRN's betas. Its llama architecture does not read them (measured with
+            // node-llama-cpp 3.22.1: logits match the runtime's only with beta_fast/slow 32/1, llama.cpp's and HF's
+            // defaults); llama.cpp users pass --yarn-beta-fast 4 for UltraLong. Written for loaders that read them.
             m.add(f32("llama.rope.scaling.yarn_beta_fast", yarn.betaFast()));
             m.add(f32("llama.rope.scaling.yarn_beta_slow", yarn.betaSlow()));
         } else if (!(rope instanceof DefaultRope)) {
