@@ -4,6 +4,7 @@
 #   scripts/bench-llamacpp.sh [CONTEXTS] [DECODE_STEPS]      default: 2048,8192 32
 #   THREADS=2 (both engines)   LLAMACPP_DIR=.llamacpp (npm folder)   MVN_OFFLINE=-o (set empty to let Maven download)
 #   FLASH_ATTENTION=false (llama.cpp's flash attention on the CPU; node-llama-cpp's default is off)
+#   CHECK=1 (0 skips step 3 on reruns of an unchanged model)
 #
 # 1. installs node-llama-cpp 3.22.1 from npm into $LLAMACPP_DIR with its prebuilt linux-x64 CPU binary only: no
 #    postinstall (no download of llama.cpp sources or binaries, no compiler), no CUDA/Vulkan variants;
@@ -56,12 +57,15 @@ echo "== building model-runtime (test classes) and its classpath"
     -Dmdep.outputFile=target/bench.classpath
 CP="$TARGET/test-classes:$TARGET/classes:$(cat $TARGET/bench.classpath)"
 JAVA=(java -Xmx3g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP")
-"${JAVA[@]}" io.ultralong.runtime.bench.GgufExport --model "$MODEL" --write cpu-100m --gguf "$TARGET/bench-model.gguf" \
-    --check "$OUT/check.json"
-
-# 3. same model, same logits?
-echo "== llama.cpp's logits against the runtime's"
-node scripts/llamacpp-bench.mjs check --gguf "$TARGET/bench-model.gguf" --check "$OUT/check.json" --threads "$THREADS"
+if [ "${CHECK:-1}" = 1 ]; then
+    "${JAVA[@]}" io.ultralong.runtime.bench.GgufExport --model "$MODEL" --write cpu-100m --gguf "$TARGET/bench-model.gguf" \
+        --check "$OUT/check.json"
+    # 3. same model, same logits?
+    echo "== llama.cpp's logits against the runtime's"
+    node scripts/llamacpp-bench.mjs check --gguf "$TARGET/bench-model.gguf" --check "$OUT/check.json" --threads "$THREADS"
+else
+    "${JAVA[@]}" io.ultralong.runtime.bench.GgufExport --model "$MODEL" --write cpu-100m --gguf "$TARGET/bench-model.gguf"
+fi
 
 # 4. one engine after the other on the same cores
 echo "== llama.cpp: contexts $CONTEXTS, $DECODE decode steps, $THREADS threads (load average $(loadavg))"
