@@ -96,33 +96,130 @@ public final class SyntheticModelWriter {
 
     private record Tensor(String name, long[] shape, float[] values) { }
 
-    private static List<Tensor> tensors(SyntheticModelSpec s) {
-        SplittableRandom rnd = new SplittableRandom(s.seed());
-        int h = s.hiddenSize();
-        int q = s.heads() * s.headDim();
-        int kv = s.kvHeads() * s.headDim();
-        int inter = s.intermediateSize();
-        List<Tensor> list = new ArrayList<>();
+    /** What a tensor holds: gaussian values of standard deviation {@code std}, or RMSNorm gains near 1 when std is 0. */
+    private record Planned(String name, long[] shape, double std) {
+        long elements() {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    private static List<Planned> plan(SyntheticModelSpec s) {
+        long h = s.hiddenSize();
+        long q = (long) s.heads() * s.headDim();
+        long kv = (long) s.kvHeads() * s.headDim();
+        long inter = s.intermediateSize();
+        List<Planned> list = new ArrayList<>();
         // embeddings of unit-ish scale so the first RMSNorm sees non-degenerate input
-        list.add(new Tensor("model.embed_tokens.weight", new long[] {s.vocabSize(), h}, gaussian(rnd, s.vocabSize() * h, 1.0)));
+        list.add(new Planned("model.embed_tokens.weight", new long[] {s.vocabSize(), h}, 1.0));
         for (int i = 0; i < s.layers(); i++) {
             String p = "model.layers." + i + ".";
-            list.add(new Tensor(p + "input_layernorm.weight", new long[] {h}, norm(rnd, h)));
+            list.add(new Planned(p + "input_layernorm.weight", new long[] {h}, 0));
             // q and k a little larger than 1/sqrt(h) so attention is not uniform
-            list.add(new Tensor(p + "self_attn.q_proj.weight", new long[] {q, h}, gaussian(rnd, q * h, 2.0 / Math.sqrt(h))));
-            list.add(new Tensor(p + "self_attn.k_proj.weight", new long[] {kv, h}, gaussian(rnd, kv * h, 2.0 / Math.sqrt(h))));
-            list.add(new Tensor(p + "self_attn.v_proj.weight", new long[] {kv, h}, gaussian(rnd, kv * h, 1.0 / Math.sqrt(h))));
-            list.add(new Tensor(p + "self_attn.o_proj.weight", new long[] {h, q}, gaussian(rnd, h * q, 1.0 / Math.sqrt(q))));
-            list.add(new Tensor(p + "post_attention_layernorm.weight", new long[] {h}, norm(rnd, h)));
-            list.add(new Tensor(p + "mlp.gate_proj.weight", new long[] {inter, h}, gaussian(rnd, inter * h, 1.0 / Math.sqrt(h))));
-            list.add(new Tensor(p + "mlp.up_proj.weight", new long[] {inter, h}, gaussian(rnd, inter * h, 1.0 / Math.sqrt(h))));
-            list.add(new Tensor(p + "mlp.down_proj.weight", new long[] {h, inter}, gaussian(rnd, h * inter, 1.0 / Math.sqrt(inter))));
+            list.add(new Planned(p + "self_attn.q_proj.weight", new long[] {q, h}, 2.0 / Math.sqrt(h)));
+            list.add(new Planned(p + "self_attn.k_proj.weight", new long[] {kv, h}, 2.0 / Math.sqrt(h)));
+            list.add(new Planned(p + "self_attn.v_proj.weight", new long[] {kv, h}, 1.0 / Math.sqrt(h)));
+            list.add(new Planned(p + "self_attn.o_proj.weight", new long[] {h, q}, 1.0 / Math.sqrt(q)));
+            list.add(new Planned(p + "post_attention_layernorm.weight", new long[] {h}, 0));
+            list.add(new Planned(p + "mlp.gate_proj.weight", new long[] {inter, h}, 1.0 / Math.sqrt(h)));
+            list.add(new Planned(p + "mlp.up_proj.weight", new long[] {inter, h}, 1.0 / Math.sqrt(h)));
+            list.add(new Planned(p + "mlp.down_proj.weight", new long[] {h, inter}, 1.0 / Math.sqrt(inter)));
         }
-        list.add(new Tensor("model.norm.weight", new long[] {h}, norm(rnd, h)));
+        list.add(new Planned("model.norm.weight", new long[] {h}, 0));
         if (!s.tieWordEmbeddings()) {   // tied: LlamaForCausalLM uses embed_tokens as lm_head, HF saves no copy
-            list.add(new Tensor("lm_head.weight", new long[] {s.vocabSize(), h}, gaussian(rnd, s.vocabSize() * h, 1.0 / Math.sqrt(h))));
+            list.add(new Planned("lm_head.weight", new long[] {s.vocabSize(), h}, 1.0 / Math.sqrt(h)));
         }
         return list;
+    }
+
+    private static List<Tensor> tensors(SyntheticModelSpec s) {
+        SplittableRandom rnd = new SplittableRandom(s.seed());
+        List<Tensor> list = new ArrayList<>();
+        for (Planned p : plan(s)) {
+            int n = Math.toIntExact(p.elements());
+            list.add(new Tensor(p.name(), p.shape(), p.std() == 0 ? norm(rnd, n) : gaussian(rnd, n, p.std())));
+        }
+        return list;
+    }
+
+    /**
+     * Writes only {@code model.safetensors}, for models too large to hold in memory as {@link #write} does (an
+     * UltraLong-8B-shaped one: 8.0B parameters, 16 GB in bf16), in seconds rather than minutes: every tensor is
+     * generated in 1M-value slices on all cores, each slice from its own seeded stream (deterministic in the seed),
+     * straight into the file. Values are uniform with the standard deviation {@link #write}'s gaussians have (what
+     * benchmarks need is the shapes and O(1) activations, not the distribution).
+     */
+    public static Path writeWeightsStreaming(Path dir, SyntheticModelSpec spec) {
+        List<Planned> plan = plan(spec);
+        Path file = dir.resolve("model.safetensors");
+        try {
+            Files.createDirectories(dir);
+            ObjectNode header = JSON.createObjectNode();
+            header.putObject("__metadata__").put("format", "pt");
+            long offset = 0;
+            long[] starts = new long[plan.size()];
+            for (int t = 0; t < plan.size(); t++) {
+                Planned p = plan.get(t);
+                ObjectNode n = header.putObject(p.name());
+                n.put("dtype", spec.dtype().name());
+                ArrayNode shape = n.putArray("shape");
+                for (long d : p.shape()) {
+                    shape.add(d);
+                }
+                starts[t] = offset;
+                offset += p.elements() * spec.dtype().bytes();
+                n.putArray("data_offsets").add(starts[t]).add(offset);
+            }
+            byte[] headerBytes = paddedHeader(JSON.writeValueAsBytes(header));
+            long dataStart = 8L + headerBytes.length;
+            try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(file,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                ByteBuffer prefix = ByteBuffer.allocate((int) dataStart).order(ByteOrder.LITTLE_ENDIAN);
+                prefix.putLong(headerBytes.length).put(headerBytes).flip();
+                writeFully(out, prefix, 0);
+                int slice = 1 << 20;
+                for (int t = 0; t < plan.size(); t++) {
+                    Planned p = plan.get(t);
+                    long base = dataStart + starts[t];
+                    long tensorSeed = spec.seed() * 1_000_003L + t;
+                    int slices = (int) ((p.elements() + slice - 1) / slice);
+                    java.util.stream.IntStream.range(0, slices).parallel().forEach(k -> {
+                        int n = (int) Math.min(slice, p.elements() - (long) k * slice);
+                        SplittableRandom rnd = new SplittableRandom(tensorSeed * 0x9E3779B97F4A7C15L + k);
+                        float[] values = p.std() == 0 ? norm(rnd, n) : uniform(rnd, n, p.std());
+                        ByteBuffer bytes = ByteBuffer.wrap(encode(values, spec.dtype()));
+                        try {
+                            writeFully(out, bytes, base + (long) k * slice * spec.dtype().bytes());
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    });
+                }
+            }
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + file, e);
+        }
+    }
+
+    private static void writeFully(java.nio.channels.FileChannel out, ByteBuffer bytes, long position) throws IOException {
+        while (bytes.hasRemaining()) {
+            position += out.write(bytes, position);
+        }
+    }
+
+    /** Uniform on [-std*sqrt(3), std*sqrt(3)]: standard deviation std. */
+    private static float[] uniform(SplittableRandom rnd, int n, double std) {
+        double half = std * Math.sqrt(3);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (half * (2 * rnd.nextDouble() - 1));
+        }
+        return v;
     }
 
     private static float[] gaussian(SplittableRandom rnd, int n, double std) {
@@ -189,13 +286,7 @@ public final class SyntheticModelWriter {
             n.putArray("data_offsets").add(offset).add(offset + len);
             offset += len;
         }
-        byte[] headerBytes = JSON.writeValueAsBytes(header);
-        int pad = (8 - headerBytes.length % 8) % 8;   // keep tensor data 8-byte aligned, padding with spaces as HF does
-        byte[] padded = new byte[headerBytes.length + pad];
-        System.arraycopy(headerBytes, 0, padded, 0, headerBytes.length);
-        for (int i = headerBytes.length; i < padded.length; i++) {
-            padded[i] = ' ';
-        }
+        byte[] padded = paddedHeader(JSON.writeValueAsBytes(header));
         try (OutputStream out = Files.newOutputStream(file)) {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length);
             out.write(len.array());
@@ -204,6 +295,16 @@ public final class SyntheticModelWriter {
                 out.write(encode(t.values(), dtype));
             }
         }
+    }
+
+    private static byte[] paddedHeader(byte[] headerBytes) {
+        int pad = (8 - headerBytes.length % 8) % 8;   // keep tensor data 8-byte aligned, padding with spaces as HF does
+        byte[] padded = new byte[headerBytes.length + pad];
+        System.arraycopy(headerBytes, 0, padded, 0, headerBytes.length);
+        for (int i = headerBytes.length; i < padded.length; i++) {
+            padded[i] = ' ';
+        }
+        return padded;
     }
 
     static byte[] encode(float[] v, TensorDType dtype) {

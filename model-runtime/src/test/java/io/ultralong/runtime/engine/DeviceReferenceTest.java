@@ -1,0 +1,73 @@
+package io.ultralong.runtime.engine;
+
+import static io.ultralong.runtime.engine.LogitsAssert.relativeError;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import io.ultralong.runtime.kv.KvCache;
+import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.model.TensorDType;
+import io.ultralong.runtime.reference.ReferenceLlama;
+import io.ultralong.runtime.synthetic.SyntheticModelSpec;
+import io.ultralong.runtime.synthetic.SyntheticModelWriter;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runtime on the device named by {@code -Dul.test.device} (cuda, cuda:N, cpu) against the float64 reference, at
+ * every position of a 330-token sequence fed in uneven slices and then token by token: what
+ * {@code scripts/gpu-check.sh} runs on a GPU host. Tolerance: 1e-4 where the runtime computes in f32, 1e-2 where it
+ * computes in f16/bf16 (11/8-bit mantissas; a wrong RoPE or mask shows as 1e-1 or more). Not run without the property:
+ * {@code LlamaRuntimeReferenceTest} covers the CPU in every build.
+ */
+@EnabledIfSystemProperty(named = "ul.test.device", matches = ".+")
+class DeviceReferenceTest {
+
+    private static final String DEVICE = System.getProperty("ul.test.device", "cpu");
+    private static final int[] SLICES = {1, 7, 64, 3, 100, 1, 1, 40, 13, 1, 99};
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void bf16CheckpointMatchesReferenceOnTheTestDevice() {
+        assertMatchesReference(new RuntimeOptions(DEVICE, 48, 16, 32));
+    }
+
+    @Test
+    void kvOnHostMatchesReferenceOnTheTestDevice() {
+        assertMatchesReference(new RuntimeOptions(DEVICE, 48, 16, 32, true));
+    }
+
+    private void assertMatchesReference(RuntimeOptions options) {
+        SyntheticModelSpec spec = SyntheticModelSpec.tiny().withDtype(TensorDType.BF16);
+        ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir, spec));
+        int total = Arrays.stream(SLICES).sum();
+        int[] tokens = LogitsAssert.tokens(total, spec.vocabSize(), 7);
+        double[][] expected = ReferenceLlama.load(model).logits(tokens);
+        try (LlamaRuntime runtime = LlamaRuntime.load(model, options); KvCache cache = runtime.newCache()) {
+            double tolerance = runtime.kvDtype().equals("f32") ? 1e-4 : 1e-2;
+            int position = 0;
+            double worst = 0;
+            for (int slice : SLICES) {
+                float[] logits = runtime.prefill(cache, Arrays.copyOfRange(tokens, position, position + slice), PrefillListener.NONE);
+                position += slice;
+                worst = Math.max(worst, relativeError(logits, expected[position - 1]));
+            }
+            try (KvCache decoding = runtime.newCache()) {
+                int prefix = spec.originalMaxPositions() - 28;
+                runtime.prefill(decoding, Arrays.copyOf(tokens, prefix), PrefillListener.NONE);
+                for (int p = prefix; p < total; p++) {
+                    float[] logits = runtime.prefill(decoding, new int[] {tokens[p]}, PrefillListener.NONE);
+                    worst = Math.max(worst, relativeError(logits, expected[p]));
+                }
+            }
+            System.out.printf("%s (%s, KV on %s): worst relative error %.3g, tolerance %.0e%n", runtime.device(),
+                    runtime.kvDtype(), runtime.kvDevice(), worst, tolerance);
+            assertThat(worst).isLessThanOrEqualTo(tolerance);
+        }
+    }
+}
