@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.ultralong.protocol.records.SessionControl;
 import io.ultralong.protocol.topics.Topics;
 import io.ultralong.protocol.watch.WatchKeys;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -72,7 +73,9 @@ public class RecordTail {
         // Transaction markers take offsets too: stop at the end offset seen, or when nothing more comes.
         while (consumer.position(tp) < end && System.nanoTime() < deadline) {
             for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                if (sessionKey.equals(record.key()) && record.offset() < end) {
+                // a session's creation is a control record (its metadata), not text to show
+                if (sessionKey.equals(record.key()) && record.offset() < end
+                        && !SessionControl.isSessionCreation(record.headers())) {
                     found.add(parse(record));
                 }
             }
