@@ -18,12 +18,13 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.ultralong.runtime.djl.NativeResources;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
 import io.ultralong.runtime.generate.Generator;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.BlockKvCache;
-import io.ultralong.runtime.kv.KvBlock;
+import io.ultralong.runtime.kv.KvArena;
 import io.ultralong.runtime.kv.KvBlockCodec;
 import io.ultralong.runtime.kv.KvCache;
 import io.ultralong.runtime.kv.KvLayout;
@@ -52,7 +53,11 @@ public final class LlamaRuntime implements AutoCloseable {
     private final NDManager kvManager;
     /** The host-side root of the KV blocks when they live off the GPU (kvOnHost); null otherwise. */
     private final NDManager hostKvRoot;
+    /** Host arrays of block export and import, freed after each call. */
+    private final NDManager hostTransfers;
     private final LlamaWeights weights;
+    private final KvArena arena;
+    private final FusedAttention fusedAttention;
     private final LlamaForward forward;
     private final KvLayout kvLayout;
     private final String fingerprint;
@@ -69,7 +74,11 @@ public final class LlamaRuntime implements AutoCloseable {
         this.weights = weights;
         this.kvLayout = new KvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
                 options.kvBlockTokens(), device.dataType());
-        this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
+        this.arena = new KvArena(kvLayout, kvManager);
+        this.hostTransfers = root.getDevice().isGpu()
+                ? NDManager.newBaseManager(Device.cpu(), "PyTorch") : root.newSubManager();
+        this.fusedAttention = options.fusedAttention() ? new FusedAttention(root) : null;
+        this.forward = new LlamaForward(config, weights, root, device.dataType(), options, fusedAttention);
         this.fingerprint = fingerprint;
     }
 
@@ -151,7 +160,7 @@ public final class LlamaRuntime implements AutoCloseable {
     }
 
     public KvCache newCache() {
-        return new BlockKvCache(kvLayout, kvManager);
+        return new BlockKvCache(arena);
     }
 
     /**
@@ -196,11 +205,9 @@ public final class LlamaRuntime implements AutoCloseable {
     /** Export full block i (0-based) in the documented little-endian layout ({@link KvBlockCodec}). */
     public byte[] exportBlock(KvCache cache, int blockIndex) {
         BlockKvCache blocks = own(cache);
-        if (blockIndex < 0 || blockIndex >= blocks.fullBlocks()) {
-            throw new IndexOutOfBoundsException("Block " + blockIndex + " is not a full block of a cache with "
-                    + blocks.fullBlocks() + " full blocks");
+        try (NDArray data = blocks.gatherBlock(blockIndex, hostTransfers)) {
+            return KvBlockCodec.encode(data, kvLayout);
         }
-        return KvBlockCodec.encode(blocks.blocks().get(blockIndex), kvLayout);
     }
 
     /**
@@ -217,9 +224,9 @@ public final class LlamaRuntime implements AutoCloseable {
             throw new IllegalArgumentException("Block holds " + KvBlockCodec.checkHeader(block, kvLayout)
                     + " tokens; this runtime's blocks hold " + kvLayout.blockTokens());
         }
-        NDArray[][] arrays = KvBlockCodec.decode(block, kvLayout, kvManager);
-        KvBlock adopted = blocks.adoptBlock(arrays[0], arrays[1]);
-        blocks.appendFullBlock(adopted);
+        try (NDArray data = KvBlockCodec.decode(block, kvLayout, hostTransfers)) {
+            blocks.appendFullBlock(data);
+        }
     }
 
     public long kvBytesPerToken() {
@@ -231,9 +238,18 @@ public final class LlamaRuntime implements AutoCloseable {
         return weights.parameterBytes;
     }
 
-    /** Native arrays alive under this runtime (weights and KV blocks): a leak shows as growth between calls. */
+    /**
+     * Native arrays and managers alive under this runtime (weights, KV arena slabs, transfer buffers): a leak shows
+     * as growth between calls.
+     */
     public int liveArrayCount() {
-        return root.getManagedArrays().size() + (hostKvRoot == null ? 0 : hostKvRoot.getManagedArrays().size());
+        return NativeResources.count(root) + (hostKvRoot == null ? 0 : NativeResources.count(hostKvRoot))
+                + (hostTransfers.getParentManager() == root ? 0 : NativeResources.count(hostTransfers));
+    }
+
+    /** KV blocks held by at least one cache (a cache never closed shows here). */
+    public int kvBlocksInUse() {
+        return arena.blocksInUse();
     }
 
     /** Gives cached-but-free CUDA memory back after large frees (no-op on CPU). */
@@ -244,7 +260,7 @@ public final class LlamaRuntime implements AutoCloseable {
     }
 
     private BlockKvCache own(KvCache cache) {
-        if (!(cache instanceof BlockKvCache blocks) || !blocks.layout().equals(kvLayout)) {
+        if (!(cache instanceof BlockKvCache blocks) || blocks.arena() != arena) {
             throw new IllegalArgumentException("KV cache was not created by this runtime");
         }
         if (blocks.isClosed()) {
@@ -291,6 +307,11 @@ public final class LlamaRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        if (fusedAttention != null) {
+            fusedAttention.close();
+        }
+        arena.close();
+        hostTransfers.close();
         if (hostKvRoot != null) {
             hostKvRoot.close();
         }
