@@ -12,7 +12,8 @@ import io.ultralong.runtime.kv.KvArena;
 import io.ultralong.runtime.model.LlamaConfig;
 
 /**
- * One forward pass of HF {@code LlamaForCausalLM} over a chunk of tokens at positions cache.length()..,
+ * The reference forward pass, op by op in DJL with {@link BlockwiseAttention}: what {@link FusedLlama} is tested
+ * against, and the fallback when fused attention is off. One forward pass of HF {@code LlamaForCausalLM} over a chunk of tokens at positions cache.length()..,
  * reading the cached keys and values and appending the chunk's own. Each step below carries the name of the HF
  * modeling_llama piece it mirrors. Every intermediate array lives in an NDScope (one per chunk, one per layer,
  * one per attention step) so nothing outlives the call except what the cache adopts.
@@ -25,18 +26,14 @@ final class LlamaForward {
     private final NDManager manager;
     private final DataType dtype;
     private final int attentionStepTokens;
-    /** Null when attention runs blockwise in DJL ops. */
-    private final FusedAttention fused;
 
-    LlamaForward(LlamaConfig config, LlamaWeights weights, NDManager manager, DataType dtype, RuntimeOptions options,
-            FusedAttention fused) {
+    LlamaForward(LlamaConfig config, LlamaWeights weights, NDManager manager, DataType dtype, RuntimeOptions options) {
         this.config = config;
         this.weights = weights;
         this.rope = new RotaryEmbedding(config);
         this.manager = manager;
         this.dtype = dtype;
         this.attentionStepTokens = options.attentionBlockTokens();
-        this.fused = fused;
     }
 
     /**
@@ -88,15 +85,9 @@ final class LlamaForward {
                     // apply_rotary_pos_emb
                     q = applyRotary(q, cos, sin, headDim);
                     k = applyRotary(k, cos, sin, headDim);
-                    // eager_attention_forward (fused kernels, or blockwise online softmax), then o_proj; k and v
-                    // go into the cache's blocks
-                    NDArray attn;
-                    if (fused != null) {
-                        attn = fused.attend(q, k, v, arena, layer, segments, writes);
-                    } else {
-                        attn = BlockwiseAttention.attend(q, k, v, arena, layer, segments, attentionStepTokens);
-                        arena.write(layer, k, v, writes);
-                    }
+                    // eager_attention_forward (blockwise, online softmax), then o_proj; k and v go into the cache's blocks
+                    NDArray attn = BlockwiseAttention.attend(q, k, v, arena, layer, segments, attentionStepTokens);
+                    arena.write(layer, k, v, writes);
                     // residual
                     NDArray h = hidden.add(attn.matMul(w.o()));
                     // post_attention_layernorm, LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), residual

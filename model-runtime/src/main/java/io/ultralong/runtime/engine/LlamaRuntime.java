@@ -22,6 +22,7 @@ import io.ultralong.runtime.djl.NativeResources;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
 import io.ultralong.runtime.generate.Generator;
+import io.ultralong.runtime.generate.Sampler;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.BlockKvCache;
 import io.ultralong.runtime.kv.KvArena;
@@ -57,7 +58,8 @@ public final class LlamaRuntime implements AutoCloseable {
     private final NDManager hostTransfers;
     private final LlamaWeights weights;
     private final KvArena arena;
-    private final FusedAttention fusedAttention;
+    /** The fused forward pass; null when attention runs blockwise (then {@code forward} runs every chunk). */
+    private final FusedLlama fused;
     private final LlamaForward forward;
     private final KvLayout kvLayout;
     private final String fingerprint;
@@ -77,8 +79,8 @@ public final class LlamaRuntime implements AutoCloseable {
         this.arena = new KvArena(kvLayout, kvManager);
         this.hostTransfers = root.getDevice().isGpu()
                 ? NDManager.newBaseManager(Device.cpu(), "PyTorch") : root.newSubManager();
-        this.fusedAttention = options.fusedAttention() ? new FusedAttention(root) : null;
-        this.forward = new LlamaForward(config, weights, root, device.dataType(), options, fusedAttention);
+        this.fused = options.fusedAttention() ? new FusedLlama(config, weights, root) : null;
+        this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
         this.fingerprint = fingerprint;
     }
 
@@ -168,6 +170,16 @@ public final class LlamaRuntime implements AutoCloseable {
      * length vocab) of the LAST appended position.
      */
     public float[] prefill(KvCache cache, int[] tokens, PrefillListener listener) {
+        BlockKvCache blocks = checkedForPrefill(cache, tokens);
+        if (fused == null) {
+            return prefillBlockwise(blocks, tokens, listener);
+        }
+        try (NDManager scope = root.newSubManager()) {
+            return prefillFused(blocks, tokens, listener, scope).toFloatArray();
+        }
+    }
+
+    private BlockKvCache checkedForPrefill(KvCache cache, int[] tokens) {
         BlockKvCache blocks = own(cache);
         if (tokens.length == 0) {
             throw new IllegalArgumentException("prefill needs at least one token");
@@ -181,12 +193,27 @@ public final class LlamaRuntime implements AutoCloseable {
             throw new IllegalArgumentException("Context of " + (blocks.length() + tokens.length)
                     + " tokens exceeds max_position_embeddings " + config.maxPositionEmbeddings());
         }
+        return blocks;
+    }
+
+    private float[] prefillBlockwise(BlockKvCache blocks, int[] tokens, PrefillListener listener) {
         int chunkSize = options.prefillChunkTokens();
         float[] logits = null;
         for (int offset = 0; offset < tokens.length; offset += chunkSize) {
             int end = Math.min(tokens.length, offset + chunkSize);
-            int[] chunk = java.util.Arrays.copyOfRange(tokens, offset, end);
-            logits = forward.forward(chunk, blocks, end == tokens.length);
+            logits = forward.forward(java.util.Arrays.copyOfRange(tokens, offset, end), blocks, end == tokens.length);
+            listener.onProgress(end, tokens.length);
+        }
+        return logits;
+    }
+
+    /** The last position's logits, left on the device under {@code scope}. */
+    private NDArray prefillFused(BlockKvCache blocks, int[] tokens, PrefillListener listener, NDManager scope) {
+        int chunkSize = options.prefillChunkTokens();
+        NDArray logits = null;
+        for (int offset = 0; offset < tokens.length; offset += chunkSize) {
+            int end = Math.min(tokens.length, offset + chunkSize);
+            logits = fused.forward(java.util.Arrays.copyOfRange(tokens, offset, end), blocks, end == tokens.length, scope);
             listener.onProgress(end, tokens.length);
         }
         return logits;
@@ -194,12 +221,41 @@ public final class LlamaRuntime implements AutoCloseable {
 
     /**
      * Decoding loop on top of the cache (appends the generated tokens to it, all but the last: see
-     * {@link Generator}): each step is a one-token prefill of the cache.
+     * {@link Generator}): each step is a one-token prefill of the cache. With fused attention the logits never
+     * leave the device: it samples there (same semantics and seeded stream as {@link Sampler}; greedy is
+     * identical) and returns only the token id.
      */
     public GenerationResult generate(KvCache cache, float[] lastLogits, GenerationParams params, TokenListener listener) {
         own(cache);
-        return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
+        if (fused == null) {
+            return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
+                    tokenizer, listener);
+        }
+        Sampler sampler = new Sampler(params);
+        return Generator.runSampled(sampler.sample(lastLogits), token -> decodeStep(cache, token, sampler), params,
                 tokenizer, listener);
+    }
+
+    /**
+     * The token {@code sampler} would draw from {@code logits}, drawn on the device (fused attention only): how
+     * tests hold the device sampler against the host one.
+     */
+    int sampleOnDevice(float[] logits, Sampler sampler) {
+        try (NDManager scope = root.newSubManager()) {
+            NDArray onDevice = scope.create(logits);
+            double uniform = sampler.greedy() ? 0 : sampler.nextUniform();
+            return fused.sample(onDevice, sampler.temperature(), sampler.topK(), sampler.topP(), uniform);
+        }
+    }
+
+    /** Feeds one token and returns the next, sampled on the device: the fused decode step. */
+    int decodeStep(KvCache cache, int token, Sampler sampler) {
+        BlockKvCache blocks = checkedForPrefill(cache, new int[] {token});
+        try (NDManager scope = root.newSubManager()) {
+            NDArray logits = fused.forward(new int[] {token}, blocks, true, scope);
+            double uniform = sampler.greedy() ? 0 : sampler.nextUniform();
+            return fused.sample(logits, sampler.temperature(), sampler.topK(), sampler.topP(), uniform);
+        }
     }
 
     /** Export full block i (0-based) in the documented little-endian layout ({@link KvBlockCodec}). */
@@ -307,8 +363,8 @@ public final class LlamaRuntime implements AutoCloseable {
 
     @Override
     public void close() {
-        if (fusedAttention != null) {
-            fusedAttention.close();
+        if (fused != null) {
+            fused.close();
         }
         arena.close();
         hostTransfers.close();
