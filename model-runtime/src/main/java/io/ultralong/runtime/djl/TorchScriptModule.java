@@ -34,6 +34,9 @@ public final class TorchScriptModule implements AutoCloseable {
     /** The file format version PyTorch 2.x writes; a lower one would make the loader apply old-op upgraders. */
     private static final String FILE_FORMAT_VERSION = "10\n";
 
+    /** -Dultralong.torchscript.optimize=true turns libtorch's graph optimizer back on (for measurements). */
+    private static final boolean OPTIMIZE = Boolean.getBoolean("ultralong.torchscript.optimize");
+
     private final PtSymbolBlock block;
     private final String className;
 
@@ -115,6 +118,9 @@ public final class TorchScriptModule implements AutoCloseable {
      * is a native handle; a tensor taken out of it with {@code toTensor} is a separate handle).
      */
     public IValue call(String method, IValue... arguments) {
+        // The profiling graph executor re-specialises the graph for every new input shape (each chunk length, each
+        // segment count) and was measured slower here; the setting is per thread in libtorch, so set it per call.
+        JniUtils.setGraphExecutorOptimize(OPTIMIZE);
         return IValueUtils.runMethod(block, method, arguments);
     }
 

@@ -31,7 +31,8 @@ import io.ultralong.runtime.synthetic.SyntheticModelWriter;
  *     -Dexec.mainClass=io.ultralong.runtime.engine.RuntimeBenchmark -Dexec.args="2048,8192,32768 32"
  * </pre>
  * args: context lengths (comma-separated, default 2048,8192), decode tokens per context (default 32), model
- * directory (default model-runtime/target/bench-model, written once; run from the repository root).
+ * directory (default model-runtime/target/bench-model, written once; run from the repository root), attention
+ * ({@code fused}, the default, or {@code blockwise}: the DJL reference path).
  */
 public final class RuntimeBenchmark {
 
@@ -50,7 +51,9 @@ public final class RuntimeBenchmark {
         LlamaConfig c = model.config();
         double matmulFlops = matmulFlopsPerSecond(2048);
         double bandwidth = matvecBytesPerSecond();
-        RuntimeOptions options = RuntimeOptions.defaults().withDevice("cpu");
+        boolean fused = !(args.length > 3 && args[3].equals("blockwise"));
+        RuntimeOptions options = RuntimeOptions.defaults().withDevice("cpu").withFusedAttention(fused);
+        double loadAtStart = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         List<String> rows = new ArrayList<>();
         try (LlamaRuntime runtime = LlamaRuntime.load(model, options)) {
             long layerParams = (long) c.numHiddenLayers() * ((long) c.hiddenSize()
@@ -96,9 +99,11 @@ public final class RuntimeBenchmark {
                 }
             }
         }
-        System.out.printf("%nnproc %d, load average %.1f, peak Java heap %d MiB, chunk %d, KV block %d, attention block %d%n",
-                Runtime.getRuntime().availableProcessors(), ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
-                peakHeapMiB(), options.prefillChunkTokens(), options.kvBlockTokens(), options.attentionBlockTokens());
+        System.out.printf("%nnproc %d, load average %.1f at start, %.1f at end, peak Java heap %d MiB, chunk %d, KV block %d,"
+                + " attention block %d, %s attention%n", Runtime.getRuntime().availableProcessors(), loadAtStart,
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), peakHeapMiB(),
+                options.prefillChunkTokens(), options.kvBlockTokens(), options.attentionBlockTokens(),
+                fused ? "fused" : "blockwise");
         System.out.println("context  prefill/s   decode/s  pf×floor dec×floor   dec×bw   KV MiB  VmHWM MiB");
         rows.forEach(System.out::println);
     }
