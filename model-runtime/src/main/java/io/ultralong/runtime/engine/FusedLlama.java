@@ -76,10 +76,13 @@ final class FusedLlama implements AutoCloseable {
                 IValue eps = IValue.from(config.rmsNormEps());
                 IValue heads = IValue.from((long) config.numAttentionHeads());
                 IValue kvHeads = IValue.from((long) config.numKeyValueHeads());
-                IValue want = IValue.from(wantLogits);
-                IValue out = module.call("forward", idValue, weightList, cache.arena().slabList(), segmentList,
-                        writeList, invFreq, factor, position, eps, heads, kvHeads, want)) {
-            logits = out.toTensor((PtNDManager) scope);
+                IValue want = IValue.from(wantLogits)) {
+            logits = cache.arena().withSlabs(slabs -> {
+                try (IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList, invFreq,
+                        factor, position, eps, heads, kvHeads, want)) {
+                    return out.toTensor((PtNDManager) scope);
+                }
+            });
         }
         cache.commit(tokens.length);
         if (!wantLogits) {

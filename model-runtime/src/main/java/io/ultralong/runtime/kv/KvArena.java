@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -22,9 +24,11 @@ import io.ultralong.runtime.djl.TorchScriptModule;
  * consecutive and attention reads them as few long segments), and trailing slabs with no block in use are freed.
  *
  * <p>A slab rather than one tensor per block: a sequence's blocks are views of a few large tensors (one fused
- * attention call per run of consecutive blocks), and growing the arena never copies what it holds. Not
- * thread-safe: the runtime's callers serialise forward passes; reference counts are only touched under the same
- * discipline.
+ * attention call per run of consecutive blocks), and growing the arena never copies what it holds.
+ *
+ * <p>Thread-safe: a forward pass on one thread and a block export (or a cache closed) on another may overlap.
+ * Whatever reads the slabs runs under the read lock ({@link #withSlabs}); allocation, release and writes of whole
+ * blocks take the write lock, so a slab is never freed, nor the slab list replaced, under a running kernel.
  */
 public final class KvArena implements AutoCloseable {
 
@@ -42,6 +46,7 @@ public final class KvArena implements AutoCloseable {
     private int inUse;
     /** The slabs as a TorchScript list, rebuilt only when a slab comes or goes. */
     private IValue slabList;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     /** {@code parent}: the manager, and so the device, the slabs live on. */
     public KvArena(KvLayout layout, NDManager parent) {
@@ -50,6 +55,7 @@ public final class KvArena implements AutoCloseable {
         this.manager.setName("kv-arena");
         this.ops = TorchScriptModule.load(KvArena.class, "kv_arena.torchscript", "KvArenaOps", manager);
         this.slabBlocks = Math.max(1, SLAB_TOKENS / layout.blockTokens());
+        rebuildSlabList();
     }
 
     public KvLayout layout() {
@@ -58,21 +64,31 @@ public final class KvArena implements AutoCloseable {
 
     /** Blocks held by at least one cache. */
     public int blocksInUse() {
-        return inUse;
-    }
-
-    public int slabCount() {
-        return slabs.size();
+        lock.readLock().lock();
+        try {
+            return inUse;
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     /** A free block with a reference count of 1 (a new slab when none is free). */
     int allocate() {
+        lock.writeLock().lock();
+        try {
+            return allocateLocked();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private int allocateLocked() {
         if (free.isEmpty()) {
             int first = slabs.size() * slabBlocks;
             NDArray slab = manager.create(new Shape(layout.layers(), 2, (long) slabBlocks * layout.blockTokens(),
                     layout.kvHeads(), layout.headDim()), layout.dataType());
             slabs.add(slab);
-            invalidateSlabList();
+            rebuildSlabList();
             references = Arrays.copyOf(references, slabs.size() * slabBlocks);
             free.set(first, first + slabBlocks);
         }
@@ -84,26 +100,41 @@ public final class KvArena implements AutoCloseable {
     }
 
     void retain(int id) {
-        if (references[id] <= 0) {
-            throw new IllegalStateException("KV block " + id + " is not allocated");
+        lock.writeLock().lock();
+        try {
+            if (references[id] <= 0) {
+                throw new IllegalStateException("KV block " + id + " is not allocated");
+            }
+            references[id]++;
+        } finally {
+            lock.writeLock().unlock();
         }
-        references[id]++;
     }
 
     void release(int id) {
-        if (references[id] <= 0) {
-            throw new IllegalStateException("KV block " + id + " released more often than retained");
-        }
-        if (--references[id] == 0) {
-            inUse--;
-            free.set(id);
-            freeTrailingSlabs();
+        lock.writeLock().lock();
+        try {
+            if (references[id] <= 0) {
+                throw new IllegalStateException("KV block " + id + " released more often than retained");
+            }
+            if (--references[id] == 0) {
+                inUse--;
+                free.set(id);
+                freeTrailingSlabs();
+            }
+        } finally {
+            lock.writeLock().unlock();
         }
     }
 
-    /** How many caches hold block {@code id} (for tests of sharing). */
+    /** How many caches hold block {@code id}. */
     public int referenceCount(int id) {
-        return id < references.length ? references[id] : 0;
+        lock.readLock().lock();
+        try {
+            return id < references.length ? references[id] : 0;
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     int slabOf(int id) {
@@ -115,12 +146,26 @@ public final class KvArena implements AutoCloseable {
         return (id % slabBlocks) * layout.blockTokens();
     }
 
-    /** The slabs as a TorchScript list (owned by the arena: do not close); valid until the next allocate or release. */
-    public IValue slabList() {
-        if (slabList == null) {
-            slabList = IValue.listFrom(slabs.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+    /**
+     * Runs {@code kernel} with the slabs as a TorchScript list (owned by the arena: do not close or keep it), under
+     * the read lock: no slab goes away meanwhile. The kernel must not allocate or release blocks.
+     */
+    public <T> T withSlabs(Function<IValue, T> kernel) {
+        lock.readLock().lock();
+        try {
+            return kernel.apply(slabList);
+        } finally {
+            lock.readLock().unlock();
         }
-        return slabList;
+    }
+
+    /** Builds the list under the write lock, whenever the slabs change: readers only ever see a complete one. */
+    private void rebuildSlabList() {
+        if (slabList != null) {
+            slabList.close();
+        }
+        slabList = slabs.isEmpty() ? IValue.listFrom(new PtNDArray[0])
+                : IValue.listFrom(slabs.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
     }
 
     /**
@@ -134,34 +179,41 @@ public final class KvArena implements AutoCloseable {
     /** Writes a chunk's keys and values ([n, kvHeads, headDim]) of one layer where {@link BlockKvCache#reserve} said. */
     public void write(int layer, NDArray keys, NDArray values, long[] writes) {
         try (IValue l = IValue.from(layer); IValue k = IValue.from((PtNDArray) keys);
-                IValue v = IValue.from((PtNDArray) values); IValue w = IValue.listFrom(writes);
-                IValue done = ops.call("write", slabList(), l, k, v, w)) {
-            done.toLong();
+                IValue v = IValue.from((PtNDArray) values); IValue w = IValue.listFrom(writes)) {
+            withSlabs(slabs -> run("write", slabs, l, k, v, w));
         }
     }
 
     void copyRows(int fromId, int toId, int count) {
         try (IValue fromSlab = IValue.from(slabOf(fromId)); IValue fromRow = IValue.from(rowOf(fromId));
                 IValue toSlab = IValue.from(slabOf(toId)); IValue toRow = IValue.from(rowOf(toId));
-                IValue n = IValue.from(count);
-                IValue done = ops.call("copy_rows", slabList(), fromSlab, fromRow, toSlab, toRow, n)) {
-            done.toLong();
+                IValue n = IValue.from(count)) {
+            withSlabs(slabs -> run("copy_rows", slabs, fromSlab, fromRow, toSlab, toRow, n));
         }
     }
 
     /** Block {@code id}'s first {@code count} tokens as a host array [layers, 2, count, kvHeads, headDim]. */
     NDArray gather(int id, int count, NDManager host) {
-        try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id)); IValue n = IValue.from(count);
-                IValue result = ops.call("gather", slabList(), slab, row, n)) {
-            return result.toTensor((PtNDManager) host);
+        try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id)); IValue n = IValue.from(count)) {
+            return withSlabs(slabs -> {
+                try (IValue result = ops.call("gather", slabs, slab, row, n)) {
+                    return result.toTensor((PtNDManager) host);
+                }
+            });
         }
     }
 
     /** Writes host data [layers, 2, tokens, kvHeads, headDim] (any float dtype) into block {@code id}. */
     void scatter(int id, NDArray data) {
         try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id));
-                IValue d = IValue.from((PtNDArray) data); IValue done = ops.call("scatter", slabList(), slab, row, d)) {
-            done.toLong();
+                IValue d = IValue.from((PtNDArray) data)) {
+            withSlabs(slabs -> run("scatter", slabs, slab, row, d));
+        }
+    }
+
+    private long run(String method, IValue... arguments) {
+        try (IValue done = ops.call(method, arguments)) {
+            return done.toLong();
         }
     }
 
@@ -175,20 +227,15 @@ public final class KvArena implements AutoCloseable {
             free.clear(first, first + slabBlocks);
             slabs.remove(last).close();
             references = Arrays.copyOf(references, last * slabBlocks);
-            invalidateSlabList();
-        }
-    }
-
-    private void invalidateSlabList() {
-        if (slabList != null) {
-            slabList.close();
-            slabList = null;
+            rebuildSlabList();
         }
     }
 
     @Override
     public void close() {
-        invalidateSlabList();
+        if (slabList != null) {
+            slabList.close();
+        }
         ops.close();
         manager.close();
     }

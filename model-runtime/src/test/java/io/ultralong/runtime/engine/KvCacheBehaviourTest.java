@@ -204,6 +204,46 @@ class KvCacheBehaviourTest {
         }
     }
 
+    /**
+     * Persistence exports blocks off the model thread: while one thread decodes (allocating blocks, growing and
+     * freeing arena slabs through forks it closes), another exports the same full blocks again and again and always
+     * reads the bytes they had.
+     */
+    @Test
+    void blocksExportedOnAnotherThreadWhileDecodingStayTheSame() throws Exception {
+        int[] prefix = LogitsAssert.tokens(3 * BLOCK, vocab, 71);
+        try (KvCache cache = runtime.newCache()) {
+            runtime.prefill(cache, prefix, PrefillListener.NONE);
+            byte[][] expected = new byte[3][];
+            for (int i = 0; i < 3; i++) {
+                expected[i] = runtime.exportBlock(cache, i);
+            }
+            java.util.concurrent.atomic.AtomicBoolean decoding = new java.util.concurrent.atomic.AtomicBoolean(true);
+            java.util.concurrent.ExecutorService exporter = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                java.util.concurrent.Future<Integer> exports = exporter.submit(() -> {
+                    int count = 0;
+                    while (decoding.get() || count < 30) {
+                        assertThat(runtime.exportBlock(cache, count % 3)).isEqualTo(expected[count % 3]);
+                        count++;
+                    }
+                    return count;
+                });
+                for (int round = 0; round < 6; round++) {
+                    try (KvCache fork = cache.fork()) {
+                        for (int step = 0; step < 2 * BLOCK; step++) {
+                            runtime.prefill(fork, new int[] {(round * 31 + step) % vocab}, PrefillListener.NONE);
+                        }
+                    }
+                }
+                decoding.set(false);
+                assertThat(exports.get()).isGreaterThanOrEqualTo(30);
+            } finally {
+                exporter.shutdownNow();
+            }
+        }
+    }
+
     @Test
     void repeatedPrefillForkAndCloseLeaveNoNativeArraysBehind() {
         int[] tokens = LogitsAssert.tokens(2 * BLOCK + 3, vocab, 51);
