@@ -13,10 +13,11 @@ import io.ultralong.runtime.model.LlamaConfig;
 
 /**
  * The reference forward pass, op by op in DJL with {@link BlockwiseAttention}: what {@link FusedLlama} is tested
- * against, and the fallback when fused attention is off. One forward pass of HF {@code LlamaForCausalLM} over a chunk of tokens at positions cache.length()..,
- * reading the cached keys and values and appending the chunk's own. Each step below carries the name of the HF
- * modeling_llama piece it mirrors. Every intermediate array lives in an NDScope (one per chunk, one per layer,
- * one per attention step) so nothing outlives the call except what the cache adopts.
+ * against, and the fallback when fused attention is off. One forward pass of HF {@code LlamaForCausalLM} over a
+ * chunk of tokens at positions cache.length().., reading the cached keys and values and writing the chunk's own
+ * into the cache's blocks. Each step below carries the name of the HF modeling_llama piece it mirrors. Every
+ * intermediate array lives in an NDScope (one per chunk, one per layer, one per attention step) so nothing
+ * outlives the call.
  */
 final class LlamaForward {
 
@@ -37,8 +38,8 @@ final class LlamaForward {
     }
 
     /**
-     * Runs the chunk, writes its keys and values into the cache's blocks in place, and returns the float32 logits of the chunk's last
-     * position, or null when {@code wantLogits} is false (earlier chunks of a long prefill skip the LM head).
+     * Runs the chunk, writes its keys and values into the cache's blocks in place, and returns the float32 logits
+     * of the chunk's last position, or null when {@code wantLogits} is false (earlier chunks of a long prefill skip the LM head).
      */
     float[] forward(int[] tokens, BlockKvCache cache, boolean wantLogits) {
         int chunk = tokens.length;
