@@ -21,11 +21,16 @@ final class RuntimeOptionsMixin {
     @Option(names = "--kv-on-host", description = "keep the KV cache in host memory, copied to the GPU step by step")
     boolean kvOnHost;
 
+    @Option(names = "--blockwise-attention",
+            description = "attention as a blockwise online softmax in DJL ops instead of PyTorch's fused kernels")
+    boolean blockwiseAttention;
+
     RuntimeOptions toOptions() {
         RuntimeOptions defaults = RuntimeOptions.defaults();
         return new RuntimeOptions(device,
                 prefillChunkTokens == null ? defaults.prefillChunkTokens() : prefillChunkTokens,
                 kvBlockTokens == null ? defaults.kvBlockTokens() : kvBlockTokens,
-                attentionBlockTokens == null ? defaults.attentionBlockTokens() : attentionBlockTokens).withKvOnHost(kvOnHost);
+                attentionBlockTokens == null ? defaults.attentionBlockTokens() : attentionBlockTokens).withKvOnHost(kvOnHost)
+                .withFusedAttention(!blockwiseAttention);
     }
 }

@@ -1,15 +1,11 @@
 package io.ultralong.runtime.engine;
 
-import java.util.List;
-
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.ultralong.runtime.kv.KvBlock;
+import io.ultralong.runtime.kv.KvArena;
 
 /**
  * Causal grouped-query attention of a chunk of new queries over the cached keys plus the chunk's own keys, as an
@@ -32,12 +28,13 @@ final class BlockwiseAttention {
      * @param q            [chunk, heads, headDim], RoPE applied
      * @param k            [chunk, kvHeads, headDim] the chunk's own keys, RoPE applied
      * @param v            [chunk, kvHeads, headDim]
-     * @param past         cached blocks, in order, all at positions before the chunk
-     * @param layer        which layer's keys and values to read from the blocks
-     * @param blocksPerStep how many consecutive KV blocks one online-softmax step covers
+     * @param arena      where the cached keys and values live
+     * @param layer      which layer's keys and values to read
+     * @param segments   the cached tokens, all at positions before the chunk: triples (slab, first row, end row)
+     * @param stepTokens how many cached tokens one online-softmax step covers (at most)
      * @return [chunk, heads*headDim] in q's dtype
      */
-    static NDArray attend(NDArray q, NDArray k, NDArray v, List<KvBlock> past, int layer, int blocksPerStep) {
+    static NDArray attend(NDArray q, NDArray k, NDArray v, KvArena arena, int layer, long[] segments, int stepTokens) {
         Shape qs = q.getShape();
         int chunk = (int) qs.get(0);
         int heads = (int) qs.get(1);
@@ -58,33 +55,35 @@ final class BlockwiseAttention {
         NDArray l = p.sum(new int[] {-1}, true);
         NDArray acc = weightedValues(p, v, dtype);
 
-        for (int first = 0; first < past.size(); first += blocksPerStep) {
-            int last = Math.min(past.size(), first + blocksPerStep);
-            NDArray[] next;
-            try (NDScope step = new NDScope()) {
-                step.suppressNotUsedWarning();
-                // blocks kept in host memory come to q's device one step at a time (a no-op when they live there)
-                NDArray blockKeys = concatRows(past, first, last, layer, true).toDevice(q.getDevice(), false);
-                NDArray blockValues = concatRows(past, first, last, layer, false).toDevice(q.getDevice(), false);
-                NDArray s = scores(folded, blockKeys);
-                NDArray mNew = m.maximum(s.max(new int[] {-1}, true));
-                NDArray correction = m.sub(mNew).exp();
-                NDArray pBlock = s.sub(mNew).exp();
-                NDArray lNew = l.mul(correction).add(pBlock.sum(new int[] {-1}, true));
-                NDArray accNew = acc.mul(correction).add(weightedValues(pBlock, blockValues, dtype));
-                next = new NDArray[] {mNew, lNew, accNew};
-                NDScope.unregister(next);
+        for (int piece = 0; piece < segments.length; piece += 3) {
+            for (long first = segments[piece + 1]; first < segments[piece + 2]; first += stepTokens) {
+                long last = Math.min(segments[piece + 2], first + stepTokens);
+                NDArray[] next;
+                try (NDScope step = new NDScope()) {
+                    step.suppressNotUsedWarning();
+                    // views of the arena; host-memory KV comes to q's device one step at a time (a no-op when it lives there)
+                    NDArray blockKeys = arena.rows((int) segments[piece], layer, 0, first, last).toDevice(q.getDevice(), false);
+                    NDArray blockValues = arena.rows((int) segments[piece], layer, 1, first, last).toDevice(q.getDevice(), false);
+                    NDArray s = scores(folded, blockKeys);
+                    NDArray mNew = m.maximum(s.max(new int[] {-1}, true));
+                    NDArray correction = m.sub(mNew).exp();
+                    NDArray pBlock = s.sub(mNew).exp();
+                    NDArray lNew = l.mul(correction).add(pBlock.sum(new int[] {-1}, true));
+                    NDArray accNew = acc.mul(correction).add(weightedValues(pBlock, blockValues, dtype));
+                    next = new NDArray[] {mNew, lNew, accNew};
+                    NDScope.unregister(next);
+                }
+                // the step scope is closed: hand the carried state to the enclosing scope, drop the old state now
+                m.close();
+                l.close();
+                acc.close();
+                for (NDArray carried : next) {
+                    NDScope.register(carried);
+                }
+                m = next[0];
+                l = next[1];
+                acc = next[2];
             }
-            // the step scope is closed: hand the carried state to the enclosing scope, drop the old state now
-            m.close();
-            l.close();
-            acc.close();
-            for (NDArray carried : next) {
-                NDScope.register(carried);
-            }
-            m = next[0];
-            l = next[1];
-            acc = next[2];
         }
         NDArray out = acc.div(l).toType(dtype, false);
         // [kvHeads, groups*chunk, headDim] -> [chunk, kvHeads, groups, headDim] -> [chunk, heads*headDim]
@@ -99,17 +98,6 @@ final class BlockwiseAttention {
     /** p [kvHeads, rows, block] (float32) x values [block, kvHeads, headDim] -> float32 [kvHeads, rows, headDim]. */
     private static NDArray weightedValues(NDArray p, NDArray values, DataType dtype) {
         return p.toType(dtype, false).matMul(values.transpose(1, 0, 2)).toType(DataType.FLOAT32, false);
-    }
-
-    private static NDArray concatRows(List<KvBlock> blocks, int from, int to, int layer, boolean keys) {
-        if (to - from == 1) {
-            return keys ? blocks.get(from).keys(layer) : blocks.get(from).values(layer);
-        }
-        NDList parts = new NDList(to - from);
-        for (int i = from; i < to; i++) {
-            parts.add(keys ? blocks.get(i).keys(layer) : blocks.get(i).values(layer));
-        }
-        return NDArrays.concat(parts, 0);
     }
 
     /** [chunk, chunk]: 0 where key j <= query t, -inf above the diagonal (HF's causal mask within the chunk). */

@@ -1,7 +1,5 @@
 package io.ultralong.runtime.engine;
 
-import java.util.List;
-
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -10,14 +8,16 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import io.ultralong.runtime.kv.BlockKvCache;
-import io.ultralong.runtime.kv.KvBlock;
+import io.ultralong.runtime.kv.KvArena;
 import io.ultralong.runtime.model.LlamaConfig;
 
 /**
- * One forward pass of HF {@code LlamaForCausalLM} over a chunk of tokens at positions cache.length()..,
- * reading the cached keys and values and appending the chunk's own. Each step below carries the name of the HF
- * modeling_llama piece it mirrors. Every intermediate array lives in an NDScope (one per chunk, one per layer,
- * one per attention step) so nothing outlives the call except what the cache adopts.
+ * The reference forward pass, op by op in DJL with {@link BlockwiseAttention}: what {@link FusedLlama} is tested
+ * against, and the fallback when fused attention is off. One forward pass of HF {@code LlamaForCausalLM} over a
+ * chunk of tokens at positions cache.length().., reading the cached keys and values and writing the chunk's own
+ * into the cache's blocks. Each step below carries the name of the HF modeling_llama piece it mirrors. Every
+ * intermediate array lives in an NDScope (one per chunk, one per layer, one per attention step) so nothing
+ * outlives the call.
  */
 final class LlamaForward {
 
@@ -26,7 +26,7 @@ final class LlamaForward {
     private final RotaryEmbedding rope;
     private final NDManager manager;
     private final DataType dtype;
-    private final int blocksPerAttentionStep;
+    private final int attentionStepTokens;
 
     LlamaForward(LlamaConfig config, LlamaWeights weights, NDManager manager, DataType dtype, RuntimeOptions options) {
         this.config = config;
@@ -34,12 +34,12 @@ final class LlamaForward {
         this.rope = new RotaryEmbedding(config);
         this.manager = manager;
         this.dtype = dtype;
-        this.blocksPerAttentionStep = Math.max(1, options.attentionBlockTokens() / options.kvBlockTokens());
+        this.attentionStepTokens = options.attentionBlockTokens();
     }
 
     /**
-     * Runs the chunk, appends its keys and values to the cache, and returns the float32 logits of the chunk's last
-     * position, or null when {@code wantLogits} is false (earlier chunks of a long prefill skip the LM head).
+     * Runs the chunk, writes its keys and values into the cache's blocks in place, and returns the float32 logits
+     * of the chunk's last position, or null when {@code wantLogits} is false (earlier chunks of a long prefill skip the LM head).
      */
     float[] forward(int[] tokens, BlockKvCache cache, boolean wantLogits) {
         int chunk = tokens.length;
@@ -49,9 +49,10 @@ final class LlamaForward {
         int headDim = config.headDim();
         int inter = config.intermediateSize();
         long start = cache.length();
-        List<KvBlock> past = cache.blocks();
-        NDArray[] newKeys = new NDArray[layers];
-        NDArray[] newValues = new NDArray[layers];
+        // room for the chunk first (a shared partial last block is copied now), then where the past lives
+        long[] writes = cache.reserve(chunk);
+        long[] segments = cache.segments();
+        KvArena arena = cache.arena();
         float[] logits = null;
         try (NDScope chunkScope = new NDScope()) {
             chunkScope.suppressNotUsedWarning();
@@ -70,7 +71,7 @@ final class LlamaForward {
 
             for (int layer = 0; layer < layers; layer++) {
                 LlamaWeights.Layer w = weights.layers[layer];
-                NDArray[] kept;
+                NDArray kept;
                 try (NDScope layerScope = new NDScope()) {
                     layerScope.suppressNotUsedWarning();
                     // LlamaDecoderLayer: input_layernorm
@@ -85,8 +86,9 @@ final class LlamaForward {
                     // apply_rotary_pos_emb
                     q = applyRotary(q, cos, sin, headDim);
                     k = applyRotary(k, cos, sin, headDim);
-                    // eager_attention_forward (blockwise, online softmax), then o_proj
-                    NDArray attn = BlockwiseAttention.attend(q, k, v, past, layer, blocksPerAttentionStep);
+                    // eager_attention_forward (blockwise, online softmax), then o_proj; k and v go into the cache's blocks
+                    NDArray attn = BlockwiseAttention.attend(q, k, v, arena, layer, segments, attentionStepTokens);
+                    arena.write(layer, k, v, writes);
                     // residual
                     NDArray h = hidden.add(attn.matMul(w.o()));
                     // post_attention_layernorm, LlamaMLP: down_proj(act_fn(gate_proj(x)) * up_proj(x)), residual
@@ -96,16 +98,12 @@ final class LlamaForward {
                     NDArray up = gateUp.get(new NDIndex(":, {}:", inter));
                     NDArray act = gate.mul(gate.getNDArrayInternal().sigmoid()).mul(up);   // SiLU(gate) * up
                     NDArray next = h.add(act.matMul(w.down()));
-                    kept = new NDArray[] {next, k, v};
+                    kept = next;
                     NDScope.unregister(kept);
                 }
-                for (NDArray array : kept) {
-                    NDScope.register(array);   // now owned by the chunk scope
-                }
+                NDScope.register(kept);   // now owned by the chunk scope
                 hidden.close();
-                hidden = kept[0];
-                newKeys[layer] = kept[1];
-                newValues[layer] = kept[2];
+                hidden = kept;
             }
             if (wantLogits) {
                 // LlamaModel.norm, LlamaForCausalLM.lm_head: only the last position is ever needed
@@ -113,9 +111,8 @@ final class LlamaForward {
                 logits = rmsNorm(last, weights.finalNorm).matMul(weights.lmHead)
                         .toType(DataType.FLOAT32, false).toFloatArray();
             }
-            // the cache copies what it keeps; the chunk scope frees newKeys/newValues (and any views) after this
-            cache.append(newKeys, newValues);
         }
+        cache.commit(chunk);
         return logits;
     }
 

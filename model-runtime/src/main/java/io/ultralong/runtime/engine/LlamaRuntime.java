@@ -18,12 +18,14 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import io.ultralong.runtime.djl.NativeResources;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
 import io.ultralong.runtime.generate.Generator;
+import io.ultralong.runtime.generate.Sampler;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.BlockKvCache;
-import io.ultralong.runtime.kv.KvBlock;
+import io.ultralong.runtime.kv.KvArena;
 import io.ultralong.runtime.kv.KvBlockCodec;
 import io.ultralong.runtime.kv.KvCache;
 import io.ultralong.runtime.kv.KvLayout;
@@ -52,7 +54,12 @@ public final class LlamaRuntime implements AutoCloseable {
     private final NDManager kvManager;
     /** The host-side root of the KV blocks when they live off the GPU (kvOnHost); null otherwise. */
     private final NDManager hostKvRoot;
+    /** Host arrays of block export and import, freed after each call. */
+    private final NDManager hostTransfers;
     private final LlamaWeights weights;
+    private final KvArena arena;
+    /** The fused forward pass; null when attention runs blockwise (then {@code forward} runs every chunk). */
+    private final FusedLlama fused;
     private final LlamaForward forward;
     private final KvLayout kvLayout;
     private final String fingerprint;
@@ -69,6 +76,10 @@ public final class LlamaRuntime implements AutoCloseable {
         this.weights = weights;
         this.kvLayout = new KvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
                 options.kvBlockTokens(), device.dataType());
+        this.arena = new KvArena(kvLayout, kvManager);
+        this.hostTransfers = root.getDevice().isGpu()
+                ? NDManager.newBaseManager(Device.cpu(), "PyTorch") : root.newSubManager();
+        this.fused = options.fusedAttention() ? new FusedLlama(config, weights, root) : null;
         this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
         this.fingerprint = fingerprint;
     }
@@ -151,7 +162,7 @@ public final class LlamaRuntime implements AutoCloseable {
     }
 
     public KvCache newCache() {
-        return new BlockKvCache(kvLayout, kvManager);
+        return new BlockKvCache(arena);
     }
 
     /**
@@ -159,6 +170,16 @@ public final class LlamaRuntime implements AutoCloseable {
      * length vocab) of the LAST appended position.
      */
     public float[] prefill(KvCache cache, int[] tokens, PrefillListener listener) {
+        BlockKvCache blocks = checkedForPrefill(cache, tokens);
+        if (fused == null) {
+            return prefillBlockwise(blocks, tokens, listener);
+        }
+        try (NDManager scope = root.newSubManager()) {
+            return prefillFused(blocks, tokens, listener, scope).toFloatArray();
+        }
+    }
+
+    private BlockKvCache checkedForPrefill(KvCache cache, int[] tokens) {
         BlockKvCache blocks = own(cache);
         if (tokens.length == 0) {
             throw new IllegalArgumentException("prefill needs at least one token");
@@ -172,12 +193,27 @@ public final class LlamaRuntime implements AutoCloseable {
             throw new IllegalArgumentException("Context of " + (blocks.length() + tokens.length)
                     + " tokens exceeds max_position_embeddings " + config.maxPositionEmbeddings());
         }
+        return blocks;
+    }
+
+    private float[] prefillBlockwise(BlockKvCache blocks, int[] tokens, PrefillListener listener) {
         int chunkSize = options.prefillChunkTokens();
         float[] logits = null;
         for (int offset = 0; offset < tokens.length; offset += chunkSize) {
             int end = Math.min(tokens.length, offset + chunkSize);
-            int[] chunk = java.util.Arrays.copyOfRange(tokens, offset, end);
-            logits = forward.forward(chunk, blocks, end == tokens.length);
+            logits = forward.forward(java.util.Arrays.copyOfRange(tokens, offset, end), blocks, end == tokens.length);
+            listener.onProgress(end, tokens.length);
+        }
+        return logits;
+    }
+
+    /** The last position's logits, left on the device under {@code scope}. */
+    private NDArray prefillFused(BlockKvCache blocks, int[] tokens, PrefillListener listener, NDManager scope) {
+        int chunkSize = options.prefillChunkTokens();
+        NDArray logits = null;
+        for (int offset = 0; offset < tokens.length; offset += chunkSize) {
+            int end = Math.min(tokens.length, offset + chunkSize);
+            logits = fused.forward(java.util.Arrays.copyOfRange(tokens, offset, end), blocks, end == tokens.length, scope);
             listener.onProgress(end, tokens.length);
         }
         return logits;
@@ -185,22 +221,49 @@ public final class LlamaRuntime implements AutoCloseable {
 
     /**
      * Decoding loop on top of the cache (appends the generated tokens to it, all but the last: see
-     * {@link Generator}): each step is a one-token prefill of the cache.
+     * {@link Generator}): each step is a one-token prefill of the cache. With fused attention the logits never
+     * leave the device: it samples there (same semantics and seeded stream as {@link Sampler}; greedy is
+     * identical) and returns only the token id.
      */
     public GenerationResult generate(KvCache cache, float[] lastLogits, GenerationParams params, TokenListener listener) {
         own(cache);
-        return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
+        if (fused == null) {
+            return Generator.run(lastLogits, token -> prefill(cache, new int[] {token}, PrefillListener.NONE), params,
+                    tokenizer, listener);
+        }
+        Sampler sampler = new Sampler(params);
+        return Generator.runSampled(sampler.sample(lastLogits), token -> decodeStep(cache, token, sampler), params,
                 tokenizer, listener);
+    }
+
+    /**
+     * The token {@code sampler} would draw from {@code logits}, drawn on the device (fused attention only): how
+     * tests hold the device sampler against the host one.
+     */
+    int sampleOnDevice(float[] logits, Sampler sampler) {
+        try (NDManager scope = root.newSubManager()) {
+            NDArray onDevice = scope.create(logits);
+            double uniform = sampler.greedy() ? 0 : sampler.nextUniform();
+            return fused.sample(onDevice, sampler.temperature(), sampler.topK(), sampler.topP(), uniform);
+        }
+    }
+
+    /** Feeds one token and returns the next, sampled on the device: the fused decode step. */
+    int decodeStep(KvCache cache, int token, Sampler sampler) {
+        BlockKvCache blocks = checkedForPrefill(cache, new int[] {token});
+        try (NDManager scope = root.newSubManager()) {
+            NDArray logits = fused.forward(new int[] {token}, blocks, true, scope);
+            double uniform = sampler.greedy() ? 0 : sampler.nextUniform();
+            return fused.sample(logits, sampler.temperature(), sampler.topK(), sampler.topP(), uniform);
+        }
     }
 
     /** Export full block i (0-based) in the documented little-endian layout ({@link KvBlockCodec}). */
     public byte[] exportBlock(KvCache cache, int blockIndex) {
         BlockKvCache blocks = own(cache);
-        if (blockIndex < 0 || blockIndex >= blocks.fullBlocks()) {
-            throw new IndexOutOfBoundsException("Block " + blockIndex + " is not a full block of a cache with "
-                    + blocks.fullBlocks() + " full blocks");
+        try (NDArray data = blocks.gatherBlock(blockIndex, hostTransfers)) {
+            return KvBlockCodec.encode(data, kvLayout);
         }
-        return KvBlockCodec.encode(blocks.blocks().get(blockIndex), kvLayout);
     }
 
     /**
@@ -217,9 +280,9 @@ public final class LlamaRuntime implements AutoCloseable {
             throw new IllegalArgumentException("Block holds " + KvBlockCodec.checkHeader(block, kvLayout)
                     + " tokens; this runtime's blocks hold " + kvLayout.blockTokens());
         }
-        NDArray[][] arrays = KvBlockCodec.decode(block, kvLayout, kvManager);
-        KvBlock adopted = blocks.adoptBlock(arrays[0], arrays[1]);
-        blocks.appendFullBlock(adopted);
+        try (NDArray data = KvBlockCodec.decode(block, kvLayout, hostTransfers)) {
+            blocks.appendFullBlock(data);
+        }
     }
 
     public long kvBytesPerToken() {
@@ -231,9 +294,18 @@ public final class LlamaRuntime implements AutoCloseable {
         return weights.parameterBytes;
     }
 
-    /** Native arrays alive under this runtime (weights and KV blocks): a leak shows as growth between calls. */
+    /**
+     * Native arrays and managers alive under this runtime (weights, KV arena slabs, transfer buffers): a leak shows
+     * as growth between calls.
+     */
     public int liveArrayCount() {
-        return root.getManagedArrays().size() + (hostKvRoot == null ? 0 : hostKvRoot.getManagedArrays().size());
+        return NativeResources.count(root) + (hostKvRoot == null ? 0 : NativeResources.count(hostKvRoot))
+                + (hostTransfers.getParentManager() == root ? 0 : NativeResources.count(hostTransfers));
+    }
+
+    /** KV blocks held by at least one cache (a cache never closed shows here). */
+    public int kvBlocksInUse() {
+        return arena.blocksInUse();
     }
 
     /** Gives cached-but-free CUDA memory back after large frees (no-op on CPU). */
@@ -244,7 +316,7 @@ public final class LlamaRuntime implements AutoCloseable {
     }
 
     private BlockKvCache own(KvCache cache) {
-        if (!(cache instanceof BlockKvCache blocks) || !blocks.layout().equals(kvLayout)) {
+        if (!(cache instanceof BlockKvCache blocks) || blocks.arena() != arena) {
             throw new IllegalArgumentException("KV cache was not created by this runtime");
         }
         if (blocks.isClosed()) {
@@ -294,6 +366,11 @@ public final class LlamaRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        if (fused != null) {
+            fused.close();
+        }
+        arena.close();
+        hostTransfers.close();
         if (hostKvRoot != null) {
             hostKvRoot.close();
         }

@@ -10,7 +10,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.jni.IValue;
 import io.ultralong.runtime.djl.HostUpload;
+import io.ultralong.runtime.djl.TorchScriptModule;
 import io.ultralong.runtime.model.LlamaConfig;
 import io.ultralong.runtime.model.SafetensorsCheckpoint;
 import io.ultralong.runtime.model.TensorDType;
@@ -52,8 +56,7 @@ final class LlamaWeights implements AutoCloseable {
     static LlamaWeights load(LlamaConfig config, SafetensorsCheckpoint checkpoint, NDManager parent, DataType dtype) {
         NDManager manager = parent.newSubManager();
         manager.setName("llama-weights");
-        try {
-            Uploader up = new Uploader(checkpoint, manager, dtype);
+        try (Uploader up = new Uploader(checkpoint, manager, dtype)) {
             NDArray embed = up.tensor("model.embed_tokens.weight");
             Layer[] layers = new Layer[config.numHiddenLayers()];
             for (int i = 0; i < layers.length; i++) {
@@ -81,11 +84,17 @@ final class LlamaWeights implements AutoCloseable {
         }
     }
 
-    /** Uploads tensors in row slices and widens/casts on the way: F16 goes up as is on GPU, BF16/F32 via fp32. */
-    private static final class Uploader {
+    /**
+     * Uploads tensors in row slices and converts on the way: F16 goes up as is on GPU; BF16 goes up as its raw bytes
+     * (uint8) and is widened or rounded on the device by a TorchScript view (no fp32 staging copy, half the
+     * transfer); F32 goes up as is and is cast on the device when fp16 is wanted.
+     */
+    private static final class Uploader implements AutoCloseable {
         private final SafetensorsCheckpoint checkpoint;
         private final NDManager manager;
         private final DataType dtype;
+        /** Loaded on the first BF16 tensor. */
+        private TorchScriptModule bf16;
         long bytes;
 
         Uploader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType dtype) {
@@ -118,7 +127,16 @@ final class LlamaWeights implements AutoCloseable {
             if (dtype == DataType.FLOAT16 && stored == TensorDType.F16) {
                 return HostUpload.create(manager, checkpoint.readRowsRaw(name, start, end), shape, DataType.FLOAT16);
             }
-            // bf16 cannot exist in DJL (it aborts the JVM): widen in Java, cast on the device when fp16 is wanted
+            if (stored == TensorDType.BF16) {
+                // bf16 (and int16) arrays abort the JVM in DJL: the bytes travel as uint8, two per value along the
+                // last axis, and become dtype in TorchScript
+                long[] dims = shape.getShape();
+                dims[dims.length - 1] *= 2;
+                try (NDArray bits = HostUpload.create(manager, checkpoint.readRowsRaw(name, start, end), new Shape(dims),
+                        DataType.UINT8)) {
+                    return widenBf16(bits);
+                }
+            }
             NDArray fp32 = HostUpload.create(manager, checkpoint.readRowsAsFloat(name, start, end), shape, DataType.FLOAT32);
             if (dtype == DataType.FLOAT32) {
                 return fp32;
@@ -126,6 +144,23 @@ final class LlamaWeights implements AutoCloseable {
             NDArray cast = fp32.toType(dtype, false);
             fp32.close();
             return cast;
+        }
+
+        private NDArray widenBf16(NDArray bits) {
+            if (bf16 == null) {
+                bf16 = TorchScriptModule.load(LlamaWeights.class, "bf16_weights.torchscript", "Bf16Weights", manager);
+            }
+            try (IValue in = IValue.from((PtNDArray) bits); IValue to = IValue.from((long) (dtype == DataType.FLOAT16 ? 5 : 6));
+                    IValue out = bf16.call("widen", in, to)) {
+                return out.toTensor((PtNDManager) manager);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (bf16 != null) {
+                bf16.close();
+            }
         }
 
         /** [out_a + out_b + ..., in] stacked, returned as the [in, out] view used by x.matMul(w). */

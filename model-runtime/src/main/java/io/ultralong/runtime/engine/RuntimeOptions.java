@@ -12,9 +12,12 @@ package io.ultralong.runtime.engine;
  *                             contexts beyond GPU memory (an 8B model's KV is 128 KiB per token in fp16: 1M
  *                             tokens are 128 GiB) at the price of a host-to-device copy of the whole KV per
  *                             forward pass; no effect on the CPU, where host and device are one
+ * @param fusedAttention       attention through PyTorch's flash-attention kernels in a TorchScript module (the
+ *                             default); false runs the blockwise online softmax in DJL ops, the reference the
+ *                             fused path is tested against and a fallback
  */
 public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
-                             boolean kvOnHost) {
+                             boolean kvOnHost, boolean fusedAttention) {
 
     public RuntimeOptions {
         if (device == null || device.isBlank()) {
@@ -26,9 +29,15 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
         }
     }
 
-    /** KV on the compute device. */
+    /** Fused attention. */
+    public RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
+            boolean kvOnHost) {
+        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, true);
+    }
+
+    /** KV on the compute device, fused attention. */
     public RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens) {
-        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, false);
+        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, false, true);
     }
 
     public static RuntimeOptions defaults() {
@@ -36,22 +45,26 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
     }
 
     public RuntimeOptions withDevice(String newDevice) {
-        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost);
+        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention);
     }
 
     public RuntimeOptions withPrefillChunkTokens(int tokens) {
-        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost);
+        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention);
     }
 
     public RuntimeOptions withKvBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost);
+        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost, fusedAttention);
     }
 
     public RuntimeOptions withAttentionBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost, fusedAttention);
     }
 
     public RuntimeOptions withKvOnHost(boolean onHost) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost, fusedAttention);
+    }
+
+    public RuntimeOptions withFusedAttention(boolean fused) {
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fused);
     }
 }

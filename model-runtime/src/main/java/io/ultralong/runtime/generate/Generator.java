@@ -20,6 +20,15 @@ public final class Generator {
         float[] next(int tokenId);
     }
 
+    /**
+     * Appends one token to the model state and returns the next token, sampled where the logits are (on the
+     * device): only the id comes back.
+     */
+    @FunctionalInterface
+    public interface SampledStep {
+        int next(int tokenId);
+    }
+
     private Generator() {
     }
 
@@ -30,13 +39,19 @@ public final class Generator {
     public static GenerationResult run(float[] firstLogits, Step step, GenerationParams params,
             ModelTokenizer tokenizer, TokenListener listener) {
         Sampler sampler = new Sampler(params);
+        return runSampled(sampler.sample(firstLogits), token -> sampler.sample(step.next(token)), params, tokenizer,
+                listener);
+    }
+
+    /** Generates from {@code firstToken} (sampled from the logits after the prompt), like {@link #run}. */
+    public static GenerationResult runSampled(int firstToken, SampledStep step, GenerationParams params,
+            ModelTokenizer tokenizer, TokenListener listener) {
         IncrementalDetokenizer detokenizer = new IncrementalDetokenizer(tokenizer, params.stopTokenIds());
         int[] tokens = new int[Math.min(params.maxTokens(), 1024)];
         int count = 0;
         StringBuilder text = new StringBuilder();
-        float[] logits = firstLogits;
+        int token = firstToken;
         while (true) {
-            int token = sampler.sample(logits);
             if (count == tokens.length) {
                 tokens = Arrays.copyOf(tokens, Math.min(params.maxTokens(), tokens.length * 2));
             }
@@ -56,7 +71,7 @@ public final class Generator {
                 String reason = stop ? GenerationResult.STOP : GenerationResult.LENGTH;
                 return new GenerationResult(Arrays.copyOf(tokens, count), text.toString(), reason);
             }
-            logits = step.next(token);
+            token = step.next(token);
         }
     }
 }

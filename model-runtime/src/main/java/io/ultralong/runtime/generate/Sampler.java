@@ -41,12 +41,37 @@ public final class Sampler {
         this(params.temperature(), params.topP(), params.topK(), params.seed());
     }
 
+    /** True when every token is the argmax (temperature 0 or top-k 1): no random draw is made. */
+    public boolean greedy() {
+        return temperature == 0.0 || topK == 1;
+    }
+
+    public double temperature() {
+        return temperature;
+    }
+
+    public double topP() {
+        return topP;
+    }
+
+    public int topK() {
+        return topK;
+    }
+
+    /**
+     * The next draw of this sampler's seeded stream, uniform in [0, 1): a sampler that runs elsewhere (on the
+     * device) takes one per non-greedy token, as {@link #sample} does, so one seed gives one stream either way.
+     */
+    public double nextUniform() {
+        return random.nextDouble();
+    }
+
     /** The next token id for {@code logits} (one float per vocabulary entry). */
     public int sample(float[] logits) {
         if (logits.length == 0) {
             throw new IllegalArgumentException("empty logits");
         }
-        if (temperature == 0.0 || topK == 1) {
+        if (greedy()) {
             return argmax(logits);
         }
         float max = checkedMax(logits);

@@ -1,42 +1,44 @@
 package io.ultralong.runtime.kv;
 
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
+import java.util.Arrays;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 
 /**
- * A sequence's keys and values as a list of {@link KvBlock}s: every block but the last holds exactly blockTokens
- * tokens. Blocks are immutable and reference counted, so {@link #fork()} only retains them, and an append to a
- * shared partial last block builds a new block (copy-on-write) that only the appending cache sees.
- * Not thread-safe: one sequence, one thread at a time (forks may be used on other threads).
+ * A sequence's keys and values: a block table (ids of {@link KvArena} blocks, in token order) and a length. Every
+ * block but the last is full. A forward pass first {@link #reserve reserves} room for its chunk (allocating blocks,
+ * and giving the cache its own copy of a partial last block it shares with a fork: copy-on-write), writes the
+ * chunk's keys and values in place, then {@link #commit commits} the length. {@link #fork()} copies the table and
+ * retains each block; {@link #truncate} releases whole blocks and leaves the rest in place.
+ * Not thread-safe: one sequence, one thread at a time (forks may be used on other threads only if the arena's
+ * callers serialise, as the runtime does).
  */
 public final class BlockKvCache implements KvCache {
 
-    private final KvLayout layout;
-    private final NDManager blockParent;
-    private final List<KvBlock> blocks;
+    private final KvArena arena;
+    private int[] table;
+    private int blockCount;
     private long length;
     private boolean closed;
 
-    /** {@code blockParent}: the manager (and so the device) new blocks' managers hang under. */
-    public BlockKvCache(KvLayout layout, NDManager blockParent) {
-        this(layout, blockParent, new ArrayList<>(), 0);
+    public BlockKvCache(KvArena arena) {
+        this(arena, new int[8], 0, 0);
     }
 
-    private BlockKvCache(KvLayout layout, NDManager blockParent, List<KvBlock> blocks, long length) {
-        this.layout = layout;
-        this.blockParent = blockParent;
-        this.blocks = blocks;
+    private BlockKvCache(KvArena arena, int[] table, int blockCount, long length) {
+        this.arena = arena;
+        this.table = table;
+        this.blockCount = blockCount;
         this.length = length;
     }
 
     public KvLayout layout() {
-        return layout;
+        return arena.layout();
+    }
+
+    public KvArena arena() {
+        return arena;
     }
 
     @Override
@@ -46,103 +48,126 @@ public final class BlockKvCache implements KvCache {
 
     @Override
     public int blockTokens() {
-        return layout.blockTokens();
+        return arena.layout().blockTokens();
     }
 
     @Override
     public int fullBlocks() {
-        return (int) (length / layout.blockTokens());
+        return (int) (length / blockTokens());
     }
 
-    /** The blocks in token order (the last may be partial); owned by the cache. */
-    public List<KvBlock> blocks() {
+    /** The arena ids of the blocks holding tokens, in token order (for tests of sharing). */
+    public int[] blockIds() {
         ensureOpen();
-        return Collections.unmodifiableList(blocks);
+        return Arrays.copyOf(table, blocksFor(length));
     }
 
     /**
-     * Appends n tokens: {@code keys[layer]} and {@code values[layer]} are [n, kvHeads, headDim]. The cache copies
-     * what it keeps; the caller still owns (and closes) the arguments.
+     * Makes room for {@code n} tokens at positions length().. and returns where they go: quadruples (slab, first
+     * row, first token of the chunk, count), for {@link KvArena#write}. The length is unchanged until
+     * {@link #commit}.
      */
-    public void append(NDArray[] keys, NDArray[] values) {
+    public long[] reserve(int n) {
         ensureOpen();
-        if (keys.length != layout.layers() || values.length != layout.layers()) {
-            throw new IllegalArgumentException("Expected " + layout.layers() + " layers, got " + keys.length);
+        releaseFrom(blocksFor(length));   // blocks a failed pass reserved
+        int bt = blockTokens();
+        int tail = (int) (length % bt);
+        if (tail != 0 && arena.referenceCount(table[blockCount - 1]) > 1) {
+            // a fork shares the partial last block: never write into it, copy its tokens into a block of our own
+            int shared = table[blockCount - 1];
+            int own = arena.allocate();
+            arena.copyRows(shared, own, tail);
+            table[blockCount - 1] = own;
+            arena.release(shared);
         }
-        long n = keys[0].getShape().get(0);
-        long offset = 0;
-        while (offset < n) {
-            KvBlock last = blocks.isEmpty() ? null : blocks.get(blocks.size() - 1);
-            boolean extendLast = last != null && last.tokens() < layout.blockTokens();
-            long room = extendLast ? layout.blockTokens() - last.tokens() : layout.blockTokens();
-            long take = Math.min(room, n - offset);
-            NDArray[] newKeys = new NDArray[layout.layers()];
-            NDArray[] newValues = new NDArray[layout.layers()];
-            for (int layer = 0; layer < layout.layers(); layer++) {
-                newKeys[layer] = ownedRows(keys[layer], offset, offset + take, extendLast ? last.keys(layer) : null);
-                newValues[layer] = ownedRows(values[layer], offset, offset + take, extendLast ? last.values(layer) : null);
+        long end = length + n;
+        while (blockCount < blocksFor(end)) {
+            if (blockCount == table.length) {
+                table = Arrays.copyOf(table, table.length * 2);
             }
-            KvBlock block = KvBlock.adopt(blockParent, newKeys, newValues);
-            if (extendLast) {
-                // never written in place: a fork may share `last`; it keeps seeing its own tokens
-                blocks.set(blocks.size() - 1, block);
-                last.release();
-            } else {
-                blocks.add(block);
-            }
-            offset += take;
+            table[blockCount++] = arena.allocate();
         }
+        long[] writes = new long[4 * (blocksFor(end) - (int) (length / bt))];
+        int w = 0;
+        long position = length;
+        while (position < end) {
+            int block = (int) (position / bt);
+            int offset = (int) (position % bt);
+            long count = Math.min(bt - offset, end - position);
+            int id = table[block];
+            writes[w++] = arena.slabOf(id);
+            writes[w++] = arena.rowOf(id) + offset;
+            writes[w++] = position - length;
+            writes[w++] = count;
+            position += count;
+        }
+        return Arrays.copyOf(writes, w);
+    }
+
+    /** The {@code n} reserved tokens now hold keys and values. */
+    public void commit(int n) {
         length += n;
     }
 
     /**
-     * Rows [from,to) of source in fresh storage on the blocks' device (host memory when the KV lives off the
-     * GPU), after {@code prefix} when one is given.
+     * The cached tokens as triples (slab, first row, end row): runs of consecutive blocks of one slab merged, so
+     * attention reads them as a few long views.
      */
-    private NDArray ownedRows(NDArray source, long from, long to, NDArray prefix) {
-        Device blockDevice = blockParent.getDevice();
-        try (NDArray rows = source.get(new NDIndex("{}:{}", from, to))) {
-            // duplicate, toDevice and concat all allocate: the block never pins the (larger) storage it was sliced from
-            if (prefix == null) {
-                return rows.getDevice().equals(blockDevice) ? rows.duplicate() : rows.toDevice(blockDevice, true);
-            }
-            if (rows.getDevice().equals(blockDevice)) {
-                return prefix.concat(rows, 0);
-            }
-            try (NDArray moved = rows.toDevice(blockDevice, true)) {
-                return prefix.concat(moved, 0);
-            }
-        }
-    }
-
-    /** Appends one whole block (length must be a multiple of blockTokens): used by import. */
-    public void appendFullBlock(KvBlock block) {
+    public long[] segments() {
         ensureOpen();
-        if (length % layout.blockTokens() != 0) {
-            throw new IllegalStateException("Cannot append a whole block at length " + length
-                    + ": not a multiple of the block size " + layout.blockTokens());
+        int bt = blockTokens();
+        int blocks = blocksFor(length);
+        long[] segments = new long[3 * blocks];
+        int s = 0;
+        for (int b = 0; b < blocks; b++) {
+            int id = table[b];
+            int slab = arena.slabOf(id);
+            long from = arena.rowOf(id);
+            long to = from + (b == blocks - 1 ? length - (long) b * bt : bt);
+            if (s > 0 && segments[s - 3] == slab && segments[s - 1] == from) {
+                segments[s - 1] = to;
+            } else {
+                segments[s++] = slab;
+                segments[s++] = from;
+                segments[s++] = to;
+            }
         }
-        if (block.tokens() != layout.blockTokens() || block.layers() != layout.layers()) {
-            throw new IllegalArgumentException("Block of " + block.tokens() + " tokens x " + block.layers()
-                    + " layers does not fit blocks of " + layout.blockTokens() + " tokens x " + layout.layers());
-        }
-        blocks.add(block);
-        length += block.tokens();
+        return Arrays.copyOf(segments, s);
     }
 
-    /** A KvBlock adopted from arrays (already in this cache's dtype and device). */
-    public KvBlock adoptBlock(NDArray[] keys, NDArray[] values) {
-        return KvBlock.adopt(blockParent, keys, values);
+    /** Full block {@code index} as a host array [layers, 2, blockTokens, kvHeads, headDim] (the export order). */
+    public NDArray gatherBlock(int index, NDManager host) {
+        ensureOpen();
+        if (index < 0 || index >= fullBlocks()) {
+            throw new IndexOutOfBoundsException("Block " + index + " is not a full block of a cache with "
+                    + fullBlocks() + " full blocks");
+        }
+        return arena.gather(table[index], blockTokens(), host);
+    }
+
+    /** Appends one whole block from host data [layers, 2, blockTokens, kvHeads, headDim]: used by import. */
+    public void appendFullBlock(NDArray data) {
+        ensureOpen();
+        if (length % blockTokens() != 0) {
+            throw new IllegalStateException("Cannot append a whole block at length " + length
+                    + ": not a multiple of the block size " + blockTokens());
+        }
+        long[] writes = reserve(blockTokens());
+        if (writes.length != 4) {
+            throw new IllegalStateException("A whole block spans " + writes.length / 4 + " blocks");
+        }
+        arena.scatter(table[blockCount - 1], data);
+        commit(blockTokens());
     }
 
     @Override
     public BlockKvCache fork() {
         ensureOpen();
-        List<KvBlock> shared = new ArrayList<>(blocks.size());
-        for (KvBlock block : blocks) {
-            shared.add(block.retain());
+        int blocks = blocksFor(length);
+        for (int b = 0; b < blocks; b++) {
+            arena.retain(table[b]);
         }
-        return new BlockKvCache(layout, blockParent, shared, length);
+        return new BlockKvCache(arena, Arrays.copyOf(table, Math.max(8, blocks)), blocks, length);
     }
 
     @Override
@@ -151,22 +176,7 @@ public final class BlockKvCache implements KvCache {
         if (newLength < 0 || newLength > length) {
             throw new IllegalArgumentException("Cannot truncate a cache of " + length + " tokens to " + newLength);
         }
-        int keepBlocks = (int) ((newLength + layout.blockTokens() - 1) / layout.blockTokens());
-        while (blocks.size() > keepBlocks) {
-            blocks.remove(blocks.size() - 1).release();
-        }
-        int tail = (int) (newLength % layout.blockTokens());
-        if (tail != 0 && blocks.get(blocks.size() - 1).tokens() > tail) {
-            KvBlock last = blocks.get(blocks.size() - 1);
-            NDArray[] keys = new NDArray[layout.layers()];
-            NDArray[] values = new NDArray[layout.layers()];
-            for (int layer = 0; layer < layout.layers(); layer++) {
-                keys[layer] = ownedRows(last.keys(layer), 0, tail, null);
-                values[layer] = ownedRows(last.values(layer), 0, tail, null);
-            }
-            blocks.set(blocks.size() - 1, KvBlock.adopt(blockParent, keys, values));
-            last.release();
-        }
+        releaseFrom(blocksFor(newLength));
         length = newLength;
     }
 
@@ -180,11 +190,19 @@ public final class BlockKvCache implements KvCache {
             return;
         }
         closed = true;
-        for (KvBlock block : blocks) {
-            block.release();
-        }
-        blocks.clear();
+        releaseFrom(0);
         length = 0;
+    }
+
+    /** Releases table[keep..] (also blocks reserved by a forward pass that failed before its commit). */
+    private void releaseFrom(int keep) {
+        while (blockCount > keep) {
+            arena.release(table[--blockCount]);
+        }
+    }
+
+    private int blocksFor(long tokens) {
+        return (int) ((tokens + blockTokens() - 1) / blockTokens());
     }
 
     private void ensureOpen() {

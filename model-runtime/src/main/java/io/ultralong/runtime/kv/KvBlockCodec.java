@@ -42,27 +42,32 @@ public final class KvBlockCodec {
     private KvBlockCodec() {
     }
 
-    public static byte[] encode(KvBlock block, KvLayout layout) {
-        int tokens = block.tokens();
-        int perArray = tokens * layout.kvHeads() * layout.headDim();
+    /**
+     * Encodes {@code data}, a host array [layers, 2 (K, V), tokens, kvHeads, headDim] in the layout's dtype: the
+     * data section's order, so its bytes are copied once, as they are.
+     */
+    public static byte[] encode(NDArray data, KvLayout layout) {
+        Shape shape = data.getShape();
+        if (shape.dimension() != 5 || shape.get(0) != layout.layers() || shape.get(1) != 2
+                || shape.get(3) != layout.kvHeads() || shape.get(4) != layout.headDim()
+                || data.getDataType() != layout.dataType()) {
+            throw new IllegalArgumentException("KV block data " + shape + " " + data.getDataType()
+                    + " does not match the layout " + layout);
+        }
+        int tokens = Math.toIntExact(shape.get(2));
         int bytes = layout.bytesPerValue();
-        long total = HEADER_BYTES + (long) layout.layers() * 2 * perArray * bytes;
+        long total = HEADER_BYTES + (long) layout.layers() * 2 * tokens * layout.kvHeads() * layout.headDim() * bytes;
         if (total > Integer.MAX_VALUE - 16) {
             throw new IllegalStateException("Block of " + total + " bytes is too large for one byte array");
         }
         ByteBuffer out = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
         out.position(HEADER_BYTES);
-        for (int layer = 0; layer < layout.layers(); layer++) {
-            for (NDArray array : new NDArray[] {block.keys(layer), block.values(layer)}) {
-                // toByteBuffer is in native order: go through typed views so the output is little-endian anywhere
-                ByteBuffer raw = array.toByteBuffer().order(ByteOrder.nativeOrder());
-                if (bytes == 4) {
-                    out.asFloatBuffer().put(raw.asFloatBuffer());
-                } else {
-                    out.asShortBuffer().put(raw.asShortBuffer());
-                }
-                out.position(out.position() + perArray * bytes);
-            }
+        // toByteBuffer is in native order: go through typed views so the output is little-endian anywhere
+        ByteBuffer raw = data.toByteBuffer().order(ByteOrder.nativeOrder());
+        if (bytes == 4) {
+            out.asFloatBuffer().put(raw.asFloatBuffer());
+        } else {
+            out.asShortBuffer().put(raw.asShortBuffer());
         }
         CRC32 crc = new CRC32();
         crc.update(out.array(), HEADER_BYTES, (int) total - HEADER_BYTES);
@@ -110,37 +115,22 @@ public final class KvBlockCodec {
     }
 
     /**
-     * Decodes into arrays on {@code manager}'s device in the layout's dtype (f32 to f16 or back converts):
-     * result[0] = keys per layer, result[1] = values per layer, each [tokens, kvHeads, headDim].
+     * Decodes into a host array [layers, 2 (K, V), tokens, kvHeads, headDim] in the dtype the block was stored in
+     * (the arena converts on its way in), with storage owned by libtorch.
      */
-    public static NDArray[][] decode(byte[] encoded, KvLayout layout, NDManager manager) {
+    public static NDArray decode(byte[] encoded, KvLayout layout, NDManager host) {
         int tokens = checkHeader(encoded, layout);
         int tag = ByteBuffer.wrap(encoded).order(ByteOrder.LITTLE_ENDIAN).getInt(8);
         DataType stored = tag == TAG_F32 ? DataType.FLOAT32 : DataType.FLOAT16;
-        int bytes = tag == TAG_F32 ? 4 : 2;
-        Shape shape = new Shape(tokens, layout.kvHeads(), layout.headDim());
-        int perArray = tokens * layout.kvHeads() * layout.headDim();
-        NDArray[][] result = new NDArray[2][layout.layers()];
-        int offset = HEADER_BYTES;
-        for (int layer = 0; layer < layout.layers(); layer++) {
-            for (int kv = 0; kv < 2; kv++) {
-                ByteBuffer le = ByteBuffer.wrap(encoded, offset, perArray * bytes).slice().order(ByteOrder.LITTLE_ENDIAN);
-                ByteBuffer nativeOrder = ByteBuffer.allocateDirect(perArray * bytes).order(ByteOrder.nativeOrder());
-                if (bytes == 4) {
-                    nativeOrder.asFloatBuffer().put(le.asFloatBuffer());
-                } else {
-                    nativeOrder.asShortBuffer().put(le.asShortBuffer());
-                }
-                NDArray array = HostUpload.create(manager, nativeOrder, shape, stored);
-                if (stored != layout.dataType()) {
-                    NDArray converted = array.toType(layout.dataType(), false);
-                    array.close();
-                    array = converted;
-                }
-                result[kv][layer] = array;
-                offset += perArray * bytes;
-            }
+        int data = encoded.length - HEADER_BYTES;
+        ByteBuffer le = ByteBuffer.wrap(encoded, HEADER_BYTES, data).slice().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer nativeOrder = ByteBuffer.allocateDirect(data).order(ByteOrder.nativeOrder());
+        if (stored == DataType.FLOAT32) {
+            nativeOrder.asFloatBuffer().put(le.asFloatBuffer());
+        } else {
+            nativeOrder.asShortBuffer().put(le.asShortBuffer());
         }
-        return result;
+        return HostUpload.create(host, nativeOrder,
+                new Shape(layout.layers(), 2, tokens, layout.kvHeads(), layout.headDim()), stored);
     }
 }

@@ -54,6 +54,12 @@ class LlamaRuntimeReferenceTest {
         assertMatchesReference(SyntheticModelSpec.tiny(), new RuntimeOptions("cpu", 48, 16, 32, true));
     }
 
+    /** The fallback and reference of the fused path: the blockwise online softmax in DJL ops. */
+    @Test
+    void blockwiseAttentionMatchesReference() {
+        assertMatchesReference(SyntheticModelSpec.tiny(), new RuntimeOptions("cpu", 48, 16, 32).withFusedAttention(false));
+    }
+
     private void assertMatchesReference(SyntheticModelSpec spec) {
         assertMatchesReference(spec, new RuntimeOptions("cpu", 48, 16, 32));
     }

@@ -31,7 +31,9 @@ import io.ultralong.runtime.synthetic.SyntheticModelWriter;
  *     -Dexec.mainClass=io.ultralong.runtime.engine.RuntimeBenchmark -Dexec.args="2048,8192,32768 32"
  * </pre>
  * args: context lengths (comma-separated, default 2048,8192), decode tokens per context (default 32), model
- * directory (default model-runtime/target/bench-model, written once; run from the repository root).
+ * directory (default model-runtime/target/bench-model, written once; run from the repository root), attention
+ * ({@code fused}, the default, {@code blockwise}: the DJL reference path, or {@code both}: the two side by side,
+ * alternating per context in one JVM, so their ratio is measured under the same load).
  */
 public final class RuntimeBenchmark {
 
@@ -50,56 +52,72 @@ public final class RuntimeBenchmark {
         LlamaConfig c = model.config();
         double matmulFlops = matmulFlopsPerSecond(2048);
         double bandwidth = matvecBytesPerSecond();
+        String mode = args.length > 3 ? args[3] : "fused";
+        List<Boolean> paths = mode.equals("both") ? List.of(true, false) : List.of(!mode.equals("blockwise"));
         RuntimeOptions options = RuntimeOptions.defaults().withDevice("cpu");
+        double loadAtStart = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         List<String> rows = new ArrayList<>();
-        try (LlamaRuntime runtime = LlamaRuntime.load(model, options)) {
+        List<LlamaRuntime> runtimes = new ArrayList<>();
+        try {
+            for (boolean fused : paths) {
+                runtimes.add(LlamaRuntime.load(model, options.withFusedAttention(fused)));
+            }
+            LlamaRuntime first = runtimes.get(0);
             long layerParams = (long) c.numHiddenLayers() * ((long) c.hiddenSize()
                     * (c.numAttentionHeads() + 2L * c.numKeyValueHeads()) * c.headDim()
                     + (long) c.numAttentionHeads() * c.headDim() * c.hiddenSize() + 3L * c.hiddenSize() * c.intermediateSize());
             long headParams = (long) c.hiddenSize() * c.vocabSize();
             System.out.printf("model: %.1fM parameters (%.1fM in layers), %d MiB f32 weights, KV %d bytes/token (f32)%n",
-                    (layerParams + 2 * headParams) / 1e6, layerParams / 1e6, runtime.weightBytes() >> 20,
-                    runtime.kvBytesPerToken());
+                    (layerParams + 2 * headParams) / 1e6, layerParams / 1e6, first.weightBytes() >> 20,
+                    first.kvBytesPerToken());
             System.out.printf("floor: one %dx%d DJL matmul runs at %.1f GFLOP/s; a matrix-vector product reads %.1f GB/s%n",
                     2048, 2048, matmulFlops / 1e9, bandwidth / 1e9);
             // warm-up: first calls pay for libtorch's lazy initialisation
-            try (KvCache warm = runtime.newCache()) {
-                runtime.prefill(warm, LogitsAssert.tokens(600, c.vocabSize(), 1), PrefillListener.NONE);
-                for (int i = 0; i < 16; i++) {
-                    runtime.prefill(warm, new int[] {i}, PrefillListener.NONE);   // and the single-token path
+            for (LlamaRuntime runtime : runtimes) {
+                try (KvCache warm = runtime.newCache()) {
+                    runtime.prefill(warm, LogitsAssert.tokens(600, c.vocabSize(), 1), PrefillListener.NONE);
+                    for (int i = 0; i < 16; i++) {
+                        runtime.prefill(warm, new int[] {i}, PrefillListener.NONE);   // and the single-token path
+                    }
                 }
             }
             for (int n : contexts) {
-                int[] tokens = LogitsAssert.tokens(n + decodeTokens, c.vocabSize(), n);
-                try (KvCache cache = runtime.newCache()) {
-                    long t0 = System.nanoTime();
-                    runtime.prefill(cache, java.util.Arrays.copyOf(tokens, n), PrefillListener.NONE);
-                    double prefillSeconds = (System.nanoTime() - t0) / 1e9;
-                    long t1 = System.nanoTime();
-                    for (int i = 0; i < decodeTokens; i++) {
-                        runtime.prefill(cache, new int[] {tokens[n + i]}, PrefillListener.NONE);
+                for (LlamaRuntime runtime : runtimes) {
+                    int[] tokens = LogitsAssert.tokens(n + decodeTokens, c.vocabSize(), n);
+                    try (KvCache cache = runtime.newCache()) {
+                        long t0 = System.nanoTime();
+                        runtime.prefill(cache, java.util.Arrays.copyOf(tokens, n), PrefillListener.NONE);
+                        double prefillSeconds = (System.nanoTime() - t0) / 1e9;
+                        long t1 = System.nanoTime();
+                        for (int i = 0; i < decodeTokens; i++) {
+                            runtime.prefill(cache, new int[] {tokens[n + i]}, PrefillListener.NONE);
+                        }
+                        double decodeSeconds = (System.nanoTime() - t1) / 1e9;
+                        double decodeBytes = decodeTokens * (runtime.weightBytes()
+                                + (n + decodeTokens / 2.0) * runtime.kvBytesPerToken());
+                        // useful FLOPs: 2 per weight per token, causal attention QK^T and PV (2 x 2 x hidden per pair)
+                        double prefillFlops = 2.0 * layerParams * n + 4.0 * c.numHiddenLayers() * c.hiddenSize() * n * (n + 1) / 2.0
+                                + 2.0 * headParams;
+                        double decodeFlops = decodeTokens * (2.0 * layerParams + 2.0 * headParams)
+                                + 4.0 * c.numHiddenLayers() * c.hiddenSize() * (double) decodeTokens * (n + decodeTokens / 2.0);
+                        rows.add(String.format("%-9s %7d %10.1f %10.2f %8.1f %8.1f %8.1f %8.0f %8d",
+                                    runtime.options().fusedAttention() ? "fused" : "blockwise", n, n / prefillSeconds,
+                                decodeTokens / decodeSeconds,
+                                prefillSeconds / (prefillFlops / matmulFlops), decodeSeconds / (decodeFlops / matmulFlops),
+                                decodeSeconds / (decodeBytes / bandwidth),
+                                cache.length() * (double) runtime.kvBytesPerToken() / (1 << 20), vmHwmMiB()));
+                        System.out.println("done " + n + " tokens");
                     }
-                    double decodeSeconds = (System.nanoTime() - t1) / 1e9;
-                    double decodeBytes = decodeTokens * (runtime.weightBytes()
-                            + (n + decodeTokens / 2.0) * runtime.kvBytesPerToken());
-                    // useful FLOPs: 2 per weight per token, causal attention QK^T and PV (2 x 2 x hidden per pair)
-                    double prefillFlops = 2.0 * layerParams * n + 4.0 * c.numHiddenLayers() * c.hiddenSize() * n * (n + 1) / 2.0
-                            + 2.0 * headParams;
-                    double decodeFlops = decodeTokens * (2.0 * layerParams + 2.0 * headParams)
-                            + 4.0 * c.numHiddenLayers() * c.hiddenSize() * (double) decodeTokens * (n + decodeTokens / 2.0);
-                    rows.add(String.format("%7d %10.1f %10.2f %8.1f %8.1f %8.1f %8.0f %8d",
-                            n, n / prefillSeconds, decodeTokens / decodeSeconds,
-                            prefillSeconds / (prefillFlops / matmulFlops), decodeSeconds / (decodeFlops / matmulFlops),
-                            decodeSeconds / (decodeBytes / bandwidth),
-                            cache.length() * (double) runtime.kvBytesPerToken() / (1 << 20), vmHwmMiB()));
-                    System.out.println("done " + n + " tokens");
                 }
             }
+        } finally {
+            runtimes.forEach(LlamaRuntime::close);
         }
-        System.out.printf("%nnproc %d, load average %.1f, peak Java heap %d MiB, chunk %d, KV block %d, attention block %d%n",
-                Runtime.getRuntime().availableProcessors(), ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(),
-                peakHeapMiB(), options.prefillChunkTokens(), options.kvBlockTokens(), options.attentionBlockTokens());
-        System.out.println("context  prefill/s   decode/s  pf×floor dec×floor   dec×bw   KV MiB  VmHWM MiB");
+        System.out.printf("%nnproc %d, load average %.1f at start, %.1f at end, peak Java heap %d MiB, chunk %d, KV block %d,"
+                + " attention block %d%n", Runtime.getRuntime().availableProcessors(), loadAtStart,
+                ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), peakHeapMiB(),
+                options.prefillChunkTokens(), options.kvBlockTokens(), options.attentionBlockTokens());
+        System.out.println("attention context  prefill/s   decode/s  pf×floor dec×floor   dec×bw   KV MiB  VmHWM MiB");
         rows.forEach(System.out::println);
     }
 

@@ -26,22 +26,21 @@ class KvBlockCodecTest {
         return (float) (layer * 1000 + kv * 100 + t * 10 + h + d * 0.1 + 0.0123);
     }
 
-    private static KvBlock block(NDManager manager) {
-        NDArray[][] arrays = new NDArray[2][LAYERS];
+    /** A block's data in the export order [layers, 2, tokens, heads, dim]. */
+    private static NDArray block(NDManager manager) {
+        float[] data = new float[LAYERS * 2 * TOKENS * HEADS * DIM];
         for (int layer = 0; layer < LAYERS; layer++) {
             for (int kv = 0; kv < 2; kv++) {
-                float[] data = new float[TOKENS * HEADS * DIM];
                 for (int t = 0; t < TOKENS; t++) {
                     for (int h = 0; h < HEADS; h++) {
                         for (int d = 0; d < DIM; d++) {
-                            data[(t * HEADS + h) * DIM + d] = value(layer, kv, t, h, d);
+                            data[(((layer * 2 + kv) * TOKENS + t) * HEADS + h) * DIM + d] = value(layer, kv, t, h, d);
                         }
                     }
                 }
-                arrays[kv][layer] = manager.create(data, new Shape(TOKENS, HEADS, DIM));
             }
         }
-        return KvBlock.adopt(manager, arrays[0], arrays[1]);
+        return manager.create(data, new Shape(LAYERS, 2, TOKENS, HEADS, DIM));
     }
 
     @Test
@@ -75,13 +74,15 @@ class KvBlockCodecTest {
         KvLayout f16 = new KvLayout(LAYERS, HEADS, DIM, TOKENS, DataType.FLOAT16);
         try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
             byte[] asF32 = KvBlockCodec.encode(block(manager), f32);
-            NDArray[][] halves = KvBlockCodec.decode(asF32, f16, manager);
-            assertThat(halves[0][1].getDataType()).isEqualTo(DataType.FLOAT16);
-            byte[] asF16 = KvBlockCodec.encode(KvBlock.adopt(manager, halves[0], halves[1]), f16);
+            // decode keeps the stored dtype; the arena converts on its way in, as toType does here
+            NDArray decoded = KvBlockCodec.decode(asF32, f16, manager);
+            assertThat(decoded.getDataType()).isEqualTo(DataType.FLOAT32);
+            byte[] asF16 = KvBlockCodec.encode(decoded.toType(DataType.FLOAT16, false), f16);
             assertThat(ByteBuffer.wrap(asF16).order(ByteOrder.LITTLE_ENDIAN).getInt(8)).isEqualTo(2);
             assertThat(asF16).hasSize(32 + LAYERS * 2 * TOKENS * HEADS * DIM * 2);
-            NDArray[][] back = KvBlockCodec.decode(asF16, f32, manager);
-            float[] values = back[1][1].toFloatArray();   // layer 1, V
+            NDArray back = KvBlockCodec.decode(asF16, f32, manager);
+            assertThat(back.getDataType()).isEqualTo(DataType.FLOAT16);
+            float[] values = back.get(1, 1).toType(DataType.FLOAT32, false).toFloatArray();   // layer 1, V
             for (int t = 0; t < TOKENS; t++) {
                 for (int d = 0; d < DIM; d++) {
                     float original = value(1, 1, t, 1, d);
