@@ -36,7 +36,7 @@ public class TraceExport {
 
     /**
      * The value only when someone set it (a file, an environment variable, a system property): Quarkus gives the
-     * endpoint a default (localhost:4317) that a configuration source of negative ordinal holds.
+     * endpoint a default (localhost:4317) from a source of negative ordinal.
      */
     public static Optional<String> setByUser(Config config, String name) {
         ConfigValue value = config.getConfigValue(name);

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
 
@@ -50,7 +51,7 @@ public final class QueryTrace {
                 .end(nowEpochNanos, TimeUnit.NANOSECONDS);
     }
 
-    private static io.opentelemetry.api.trace.SpanBuilder describe(io.opentelemetry.api.trace.SpanBuilder span, QueryJob job) {
+    private static SpanBuilder describe(SpanBuilder span, QueryJob job) {
         return span.setAttribute("ul.request.id", job.request().requestId())
                 .setAttribute("ul.session.hash", sessionHash(job.request().session()))
                 .setAttribute("ul.partition", (long) job.partition());

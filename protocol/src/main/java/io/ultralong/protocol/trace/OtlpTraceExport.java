@@ -29,12 +29,13 @@ public final class OtlpTraceExport {
 
     /** The OTLP/HTTP URL that traces go to, or empty when no endpoint is configured. */
     public static Optional<String> tracesUrl(Function<String, Optional<String>> config) {
+        Optional<String> generic = config.apply(ENDPOINT).map(String::trim).filter(s -> !s.isEmpty());
         Optional<String> specific = config.apply(TRACES_ENDPOINT).map(String::trim).filter(s -> !s.isEmpty());
-        if (specific.isPresent()) {
+        // Quarkus answers the per-signal name with the generic value when only that one is set: that is no full URL.
+        if (specific.isPresent() && !specific.equals(generic)) {
             return specific;
         }
-        return config.apply(ENDPOINT).map(String::trim).filter(s -> !s.isEmpty())
-                .map(base -> (base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + TRACES_PATH);
+        return generic.map(base -> (base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + TRACES_PATH);
     }
 
     /** A batching OTLP/HTTP exporter to {@code tracesUrl}, or a processor that drops every span when empty. */

@@ -37,6 +37,9 @@ class OtlpTraceExportTest {
         assertThat(OtlpTraceExport.tracesUrl(config(Map.of(OtlpTraceExport.ENDPOINT, "http://collector:4318",
                 OtlpTraceExport.TRACES_ENDPOINT, "http://other:4318/custom"))))
                 .contains("http://other:4318/custom");
+        // What Quarkus answers for the per-signal name when only the generic one is set.
+        assertThat(OtlpTraceExport.tracesUrl(config(Map.of(OtlpTraceExport.ENDPOINT, "http://collector:4318",
+                OtlpTraceExport.TRACES_ENDPOINT, "http://collector:4318")))).contains("http://collector:4318/v1/traces");
     }
 
     @Test
