@@ -3,6 +3,7 @@ package io.ultralong.worker;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.generate.StopTokens;
@@ -74,11 +75,20 @@ public final class Worker implements AutoCloseable {
         return ModelDirectory.resolve(resolver.resolve(configured.toString()).directory());
     }
 
-    /** Opens the store, loads the model and joins the group. */
+    /** Opens the store, loads the model and joins the group; queries are not traced. */
     public static Worker start(WorkerSettings settings, ModelSettings model) {
+        return start(settings, model, OpenTelemetry.noop());
+    }
+
+    /**
+     * Opens the store, loads the model and joins the group; queries' spans are made with {@code telemetry}, as
+     * children of the trace context their requests carry.
+     */
+    public static Worker start(WorkerSettings settings, ModelSettings model, OpenTelemetry telemetry) {
         try {
             Files.createDirectories(settings.dataDir());
             Worker worker = new Worker(settings, model);
+            worker.node.requests().traceWith(telemetry);
             worker.node.start();
             LOG.info("Worker {} started (group {}, data {})", settings.workerId(), settings.groupId(), settings.dataDir());
             return worker;

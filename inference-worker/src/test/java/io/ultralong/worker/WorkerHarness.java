@@ -124,6 +124,16 @@ final class WorkerHarness implements AutoCloseable {
         return requestId;
     }
 
+    /** Sends a greedy query whose record carries {@code headers} (a trace context, say); returns its request id. */
+    String ask(String session, String question, long minSeq, int maxTokens, Duration deadline,
+               Iterable<org.apache.kafka.common.header.Header> headers) throws Exception {
+        String requestId = UUID.randomUUID().toString();
+        QueryRequest request = new QueryRequest(requestId, session, question, null,
+                new SamplingParams(maxTokens, 0.0, 1.0, 0, 1L), minSeq, null, System.currentTimeMillis() + deadline.toMillis(), true);
+        producer.send(new ProducerRecord<>(prefix + "requests", null, session, QueryJson.encode(request), headers)).get();
+        return requestId;
+    }
+
     /** Sends {@code request} to one explicit partition of the requests topic (how the gateway inspects every partition). */
     void sendTo(int partition, io.ultralong.protocol.query.WorkerRequest request) throws Exception {
         producer.send(new ProducerRecord<>(prefix + "requests", partition, request.session(), QueryJson.encode(request))).get();

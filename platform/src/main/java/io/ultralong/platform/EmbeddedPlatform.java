@@ -11,6 +11,7 @@ import jakarta.enterprise.event.Observes;
 
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.opentelemetry.api.OpenTelemetry;
 import io.ultralong.ingest.IngestApplication;
 import io.ultralong.ingest.IngestSettings;
 import io.ultralong.protocol.topics.CoPartitioning;
@@ -48,6 +49,8 @@ public class EmbeddedPlatform {
     private final int httpPort;
     private final Duration modelStallTimeout;
     private final ModelSettings modelSettings;
+    /** The gateway's SDK: the worker's spans join the same traces and the same export. */
+    private final OpenTelemetry telemetry;
     private EmbeddedKafkaBroker broker;
     private IngestApplication ingest;
     private Worker worker;
@@ -61,7 +64,7 @@ public class EmbeddedPlatform {
                             @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080") int httpPort,
                             @ConfigProperty(name = "ul.worker.model-stall-timeout",
                                     defaultValue = WorkerSettings.DEFAULT_MODEL_STALL_TIMEOUT) Duration modelStallTimeout,
-                            WorkerModelConfig worker) {
+                            WorkerModelConfig worker, OpenTelemetry telemetry) {
         this.dataDir = dataDir.toAbsolutePath();
         this.modelDir = modelDir;
         this.kafkaPort = kafkaPort;
@@ -71,6 +74,7 @@ public class EmbeddedPlatform {
         this.httpPort = httpPort;
         this.modelStallTimeout = modelStallTimeout;
         this.modelSettings = worker.settings(modelDir, device);
+        this.telemetry = telemetry;
     }
 
     /** Runs before every other startup observer: the gateway's Kafka clients find the broker up. */
@@ -101,7 +105,7 @@ public class EmbeddedPlatform {
         LOG.info("[4/4] Loading the model and starting the worker");
         WorkerSettings workerSettings = new WorkerSettings(broker.bootstrapServers(), topicPrefix, "ul-workers", "embedded",
                 workerData, Duration.ofSeconds(10), 256).withKafka(kafka).withModelStallTimeout(modelStallTimeout);
-        worker = Worker.start(workerSettings, modelSettings);
+        worker = Worker.start(workerSettings, modelSettings, telemetry);
         if (worker.demoModel()) {
             LOG.warn("*** {} ***", DemoModel.WARNING);
         }

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Multi;
 import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryRequest;
@@ -44,6 +45,8 @@ public class QueryRelay {
 
     /** The request's events; {@code timeout} bounds the whole exchange with a {@code deadline-exceeded} error. */
     public Multi<ResponseEvent> events(WorkerRequest request, Duration timeout) {
+        // Taken here, on the caller's thread: a stream is subscribed later, on a thread that no longer knows the trace.
+        Context trace = Context.current();
         return Multi.createFrom().emitter(emitter -> {
             AtomicBoolean timedOut = new AtomicBoolean();
             ResponseRouter.Subscription subscription = router.subscribe(request.requestId(), event -> {
@@ -63,10 +66,10 @@ public class QueryRelay {
                 subscription.close();
                 // The client left or gave up: free the worker from a query nobody reads.
                 if ((emitter.isCancelled() || timedOut.get()) && request instanceof QueryRequest) {
-                    publisher.send(new WorkerRequest.Cancel(newRequestId(), request.session(), request.requestId()));
+                    publisher.send(new WorkerRequest.Cancel(newRequestId(), request.session(), request.requestId()), trace);
                 }
             });
-            publisher.send(request).whenComplete((sent, error) -> {
+            publisher.send(request, trace).whenComplete((sent, error) -> {
                 if (error != null) {
                     router.deliverLocally(new ResponseEvent.Error(request.requestId(), ErrorCode.UNAVAILABLE.wireName(),
                             "Kafka did not accept the request: " + error.getMessage()));

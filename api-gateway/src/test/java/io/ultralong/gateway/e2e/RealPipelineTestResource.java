@@ -44,7 +44,7 @@ public final class RealPipelineTestResource implements QuarkusTestResourceLifecy
             worker = Worker.start(new WorkerSettings(broker.bootstrapServers(), PREFIX, "e2e-workers", "e2e-1",
                     dir.resolve("worker"), Duration.ofSeconds(10), 64),
                     new ModelSettings(Optional.of(modelDir), "cpu", 64, 32, 64L << 20, 0, ModelSettings.DEFAULT_SYSTEM_PROMPT,
-                            "ultralong-8b"));
+                            "ultralong-8b"), TestSpans.workerTelemetry());
             return Map.of("kafka.bootstrap.servers", broker.bootstrapServers(), "ul.topics.prefix", PREFIX);
         } catch (Exception e) {
             throw new IllegalStateException("cannot start the pipeline", e);

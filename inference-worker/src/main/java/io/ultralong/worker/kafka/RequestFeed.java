@@ -14,14 +14,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
+import io.opentelemetry.api.OpenTelemetry;
 import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryJson;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.WorkerRequest;
+import io.ultralong.protocol.trace.KafkaTraceContext;
 import io.ultralong.worker.WorkerSettings;
 import io.ultralong.worker.query.QueryJob;
 import io.ultralong.worker.query.QueryScheduler;
+import io.ultralong.worker.query.QueryTrace;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -59,6 +62,7 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
     private final Thread thread;
     private volatile QueryScheduler scheduler;
     private volatile Inspector inspector;
+    private volatile OpenTelemetry telemetry = OpenTelemetry.noop();
     private volatile boolean running = true;
 
     /** Answers a session-info request. */
@@ -71,6 +75,11 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
     @FunctionalInterface
     public interface Inspector {
         ResponseEvent inspect(WorkerRequest request, int partition);
+    }
+
+    /** Queries' spans join the traces their requests carry (W3C headers), made with {@code telemetry}. */
+    public void traceWith(OpenTelemetry telemetry) {
+        this.telemetry = telemetry;
     }
 
     /** Sets who answers listing and status requests; without one they are answered with an error. */
@@ -185,7 +194,10 @@ public final class RequestFeed implements Runnable, TokenFeed.Ownership, QuerySc
         }
         if (request instanceof QueryRequest query) {
             inFlight.computeIfAbsent(record.partition(), p -> new TreeSet<>()).add(record.offset());
-            scheduler.submit(new QueryJob(query, record.partition(), record.offset(), 0));
+            OpenTelemetry tracing = telemetry;
+            QueryTrace trace = new QueryTrace(tracing.getTracer("ul-inference-worker"),
+                    KafkaTraceContext.extract(tracing, record.headers()));
+            scheduler.submit(new QueryJob(query, record.partition(), record.offset(), 0, trace));
         } else if (request instanceof WorkerRequest.Cancel cancel) {
             scheduler.cancel(cancel.cancelledRequestId());
         } else if (request instanceof WorkerRequest.SessionInfo info) {

@@ -13,6 +13,8 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
 import io.ultralong.protocol.query.ChatMessage;
 import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryRequest;
@@ -29,6 +31,7 @@ import io.ultralong.store.ContextStore;
 import io.ultralong.store.SessionInfo;
 import io.ultralong.worker.query.AnswerEngine;
 import io.ultralong.worker.query.QueryJob;
+import io.ultralong.worker.query.QueryTrace;
 import org.rocksdb.RocksDBException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +58,11 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ModelAnswerEngine.class);
     /** How long a shutdown lets queued KV writes finish (at most the queue's bytes at disk speed). */
     private static final Duration DRAIN_ON_CLOSE = Duration.ofSeconds(30);
+    /** Span attributes: where the session's KV came from, and the query's token counts. */
+    static final String KV_SOURCE = "ul.kv.source";
+    static final String TOKENS_CACHED = "ul.tokens.cached";
+    static final String TOKENS_PREFILLED = "ul.tokens.prefilled";
+    static final String TOKENS_GENERATED = "ul.tokens.generated";
 
     private final LlamaRuntime runtime;
     private final ContextStore store;
@@ -191,24 +199,42 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                 return refused;
             }
 
-            Base base = sessionCache(request, job.partition(), sessionTokens);
+            Base base;
+            Span restore = job.trace().start(QueryTrace.RESTORE, job);
+            try (Scope scope = restore.makeCurrent()) {
+                base = sessionCache(request, job.partition(), sessionTokens);
+                restore.setAttribute(TOKENS_CACHED, base.cachedTokens);
+            } finally {
+                restore.end();
+            }
             long cached = base.cachedTokens;
             boolean failed = false;
             long toPrefill = sessionTokens.length - base.cache.length() + suffix.length;
             long prefillStarted = System.nanoTime();
             ProgressReporter progress = new ProgressReporter(request.requestId(), toPrefill, events, job);
+            Span prefill = job.trace().start(QueryTrace.PREFILL, job).setAttribute(TOKENS_CACHED, cached)
+                    .setAttribute(TOKENS_PREFILLED, toPrefill).setAttribute("ul.tokens.context", (long) context.length);
             try (KvCache fork = prefillContextAndFork(base, sessionTokens, progress)) {
                 if (job.cancelled()) {
                     return null;
                 }
                 float[] logits = runtime.prefill(fork, suffix, progress.offset(toPrefill - suffix.length));
+                prefill.end();
                 long prefillMs = (System.nanoTime() - prefillStarted) / 1_000_000;
                 metrics.prefilled(toPrefill, prefillMs);
                 metrics.reused(cached);
 
                 TokenStream stream = new TokenStream(request.requestId(), events, job, started);
                 long decodeStarted = System.nanoTime();
-                GenerationResult result = runtime.generate(fork, logits, generationParams(request.sampling()), stream);
+                Span decode = job.trace().start(QueryTrace.DECODE, job);
+                GenerationResult result;
+                try {
+                    result = runtime.generate(fork, logits, generationParams(request.sampling()), stream);
+                    decode.setAttribute(TOKENS_GENERATED, (long) result.answerTokens().length)
+                            .setAttribute("ul.finish_reason", result.finishReason());
+                } finally {
+                    decode.end();
+                }
                 long decodeMs = (System.nanoTime() - decodeStarted) / 1_000_000;
                 metrics.decoded(result.answerTokens().length, decodeMs);
                 if (job.cancelled()) {
@@ -229,6 +255,9 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                 failed = true;
                 throw e;
             } finally {
+                if (prefill.isRecording()) {
+                    prefill.end();   // the prefill failed or was cancelled
+                }
                 if (base.temporary) {
                     base.cache.close();
                 } else if (!failed) {
@@ -258,6 +287,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         SessionKvCaches.Entry entry = caches.get(request.session());
         if (entry != null) {
             int common = commonPrefix(entry.tokens, sessionTokens);
+            Span.current().setAttribute(KV_SOURCE, "memory");
             if (common == entry.tokens.length) {
                 metrics.memoryHit();
                 return new Base(entry.cache, entry, common, false);
@@ -278,6 +308,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
             return new Base(entry.cache, entry, common, false);
         }
         metrics.memoryMiss();
+        Span.current().setAttribute(KV_SOURCE, "store");
         KvCache cache = runtime.newCache();
         long restored;
         long restoreStarted = System.nanoTime();
@@ -291,6 +322,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         }
         lastRestoreMillis = (System.nanoTime() - restoreStarted) / 1_000_000;
         int restoredTokens = Math.toIntExact(restored * blockTokens);
+        Span.current().setAttribute("ul.kv.blocks.restored", restored);
         if (restored > 0) {
             LOG.info("Restored {} KV blocks ({} tokens) of {} from the context store in {} ms", restored, restoredTokens,
                     request.session(), lastRestoreMillis);

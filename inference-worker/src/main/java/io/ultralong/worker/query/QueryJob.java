@@ -19,13 +19,20 @@ public final class QueryJob {
     private final long arrivalNanos = System.nanoTime();
     private final AtomicBoolean cancelled = new AtomicBoolean();
     private final Consumer<ResponseEvent> events;
+    private final QueryTrace trace;
+    private final AtomicBoolean leftQueue = new AtomicBoolean();
     private volatile boolean abandoned;
     private volatile long coveredSeq = -1;
     private volatile long coveredTokens = -1;
 
     /** A user's query from {@code ul.requests}: its events go to {@code ul.responses}. */
     public QueryJob(QueryRequest request, int partition, long offset, int priority) {
-        this(request, partition, offset, priority, null);
+        this(request, partition, offset, priority, null, QueryTrace.NONE);
+    }
+
+    /** A user's query whose spans join the trace its request carried. */
+    public QueryJob(QueryRequest request, int partition, long offset, int priority, QueryTrace trace) {
+        this(request, partition, offset, priority, null, trace);
     }
 
     /**
@@ -33,15 +40,29 @@ public final class QueryJob {
      * ({@code offset} -1), its events, terminal one included, go to {@code events} instead.
      */
     public QueryJob(QueryRequest request, int partition, int priority, Consumer<ResponseEvent> events) {
-        this(request, partition, -1, priority, events);
+        this(request, partition, -1, priority, events, QueryTrace.NONE);
     }
 
-    private QueryJob(QueryRequest request, int partition, long offset, int priority, Consumer<ResponseEvent> events) {
+    private QueryJob(QueryRequest request, int partition, long offset, int priority, Consumer<ResponseEvent> events,
+                     QueryTrace trace) {
         this.request = request;
         this.partition = partition;
         this.offset = offset;
         this.priority = priority;
         this.events = events;
+        this.trace = trace;
+    }
+
+    /** Where this query's spans go. */
+    public QueryTrace trace() {
+        return trace;
+    }
+
+    /** The job leaves the scheduler's queue (for the model, or ended there): its wait is recorded once. */
+    void leftQueue(String outcome) {
+        if (leftQueue.compareAndSet(false, true)) {
+            trace.queued(this, outcome);
+        }
     }
 
     /** Where this job's events go instead of {@code ul.responses}, or null. */

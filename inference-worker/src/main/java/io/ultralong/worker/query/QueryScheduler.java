@@ -202,6 +202,7 @@ public final class QueryScheduler implements AutoCloseable {
                     "No session '" + job.request().session() + "'."));
         } else {
             ResponseEvent terminal;
+            job.leftQueue("to-model");
             try {
                 terminal = engine.answer(job, event -> {
                     beat();
@@ -262,6 +263,7 @@ public final class QueryScheduler implements AutoCloseable {
     }
 
     private void finish(QueryJob job, ResponseEvent terminal) {
+        job.leftQueue(terminal instanceof ResponseEvent.Error error ? error.code() : terminal == null ? "cancelled" : "answered");
         if (terminal != null && !job.abandoned()) {
             publish(job, terminal);
         }

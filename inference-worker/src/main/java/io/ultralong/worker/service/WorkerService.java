@@ -6,6 +6,7 @@ import jakarta.enterprise.event.Observes;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.runtime.StartupEvent;
 import io.ultralong.worker.ModelSettings;
 import io.ultralong.worker.Worker;
@@ -24,15 +25,17 @@ public class WorkerService {
     private final String bootstrapServers;
     private final String topicPrefix;
     private final MeterRegistry registry;
+    private final OpenTelemetry telemetry;
     private volatile Worker worker;
 
     public WorkerService(WorkerConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
                          @ConfigProperty(name = "ul.topics.prefix", defaultValue = "ul.") String topicPrefix,
-                         MeterRegistry registry) {
+                         MeterRegistry registry, OpenTelemetry telemetry) {
         this.config = config;
         this.bootstrapServers = bootstrapServers;
         this.topicPrefix = topicPrefix;
         this.registry = registry;
+        this.telemetry = telemetry;
     }
 
     void start(@Observes StartupEvent startup) {
@@ -48,7 +51,7 @@ public class WorkerService {
                 config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),
                 config.sharedKvDir(), config.kvPersistQueueBytes(), config.kvRestoreReadAheadBlocks(),
                 config.kvDeviceHeadroomBytes());
-        worker = Worker.start(settings, model);
+        worker = Worker.start(settings, model, telemetry);
         registerMeters(worker);
         WorkerMeters.register(worker, config.id(), registry);
     }
