@@ -16,6 +16,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.ultralong.gateway.GatewayConfig;
 import io.ultralong.gateway.api.ErrorBody;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.net.HostAndPort;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -35,7 +36,7 @@ import org.jboss.logging.Logger;
 public class ExposureGuard {
 
     private static final Logger LOG = Logger.getLogger(ExposureGuard.class);
-    private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "::1", "[::1]");
+    private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "127.0.0.1", "::1");
     private static final String BEARER = "Bearer ";
 
     private final GatewayConfig config;
@@ -84,7 +85,9 @@ public class ExposureGuard {
 
     private void guard(RoutingContext context) {
         if (allowedHosts.isPresent()) {
-            String host = hostName(context.request().getHeader(HttpHeaders.HOST));
+            // the Host header of HTTP/1.1 or the :authority of HTTP/2 (Java's HttpClient upgrades to h2c)
+            HostAndPort authority = context.request().authority();
+            String host = authority == null ? null : hostName(authority.host());
             if (host == null || !allowedHosts.get().contains(host)) {
                 deny(context, 403, "host-not-allowed", "This gateway does not answer requests for host '" + host
                         + "' (ul.auth.allowed-hosts).");
@@ -117,27 +120,30 @@ public class ExposureGuard {
 
     private static Optional<Set<String>> allowedHosts(boolean authEnabled, Optional<List<String>> configured) {
         if (configured.isPresent()) {
-            return Optional.of(Set.copyOf(configured.get().stream().map(h -> h.trim().toLowerCase(Locale.ROOT)).toList()));
+            return Optional.of(Set.copyOf(configured.get().stream().map(ExposureGuard::hostName).toList()));
         }
         return authEnabled ? Optional.empty() : Optional.of(LOOPBACK_NAMES);
     }
 
-    /** The Host header without its port: {@code example.com:8080} -> {@code example.com}, {@code [::1]:80} -> {@code [::1]}. */
-    static String hostName(String hostHeader) {
-        if (hostHeader == null || hostHeader.isBlank()) {
+    /**
+     * A host name without port or IPv6 brackets, lower case: {@code Example.com:8080} -> {@code example.com},
+     * {@code [::1]:80} -> {@code ::1}; a bare IPv6 address (more than one colon) is kept whole.
+     */
+    static String hostName(String hostOrAuthority) {
+        if (hostOrAuthority == null || hostOrAuthority.isBlank()) {
             return null;
         }
-        String host = hostHeader.trim().toLowerCase(Locale.ROOT);
+        String host = hostOrAuthority.trim().toLowerCase(Locale.ROOT);
         if (host.startsWith("[")) {
             int end = host.indexOf(']');
-            return end < 0 ? host : host.substring(0, end + 1);
+            return end < 0 ? host.substring(1) : host.substring(1, end);
         }
         int colon = host.indexOf(':');
-        return colon < 0 ? host : host.substring(0, colon);
+        return colon < 0 || host.indexOf(':', colon + 1) >= 0 ? host : host.substring(0, colon);
     }
 
     private static boolean isLoopback(String host) {
-        if (LOOPBACK_NAMES.contains(host.toLowerCase(Locale.ROOT))) {
+        if (LOOPBACK_NAMES.contains(hostName(host))) {
             return true;
         }
         try {

@@ -25,7 +25,9 @@ class ExposureRulesTest {
     @Test
     void theHostNameLosesItsPortButKeepsIpv6Brackets() {
         assertThat(ExposureGuard.hostName("Example.COM:8080")).isEqualTo("example.com");
-        assertThat(ExposureGuard.hostName("[::1]:8080")).isEqualTo("[::1]");
+        assertThat(ExposureGuard.hostName("[::1]:8080")).isEqualTo("::1");
+        assertThat(ExposureGuard.hostName("[::1]")).isEqualTo("::1");
+        assertThat(ExposureGuard.hostName("::1")).isEqualTo("::1");
         assertThat(ExposureGuard.hostName("localhost")).isEqualTo("localhost");
         assertThat(ExposureGuard.hostName("")).isNull();
     }
