@@ -2,7 +2,7 @@
 # The runtime against llama.cpp on the same model, side by side in one run, on the CPU.
 #
 #   scripts/bench-llamacpp.sh [CONTEXTS] [DECODE_STEPS]      default: 2048,8192 32
-#   THREADS=2 (both engines)   LLAMACPP_DIR=.llamacpp (npm folder)   MVN_OFFLINE=-o (set empty to let Maven download)
+#   THREADS=2 (both engines)   LLAMACPP_DIR=.llamacpp (npm folder)   MVN_OFFLINE= (set -o to keep Maven offline)
 #   FLASH_ATTENTION=false (llama.cpp's flash attention on the CPU; node-llama-cpp's default is off)
 #   CHECK=1 (0 skips step 3 on reruns of an unchanged model)
 #
@@ -21,7 +21,7 @@ DECODE=${2:-32}
 THREADS=${THREADS:-2}
 NLC_VERSION=3.22.1
 LLAMACPP_DIR=${LLAMACPP_DIR:-$PWD/.llamacpp}
-MVN_OFFLINE=${MVN_OFFLINE--o}
+MVN_OFFLINE=${MVN_OFFLINE-}
 FLASH_ATTENTION=${FLASH_ATTENTION:-false}
 TARGET=model-runtime/target
 MODEL=$TARGET/bench-model
