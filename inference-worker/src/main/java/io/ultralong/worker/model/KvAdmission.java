@@ -31,15 +31,46 @@ final class KvAdmission {
     /** Free bytes of the device the KV lives on; null when the KV is not on a CUDA device. */
     private final LongSupplier deviceFreeBytes;
     private final Runnable releaseCachedDeviceMemory;
+    /** With sharded KV: what the shards hold in all (they have fixed sizes) and their names; else -1 and null. */
+    private final long shardBytes;
+    private final String shardNames;
 
     KvAdmission(long kvMemoryBytes, long deviceHeadroomBytes, LongSupplier deviceFreeBytes, Runnable releaseCachedDeviceMemory) {
+        this(kvMemoryBytes, deviceHeadroomBytes, deviceFreeBytes, releaseCachedDeviceMemory, -1, null);
+    }
+
+    private KvAdmission(long kvMemoryBytes, long deviceHeadroomBytes, LongSupplier deviceFreeBytes,
+            Runnable releaseCachedDeviceMemory, long shardBytes, String shardNames) {
         this.kvMemoryBytes = kvMemoryBytes;
         this.deviceHeadroomBytes = deviceHeadroomBytes;
         this.deviceFreeBytes = deviceFreeBytes;
         this.releaseCachedDeviceMemory = releaseCachedDeviceMemory;
+        this.shardBytes = shardBytes;
+        this.shardNames = shardNames;
+    }
+
+    /**
+     * Sharded KV (several devices, a host tier, or a per-device budget): the shards' sizes were fixed when the runtime
+     * loaded (configured, or measured on CUDA), so their sum, capped by {@code kvMemoryBytes}, is the limit.
+     */
+    static KvAdmission sharded(List<LlamaRuntime.KvShardUsage> shards, long kvMemoryBytes) {
+        long total = 0;
+        for (LlamaRuntime.KvShardUsage shard : shards) {
+            total = shard.capacityBytes() == Long.MAX_VALUE || total + shard.capacityBytes() < 0 ? Long.MAX_VALUE
+                    : total + shard.capacityBytes();
+        }
+        String names = String.join(", ", shards.stream().map(LlamaRuntime.KvShardUsage::name).toList());
+        return new KvAdmission(kvMemoryBytes, 0, null, () -> { }, total, names);
     }
 
     static KvAdmission of(LlamaRuntime runtime, long kvMemoryBytes, long deviceHeadroomBytes) {
+        List<LlamaRuntime.KvShardUsage> shards = runtime.kvShards();
+        if (shards.size() > 1 || shards.get(0).capacityBytes() != Long.MAX_VALUE) {
+            logShardPlan(runtime, shards, kvMemoryBytes);
+            KvAdmission sharded = sharded(shards, kvMemoryBytes);
+            return new KvAdmission(kvMemoryBytes, deviceHeadroomBytes, null, runtime::releaseCachedDeviceMemory,
+                    sharded.shardBytes, sharded.shardNames);
+        }
         Device kvDevice = gpu(runtime.kvDevice());
         LongSupplier free = null;
         if (kvDevice != null) {
@@ -89,6 +120,34 @@ final class KvAdmission {
                 kvMemoryBytes >> 20, onHost ? ", kv-on-host" : "", longest, plan.describe());
     }
 
+    /**
+     * The plan of a sharded worker: each shard's KV capacity (the devices in fill order, the host tier last), the
+     * longest context, and where its tokens live (the host holds the oldest, the devices the most recent).
+     */
+    private static void logShardPlan(LlamaRuntime runtime, List<LlamaRuntime.KvShardUsage> shards, long kvMemoryBytes) {
+        long perToken = runtime.kvBytesPerToken();
+        int blockTokens = runtime.options().kvBlockTokens();
+        List<MemoryPlan.Tier> tiers = new ArrayList<>();
+        for (int i = 0; i < shards.size(); i++) {
+            LlamaRuntime.KvShardUsage shard = shards.get(i);
+            long weights = i == 0 ? runtime.weightBytes() : 0;
+            long kvBytes = shard.capacityBytes() == Long.MAX_VALUE ? kvMemoryBytes : shard.capacityBytes();
+            long tokens = kvBytes / perToken / blockTokens * blockTokens;
+            tiers.add(new MemoryPlan.Tier(shard.name(), shard.host(), kvBytes + weights, weights, 0, tokens,
+                    tokens * perToken));
+        }
+        MemoryPlan plan = new MemoryPlan(List.copyOf(tiers), perToken, blockTokens);
+        long longest = Math.min(plan.maxContextTokens(), kvMemoryBytes / perToken);
+        StringBuilder where = new StringBuilder();
+        List<Long> placement = plan.placement(longest / blockTokens * blockTokens);
+        for (int i = 0; i < tiers.size(); i++) {
+            where.append(i == 0 ? "" : ", ").append(tiers.get(i).name()).append(' ').append(String.format(java.util.Locale.ROOT, "%,d", placement.get(i)));
+        }
+        LOG.info("KV memory plan (sharded over {}; ul.worker.kv-memory-bytes {} MiB): longest context {} tokens, "
+                + "placed {}{}\n{}", shards.size(), kvMemoryBytes >> 20, longest, where,
+                shards.get(shards.size() - 1).host() ? " (the host tier holds the oldest)" : "", plan.describe());
+    }
+
     /** "gpu(N)" as DJL prints it, else null. */
     private static Device gpu(String device) {
         if (!device.startsWith("gpu(") || !device.endsWith(")")) {
@@ -108,6 +167,9 @@ final class KvAdmission {
      * and measures once more (they only look used).
      */
     long capacity(long heldBytes, long neededBytes) {
+        if (shardBytes >= 0) {
+            return Math.min(kvMemoryBytes, shardBytes);
+        }
         if (deviceFreeBytes == null) {
             return kvMemoryBytes;
         }
@@ -117,6 +179,11 @@ final class KvAdmission {
             device = deviceFreeBytes.getAsLong() + heldBytes - deviceHeadroomBytes;
         }
         return Math.min(kvMemoryBytes, Math.max(0, device));
+    }
+
+    /** The KV shards' names when they, not ul.worker.kv-memory-bytes, set {@code capacity}; else null. */
+    String limitingShards(long capacity) {
+        return shardBytes >= 0 && capacity < kvMemoryBytes ? shardNames : null;
     }
 
     long kvMemoryBytes() {

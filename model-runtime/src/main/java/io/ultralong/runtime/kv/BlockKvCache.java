@@ -116,25 +116,19 @@ public final class BlockKvCache implements KvCache {
     }
 
     /**
-     * A new block on a device shard. When every device shard is full and the arena has a host tier, this sequence's
-     * oldest block still on a device moves to the host first: the most recent blocks (those decoding appends to and
-     * attends most often) stay on the devices, the host holds the oldest, streamed during attention.
+     * A new block on a device shard. When every device shard is full and the arena has a host tier, the oldest block
+     * on the devices (the first allocated of those still there: this sequence's oldest, or an idle sequence's) moves
+     * to the host first, so the most recent blocks, which decoding appends to, stay on the devices.
      */
     private int allocateOnDevice() {
         int id = arena.allocate();
-        if (id >= 0) {
-            return id;
+        if (id < 0 && arena.demoteOldest()) {
+            id = arena.allocate();
         }
-        for (int b = 0; b < blockCount && arena.hostHasRoom(); b++) {
-            if (arena.onDevice(table[b])) {
-                arena.demote(table[b]);
-                id = arena.allocate();
-                if (id >= 0) {
-                    return id;
-                }
-            }
+        if (id < 0) {
+            throw new IllegalStateException(arena.capacityMessage());
         }
-        throw new IllegalStateException(arena.capacityMessage());
+        return id;
     }
 
     /** The {@code n} reserved tokens now hold keys and values. */

@@ -97,6 +97,9 @@ public final class KvArena implements AutoCloseable {
     /** Per block id: its shard (index into pools) and its slot there (slab = slot / slabBlocks). */
     private int[] poolOf = new int[0];
     private int[] slotOf = new int[0];
+    /** Per block id: when it was allocated (a counter), so the oldest block on the devices is the one demoted. */
+    private long[] allocatedAt = new long[0];
+    private long allocations;
     private int inUse;
     /** The slabs as a TorchScript list, rebuilt only when a slab comes or goes. */
     private IValue slabList;
@@ -177,7 +180,7 @@ public final class KvArena implements AutoCloseable {
 
     /**
      * A free block with a reference count of 1, on the first device shard with room (a new slab when its slabs are
-     * full); -1 when every device shard is full (the caller may {@link #demote} one of its blocks and ask again).
+     * full); -1 when every device shard is full (the caller may {@link #demoteOldest} and ask again).
      */
     int allocate() {
         lock.writeLock().lock();
@@ -186,6 +189,7 @@ public final class KvArena implements AutoCloseable {
                 if (!pools.get(p).shard.host() && pools.get(p).hasRoom()) {
                     int id = allocated.nextClearBit(0);
                     place(id, p, takeSlot(p));
+                    allocatedAt[id] = allocations++;
                     allocated.set(id);
                     references[id] = 1;
                     inUse++;
@@ -198,34 +202,13 @@ public final class KvArena implements AutoCloseable {
         }
     }
 
-    /** Whether there is a host tier with a free slot. */
-    boolean hostHasRoom() {
-        lock.readLock().lock();
-        try {
-            Pool last = pools.get(pools.size() - 1);
-            return last.shard.host() && last.hasRoom();
-        } finally {
-            lock.readLock().unlock();
-        }
-    }
-
-    /** Whether block {@code id} lives on a device shard (not the host tier). */
-    boolean onDevice(int id) {
-        lock.readLock().lock();
-        try {
-            return !pools.get(poolOf[id]).shard.host();
-        } finally {
-            lock.readLock().unlock();
-        }
-    }
-
     /**
      * Moves block {@code id} (every row, all layers) to the host tier and frees its device slot; its id, and so
      * every cache sharing it, is unchanged.
      *
      * @throws IllegalStateException when there is no host tier, or it is full
      */
-    void demote(int id) {
+    private void demote(int id) {
         lock.writeLock().lock();
         try {
             int hostPool = pools.size() - 1;
@@ -238,6 +221,33 @@ public final class KvArena implements AutoCloseable {
             copyRowsLocked(fromPool, fromSlot, hostPool, toSlot, layout.blockTokens());
             place(id, hostPool, toSlot);
             releaseSlot(fromPool, fromSlot);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Moves the oldest block on the devices (the earliest allocated of those still there) to the host tier; false
+     * when there is no host tier with room, or no block on a device.
+     */
+    boolean demoteOldest() {
+        lock.writeLock().lock();
+        try {
+            Pool last = pools.get(pools.size() - 1);
+            if (!last.shard.host() || !last.hasRoom()) {
+                return false;
+            }
+            int oldest = -1;
+            for (int id = allocated.nextSetBit(0); id >= 0; id = allocated.nextSetBit(id + 1)) {
+                if (!pools.get(poolOf[id]).shard.host() && (oldest < 0 || allocatedAt[id] < allocatedAt[oldest])) {
+                    oldest = id;
+                }
+            }
+            if (oldest < 0) {
+                return false;
+            }
+            demote(oldest);
+            return true;
         } finally {
             lock.writeLock().unlock();
         }
@@ -261,6 +271,7 @@ public final class KvArena implements AutoCloseable {
             references = Arrays.copyOf(references, size);
             poolOf = Arrays.copyOf(poolOf, size);
             slotOf = Arrays.copyOf(slotOf, size);
+            allocatedAt = Arrays.copyOf(allocatedAt, size);
         }
         poolOf[id] = pool;
         slotOf[id] = slot;

@@ -108,6 +108,28 @@ class ShardedKvTest {
     }
 
     @Test
+    void aSessionGrowingOnDevicesFullOfAnIdleOneMovesTheIdleOnesOldestBlocksToTheHost() {
+        KvPlacement placement = KvPlacement.SINGLE.withDevices(List.of("cpu", "cpu"))
+                .withDeviceKvBytes(3L * BLOCK * single.kvBytesPerToken())
+                .withHostKvBytes(16L * BLOCK * single.kvBytesPerToken());
+        int[] first = LogitsAssert.tokens(6 * BLOCK, vocab, 5);
+        int[] second = LogitsAssert.tokens(2 * BLOCK + 10, vocab, 6);
+        try (LlamaRuntime tiered = LlamaRuntime.load(model, options().withPlacement(placement));
+                KvCache a = tiered.newCache(); KvCache b = tiered.newCache();
+                KvCache oneA = single.newCache(); KvCache oneB = single.newCache()) {
+            tiered.prefill(a, first, PrefillListener.NONE);
+            assertThat(tiered.kvTokensPerShard(a)).as("the first session fills both devices").containsExactly(3 * BLOCK, 3 * BLOCK, 0);
+            assertSame("second session", tiered.prefill(b, second, PrefillListener.NONE),
+                    single.prefill(oneB, second, PrefillListener.NONE));
+            assertThat(tiered.kvTokensPerShard(b)[2]).as("the growing session's blocks stay on the devices").isZero();
+            assertThat(tiered.kvTokensPerShard(a)[2]).as("the idle one's oldest moved").isEqualTo(3 * BLOCK);
+            single.prefill(oneA, first, PrefillListener.NONE);
+            assertSame("the first session, partly moved to the host", tiered.prefill(a, new int[] {3}, PrefillListener.NONE),
+                    single.prefill(oneA, new int[] {3}, PrefillListener.NONE));
+        }
+    }
+
+    @Test
     void aSessionBeyondEveryShardFailsToGrowWithAClearMessage() {
         try (LlamaRuntime sharded = fourShards(2); KvCache cache = sharded.newCache()) {
             sharded.prefill(cache, LogitsAssert.tokens(8 * BLOCK, vocab, 4), PrefillListener.NONE);
