@@ -34,6 +34,10 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
         if (placement == null) {
             throw new IllegalArgumentException("placement must not be null (KvPlacement.SINGLE: one device)");
         }
+        if (kvOnHost && !placement.equals(KvPlacement.SINGLE.withHostPieceTokens(placement.hostPieceTokens()))) {
+            throw new IllegalArgumentException("kvOnHost keeps all KV in host memory: it cannot be combined with KV over "
+                    + "several devices or a host tier (use hostKvBytes for the oldest blocks only)");
+        }
         if (!placement.devices().isEmpty() && !placement.devices().get(0).equals(device)) {
             throw new IllegalArgumentException("The compute device " + device + " must be the first of the KV devices "
                     + placement.devices() + " (withDevices sets both)");
