@@ -58,6 +58,10 @@ public final class ThroughputBenchmark implements Callable<Integer> {
     @Option(names = "--devices", description = "a session's KV over these devices in order, e.g. cuda:0,cuda:1 (overrides --device)")
     String devices;
 
+    @Option(names = "--device-kv-bytes", defaultValue = "0",
+            description = "KV bytes each of --devices holds (default: no limit on the CPU, the memory after the weights on CUDA)")
+    long deviceKvBytes;
+
     @Option(names = "--host-kv-bytes", defaultValue = "0", description = "host tier for the oldest KV blocks (default: none)")
     long hostKvBytes;
 
@@ -113,9 +117,9 @@ public final class ThroughputBenchmark implements Callable<Integer> {
         ModelDirectory directory = ModelDirectory.resolve(model);
         LlamaConfig c = directory.config();
         RuntimeOptions options = RuntimeOptions.defaults().withDevice(device);
-        if (devices != null || hostKvBytes > 0) {
+        if (devices != null || hostKvBytes > 0 || deviceKvBytes > 0) {
             options = options.withPlacement(KvPlacement.SINGLE.withDevices(KvPlacement.parseDevices(devices))
-                    .withHostKvBytes(hostKvBytes));
+                    .withDeviceKvBytes(deviceKvBytes).withHostKvBytes(hostKvBytes));
         }
         long layerParams = (long) c.numHiddenLayers() * ((long) c.hiddenSize()
                 * (c.numAttentionHeads() + 2L * c.numKeyValueHeads()) * c.headDim()
