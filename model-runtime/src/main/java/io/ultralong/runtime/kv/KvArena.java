@@ -33,9 +33,9 @@ import io.ultralong.runtime.djl.TorchScriptModule;
  *
  * <p>Sequence sharding (issue 18): the slabs may live in several {@link Shard shards}, an ordered list of devices
  * (each with a capacity in blocks) and optionally a host-memory tier last. A block id is logical: where its rows
- * live (shard, slot) is looked up per id, so a block can move to the host tier ({@link #demote}) while every cache
- * that shares it keeps its id. Device shards are filled in order ({@link #allocate} takes the first with room); the
- * host tier only ever receives demoted blocks, the oldest of a sequence, so its most recent blocks stay on devices.
+ * live (shard, slot) is looked up per id, so a block can move to the host tier ({@link #demoteOldest}) while every
+ * cache that shares it keeps its id. Device shards are filled in order ({@link #allocate} takes the first with room);
+ * the host tier only ever receives demoted blocks, the oldest on the devices, so the most recent blocks stay there.
  * The TorchScript kernels see one flat slab list (every shard's slabs, in shard order).
  */
 public final class KvArena implements AutoCloseable {
