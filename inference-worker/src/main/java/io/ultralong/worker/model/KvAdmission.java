@@ -125,27 +125,39 @@ final class KvAdmission {
      * longest context, and where its tokens live (the host holds the oldest, the devices the most recent).
      */
     private static void logShardPlan(LlamaRuntime runtime, List<LlamaRuntime.KvShardUsage> shards, long kvMemoryBytes) {
-        long perToken = runtime.kvBytesPerToken();
-        int blockTokens = runtime.options().kvBlockTokens();
-        List<MemoryPlan.Tier> tiers = new ArrayList<>();
-        for (int i = 0; i < shards.size(); i++) {
-            LlamaRuntime.KvShardUsage shard = shards.get(i);
-            long weights = i == 0 ? runtime.weightBytes() : 0;
-            long kvBytes = shard.capacityBytes() == Long.MAX_VALUE ? kvMemoryBytes : shard.capacityBytes();
-            long tokens = kvBytes / perToken / blockTokens * blockTokens;
-            tiers.add(new MemoryPlan.Tier(shard.name(), shard.host(), kvBytes + weights, weights, 0, tokens,
-                    tokens * perToken));
-        }
-        MemoryPlan plan = new MemoryPlan(List.copyOf(tiers), perToken, blockTokens);
-        long longest = Math.min(plan.maxContextTokens(), kvMemoryBytes / perToken);
+        MemoryPlan plan = shardPlan(shards, runtime.weightBytes(), runtime.kvBytesPerToken(),
+                runtime.options().kvBlockTokens(), kvMemoryBytes);
+        long longest = plan.maxContextTokens();
         StringBuilder where = new StringBuilder();
-        List<Long> placement = plan.placement(longest / blockTokens * blockTokens);
-        for (int i = 0; i < tiers.size(); i++) {
-            where.append(i == 0 ? "" : ", ").append(tiers.get(i).name()).append(' ').append(String.format(java.util.Locale.ROOT, "%,d", placement.get(i)));
+        List<Long> placement = plan.placement(longest);
+        for (int i = 0; i < plan.tiers().size(); i++) {
+            where.append(i == 0 ? "" : ", ").append(plan.tiers().get(i).name()).append(' ')
+                    .append(String.format(java.util.Locale.ROOT, "%,d", placement.get(i)));
         }
         LOG.info("KV memory plan (sharded over {}; ul.worker.kv-memory-bytes {} MiB): longest context {} tokens, "
                 + "placed {}{}\n{}", shards.size(), kvMemoryBytes >> 20, longest, where,
                 shards.get(shards.size() - 1).host() ? " (the host tier holds the oldest)" : "", plan.describe());
+    }
+
+    /**
+     * The plan of sharded KV: one tier per shard with the whole blocks it holds (a shard without a limit counts as
+     * {@code kvMemoryBytes}), the weights on the first, and the total trimmed to whole blocks within
+     * {@code kvMemoryBytes} (taken from the host tier first, then the last devices).
+     */
+    static MemoryPlan shardPlan(List<LlamaRuntime.KvShardUsage> shards, long weightBytes, long perToken, int blockTokens,
+            long kvMemoryBytes) {
+        long left = kvMemoryBytes / perToken / blockTokens * blockTokens;
+        List<MemoryPlan.Tier> tiers = new ArrayList<>();
+        // devices first, in fill order, then the host: the budget goes where blocks go first
+        for (LlamaRuntime.KvShardUsage shard : shards) {
+            long kvBytes = shard.capacityBytes() == Long.MAX_VALUE ? kvMemoryBytes : shard.capacityBytes();
+            long tokens = Math.min(left, kvBytes / perToken / blockTokens * blockTokens);
+            left -= tokens;
+            long weights = tiers.isEmpty() ? weightBytes : 0;
+            tiers.add(new MemoryPlan.Tier(shard.name(), shard.host(), kvBytes + weights, weights, 0, tokens,
+                    tokens * perToken));
+        }
+        return new MemoryPlan(List.copyOf(tiers), perToken, blockTokens);
     }
 
     /** "gpu(N)" as DJL prints it, else null. */
