@@ -50,6 +50,10 @@ final class KvShards {
             String name = device.device().toString();
             // the same device listed twice is two shards (the CPU tests split a session that way)
             if (!names.add(name)) {
+                if (device.device().isGpu() && placement.deviceKvBytes() == 0) {
+                    throw new IllegalArgumentException(name + " is listed twice in " + devices + ": each entry would "
+                            + "claim the whole GPU; list it once, or set deviceKvBytes (ul.worker.device-kv-bytes)");
+                }
                 name = name + "#" + i;
                 names.add(name);
             }
