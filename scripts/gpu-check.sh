@@ -103,7 +103,7 @@ timeout $((BUDGET + 15)) java -Xmx16g -Dai.djl.offline=true -Dorg.slf4j.simpleLo
 if [ "$MULTI_S" -gt 0 ] && [ "$GPUS" -ge 2 ]; then
     step "sharded benchmark over $DEVICES at $MULTI_CONTEXTS ($DECODE decode steps), ${MULTI_S} s"
     timeout $((MULTI_S + 15)) java -Xmx16g -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=info -cp "$CP" \
-        io.ultralong.runtime.bench.ThroughputBenchmark --model "$MODEL_DIR" --devices "$DEVICES" \
+        io.ultralong.runtime.bench.ThroughputBenchmark --model "$MODEL_DIR" --device "${DEVICES%%,*}" --devices "$DEVICES" \
         --host-kv-bytes "$HOST_KV_BYTES" --contexts "$MULTI_CONTEXTS" --decode "$DECODE" --budget-s "$MULTI_S" \
         --peak-tflops "$PEAK_TFLOPS" --json "$RESULTS/gpu-benchmark-sharded.json" 2>&1 \
         | tee "$RESULTS/gpu-benchmark-sharded.log" || echo "gpu-check: the sharded benchmark failed or ran out of time" >&2
