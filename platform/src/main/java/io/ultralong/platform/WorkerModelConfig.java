@@ -1,7 +1,6 @@
 package io.ultralong.platform;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -44,7 +43,7 @@ public class WorkerModelConfig {
 
     /** A session's KV over several devices and the host tier, as the worker service (docs/worker.md). */
     @ConfigProperty(name = "ul.worker.devices")
-    Optional<List<String>> devices;
+    Optional<String> devices;
 
     @ConfigProperty(name = "ul.worker.device-kv-bytes", defaultValue = "0")
     long deviceKvBytes;
@@ -62,7 +61,7 @@ public class WorkerModelConfig {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost, Optional.empty(),
                 kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes)
-                .withKvPlacement(KvPlacement.SINGLE.withDevices(devices.orElse(List.of()))
+                .withKvPlacement(KvPlacement.SINGLE.withDevices(KvPlacement.parseDevices(devices.orElse("")))
                         .withDeviceKvBytes(deviceKvBytes).withHostKvBytes(hostKvBytes));
     }
 }
