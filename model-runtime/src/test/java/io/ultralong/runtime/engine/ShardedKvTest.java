@@ -83,10 +83,13 @@ class ShardedKvTest {
                 .withDeviceKvBytes(10L * BLOCK * single.kvBytesPerToken())
                 .withHostKvBytes(64L * BLOCK * single.kvBytesPerToken()).withHostPieceTokens(100);
         try (LlamaRuntime tiered = LlamaRuntime.load(model, options().withPlacement(placement))) {
+            int before = tiered.liveArrayCount();
             long[] perShard = assertSameAsOneDevice(tiered, 3000);
             // 3,000 tokens of the session plus its decode steps: the devices hold the 20 most recent blocks
             assertThat(perShard[0] + perShard[1]).isLessThanOrEqualTo(20 * BLOCK);
             assertThat(perShard[2]).isGreaterThanOrEqualTo(3000 - 20 * BLOCK);
+            assertThat(tiered.kvBlocksInUse()).as("every block released").isZero();
+            assertThat(tiered.liveArrayCount()).as("no slab, view or manager left behind").isEqualTo(before);
         }
     }
 
