@@ -3,6 +3,7 @@ package io.ultralong.worker;
 import java.nio.file.Path;
 import java.util.Optional;
 
+import io.ultralong.runtime.engine.KvPlacement;
 import io.ultralong.worker.model.KvSettings;
 
 /**
@@ -25,6 +26,9 @@ import io.ultralong.worker.model.KvSettings;
  * @param kvPersistQueueBytes     host copies of KV blocks waiting to be written to the context store behind the model
  * @param kvRestoreReadAheadBlocks KV blocks read and verified ahead of the model's import when restoring from the store
  * @param kvDeviceHeadroomBytes   on a CUDA device, memory kept free of KV for the forward pass's activations
+ * @param kvPlacement             a session's KV over several devices and the host ({@code ul.worker.devices},
+ *                                {@code device-kv-bytes}, {@code host-kv-bytes}); its first device, if it lists any,
+ *                                replaces {@code device}
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -39,7 +43,8 @@ public record ModelSettings(
         Optional<Path> sharedKvDir,
         long kvPersistQueueBytes,
         int kvRestoreReadAheadBlocks,
-        long kvDeviceHeadroomBytes) {
+        long kvDeviceHeadroomBytes,
+        KvPlacement kvPlacement) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
@@ -55,6 +60,15 @@ public record ModelSettings(
     public static final String DEFAULT_KV_PERSIST_QUEUE_BYTES = KvSettings.DEFAULT_PERSIST_QUEUE_BYTES;
     public static final String DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS = KvSettings.DEFAULT_RESTORE_READ_AHEAD_BLOCKS;
     public static final String DEFAULT_KV_DEVICE_HEADROOM_BYTES = KvSettings.DEFAULT_DEVICE_HEADROOM_BYTES;
+
+    /** KV on one device. */
+    public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
+                         long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId, boolean kvOnHost,
+                         Optional<Path> sharedKvDir, long kvPersistQueueBytes, int kvRestoreReadAheadBlocks,
+                         long kvDeviceHeadroomBytes) {
+        this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId,
+                kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes, KvPlacement.SINGLE);
+    }
 
     /** The KV persistence and restore settings at their defaults. */
     public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
@@ -75,12 +89,19 @@ public record ModelSettings(
     public ModelSettings withSharedKvDir(Path dir) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, Optional.of(dir), kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes);
+                kvDeviceHeadroomBytes, kvPlacement);
     }
 
     public ModelSettings withKvTransfer(long persistQueueBytes, int restoreReadAheadBlocks, long deviceHeadroomBytes) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
-                systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes);
+                systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes,
+                kvPlacement);
+    }
+
+    public ModelSettings withKvPlacement(KvPlacement placement) {
+        return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
+                systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
+                kvDeviceHeadroomBytes, placement);
     }
 
     /** How the answer engine holds, persists and restores KV. */

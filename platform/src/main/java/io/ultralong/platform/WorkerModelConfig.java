@@ -5,6 +5,7 @@ import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.ultralong.runtime.engine.KvPlacement;
 import io.ultralong.worker.ModelSettings;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
@@ -40,6 +41,16 @@ public class WorkerModelConfig {
     @ConfigProperty(name = "ul.worker.kv-device-headroom-bytes", defaultValue = ModelSettings.DEFAULT_KV_DEVICE_HEADROOM_BYTES)
     long kvDeviceHeadroomBytes;
 
+    /** A session's KV over several devices and the host tier, as the worker service (docs/worker.md). */
+    @ConfigProperty(name = "ul.worker.devices")
+    Optional<String> devices;
+
+    @ConfigProperty(name = "ul.worker.device-kv-bytes", defaultValue = "0")
+    long deviceKvBytes;
+
+    @ConfigProperty(name = "ul.worker.host-kv-bytes", defaultValue = "0")
+    long hostKvBytes;
+
     @ConfigProperty(name = "ul.worker.system-prompt")
     Optional<String> systemPrompt;
 
@@ -49,6 +60,8 @@ public class WorkerModelConfig {
     ModelSettings settings(Optional<Path> modelDir, String device) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost, Optional.empty(),
-                kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes);
+                kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes)
+                .withKvPlacement(KvPlacement.SINGLE.withDevices(KvPlacement.parseDevices(devices.orElse("")))
+                        .withDeviceKvBytes(deviceKvBytes).withHostKvBytes(hostKvBytes));
     }
 }

@@ -371,7 +371,9 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         long capacity = admission.capacity(caches.bytes(), needed);
         if (needed > capacity) {
             metrics.refused();
-            String where = admission.onDevice() && capacity < admission.kvMemoryBytes()
+            String shards = admission.limitingShards(capacity);
+            String where = shards != null ? "the KV devices and tiers " + shards + " hold " + mib(capacity)
+                    : admission.onDevice() && capacity < admission.kvMemoryBytes()
                     ? "the device " + runtime.kvDevice() + " has room for " + mib(capacity) + " of KV after the weights"
                     : "ul.worker.kv-memory-bytes allows " + mib(capacity);
             return new ResponseEvent.Error(request.requestId(), ErrorCode.CONTEXT_EXCEEDS_DEVICE_MEMORY.wireName(),

@@ -66,6 +66,23 @@ public interface WorkerConfig {
      */
     Optional<Path> sharedKvDir();
 
+    /**
+     * A session's KV spread over these devices, filled in order ({@code cuda:0,cuda:1,...}); the first also computes
+     * and replaces {@link #device()}. Absent: KV on {@link #device()} alone.
+     */
+    Optional<java.util.List<String>> devices();
+
+    /**
+     * KV bytes each of {@link #devices()} holds; 0: on CUDA the device's memory less the weights (first device) and a
+     * 2 GiB reserve, on the CPU no limit.
+     */
+    @WithDefault("0")
+    long deviceKvBytes();
+
+    /** Host memory for the oldest KV blocks of sessions longer than the devices hold (streamed during attention); 0: none. */
+    @WithDefault("0")
+    long hostKvBytes();
+
     /** Keep KV in host memory and stream it to the GPU during attention: contexts beyond GPU memory, slower. */
     @WithDefault(ModelSettings.DEFAULT_KV_ON_HOST)
     boolean kvOnHost();

@@ -1,6 +1,7 @@
 package io.ultralong.worker.service;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 import io.micrometer.core.instrument.FunctionCounter;
@@ -9,6 +10,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.ultralong.protocol.query.ResponseEvent;
+import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.store.StoreStatistics;
 import io.ultralong.worker.Worker;
 import io.ultralong.worker.model.WorkerMetrics;
@@ -37,10 +39,21 @@ final class WorkerMeters {
         Gauge.builder("ul.worker.queue.depth.queries", worker.node().scheduler(), s -> s.queued()).tags(tags)
                 .description("Queries waiting for the model").register(registry);
 
-        String memoryDevice = worker.runtime().kvDevice();
-        Gauge.builder("ul.worker.kv.bytes", worker.engine(), e -> e.kvMemoryBytes())
-                .tags(tags.and("tier", "memory", "device", memoryDevice)).baseUnit("bytes")
-                .description("KV cache bytes by tier and device").register(registry);
+        List<LlamaRuntime.KvShardUsage> shards = worker.runtime().kvShards();
+        if (shards.size() == 1) {
+            String memoryDevice = worker.runtime().kvDevice();
+            Gauge.builder("ul.worker.kv.bytes", worker.engine(), e -> e.kvMemoryBytes())
+                    .tags(tags.and("tier", "memory", "device", memoryDevice)).baseUnit("bytes")
+                    .description("KV cache bytes by tier and device").register(registry);
+        } else {
+            // sharded KV: the blocks in use on each device (tier memory) and in the host tier (tier host)
+            for (int i = 0; i < shards.size(); i++) {
+                int shard = i;
+                Gauge.builder("ul.worker.kv.bytes", worker.runtime(), r -> r.kvShards().get(shard).usedBytes())
+                        .tags(tags.and("tier", shards.get(i).host() ? "host" : "memory", "device", shards.get(i).name()))
+                        .baseUnit("bytes").description("KV cache bytes by tier and device").register(registry);
+            }
+        }
         Gauge.builder("ul.worker.kv.bytes", worker, w -> store(w, StoreStatistics::kvBytesStored))
                 .tags(tags.and("tier", "store", "device", "disk")).baseUnit("bytes")
                 .description("KV cache bytes by tier and device").register(registry);

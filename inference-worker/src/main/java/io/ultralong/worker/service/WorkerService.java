@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.runtime.StartupEvent;
+import io.ultralong.runtime.engine.KvPlacement;
 import io.ultralong.worker.ModelSettings;
 import io.ultralong.worker.Worker;
 import io.ultralong.worker.WorkerSettings;
@@ -50,7 +51,9 @@ public class WorkerService {
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
                 config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),
                 config.sharedKvDir(), config.kvPersistQueueBytes(), config.kvRestoreReadAheadBlocks(),
-                config.kvDeviceHeadroomBytes());
+                config.kvDeviceHeadroomBytes())
+                .withKvPlacement(KvPlacement.SINGLE.withDevices(config.devices().orElse(java.util.List.of()))
+                        .withDeviceKvBytes(config.deviceKvBytes()).withHostKvBytes(config.hostKvBytes()));
         worker = Worker.start(settings, model, telemetry);
         registerMeters(worker);
         WorkerMeters.register(worker, config.id(), registry);

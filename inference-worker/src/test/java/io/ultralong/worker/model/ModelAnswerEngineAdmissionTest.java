@@ -12,6 +12,7 @@ import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.SamplingParams;
+import io.ultralong.runtime.engine.KvPlacement;
 import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.generate.ChatFormat;
@@ -125,6 +126,40 @@ class ModelAnswerEngineAdmissionTest {
                 assertThat(metrics.evictedForRoom()).isEqualTo(1);
                 assertThat(metrics.refusedForMemory()).isZero();
                 assertThat(engine.cachedTokens("t/second")).isEqualTo(prefixTokens + second.length);
+            }
+        }
+    }
+
+    @Test
+    void aSessionBeyondItsKvShardsIsRefusedWith413BeforeAnyPrefillAndOneThatSpansThemIsAnswered(@TempDir Path dir)
+            throws Exception {
+        // KV sharded over the CPU listed twice, 8 blocks (256 tokens) each, no host tier: 512 tokens in all
+        long shardBytes = 8L * BLOCK * runtime.kvBytesPerToken();
+        try (LlamaRuntime sharded = LlamaRuntime.load(ModelDirectory.resolve(shared.resolve("model")),
+                runtime.options().withPlacement(KvPlacement.SINGLE.withDevices(List.of("cpu", "cpu")).withDeviceKvBytes(shardBytes)));
+                ContextStore store = ContextStore.open(dir.resolve("store"))) {
+            int[] huge = new Random(23).ints(600, 0, 500).toArray();
+            int[] spanning = new Random(24).ints(350, 0, 500).toArray();
+            store.appendChunk("t/huge", 1, 0, 0, huge);
+            store.appendChunk("t/spanning", 1, 0, 0, spanning);
+            WorkerMetrics metrics = new WorkerMetrics();
+            // the configured budget is far larger: the shards are the limit
+            try (ModelAnswerEngine engine = new ModelAnswerEngine(sharded, stop, store, ModelSettings.DEFAULT_SYSTEM_PROMPT,
+                    "test", false, KvSettings.withMemory(1L << 30), metrics)) {
+                List<ResponseEvent> events = new ArrayList<>();
+                ResponseEvent answer = engine.answer(job("t/huge"), events::add);
+                assertThat(answer).isInstanceOf(ResponseEvent.Error.class);
+                ResponseEvent.Error error = (ResponseEvent.Error) answer;
+                assertThat(ErrorCode.fromWireName(error.code()).httpStatus()).isEqualTo(413);
+                assertThat(error.message()).contains("cpu(), cpu()#1").contains("hold " + (2 * shardBytes >> 20) + " MiB");
+                assertThat(events).as("no progress, no token").isEmpty();
+                assertThat(metrics.prefilledTokens()).as("nothing was prefilled").isZero();
+                assertThat(sharded.kvBlocksInUse()).isZero();
+
+                assertThat(engine.answer(job("t/spanning"), event -> { })).isInstanceOf(ResponseEvent.Done.class);
+                assertThat(sharded.kvShards()).extracting(LlamaRuntime.KvShardUsage::usedBytes)
+                        .as("the session fills the first shard, then the second").containsExactly(shardBytes,
+                                (long) (prefixTokens + spanning.length - 8 * BLOCK + BLOCK - 1) / BLOCK * BLOCK * runtime.kvBytesPerToken());
             }
         }
     }

@@ -39,6 +39,9 @@ class WorkerServiceTest {
                 .body(containsString("ul_worker_prefill_tokens_total{worker="))
                 .body(containsString("ul_worker_decode_tokens_total{worker="))
                 .body(containsString("ul_worker_kv_bytes{device=\"disk\",tier=\"store\",worker="))
+                // KV sharded over two CPU shards (test profile): one gauge per device
+                .body(containsString("ul_worker_kv_bytes{device=\"cpu()\",tier=\"memory\",worker="))
+                .body(containsString("ul_worker_kv_bytes{device=\"cpu()#1\",tier=\"memory\",worker="))
                 .body(containsString("ul_worker_kv_lookups_total{result=\"miss\",tier=\"memory\",worker="))
                 .body(containsString("ul_worker_ttft_seconds_bucket{worker=")));
     }

@@ -1,5 +1,6 @@
 package io.ultralong.runtime.cli;
 
+import io.ultralong.runtime.engine.KvPlacement;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import picocli.CommandLine.Option;
 
@@ -21,6 +22,18 @@ final class RuntimeOptionsMixin {
     @Option(names = "--kv-on-host", description = "keep the KV cache in host memory, copied to the GPU step by step")
     boolean kvOnHost;
 
+    @Option(names = "--devices", paramLabel = "LIST",
+            description = "KV spread over these devices in order, e.g. cuda:0,cuda:1 (the first computes; overrides --device); "
+                    + "the same device may be listed again as another shard")
+    String devices;
+
+    @Option(names = "--device-kv-bytes", description = "KV bytes each of --devices holds (default: no limit on the CPU, "
+            + "the memory left after the weights and a 2 GiB reserve on CUDA)")
+    Long deviceKvBytes;
+
+    @Option(names = "--host-kv-bytes", description = "host memory for the oldest KV blocks the devices cannot hold (default: 0, none)")
+    Long hostKvBytes;
+
     @Option(names = "--blockwise-attention",
             description = "attention as a blockwise online softmax in DJL ops instead of PyTorch's fused kernels")
     boolean blockwiseAttention;
@@ -31,6 +44,9 @@ final class RuntimeOptionsMixin {
                 prefillChunkTokens == null ? defaults.prefillChunkTokens() : prefillChunkTokens,
                 kvBlockTokens == null ? defaults.kvBlockTokens() : kvBlockTokens,
                 attentionBlockTokens == null ? defaults.attentionBlockTokens() : attentionBlockTokens).withKvOnHost(kvOnHost)
-                .withFusedAttention(!blockwiseAttention);
+                .withFusedAttention(!blockwiseAttention)
+                .withPlacement(KvPlacement.SINGLE.withDevices(KvPlacement.parseDevices(devices))
+                        .withDeviceKvBytes(deviceKvBytes == null ? 0 : deviceKvBytes)
+                        .withHostKvBytes(hostKvBytes == null ? 0 : hostKvBytes));
     }
 }

@@ -33,8 +33,12 @@ final class FusedLlama implements AutoCloseable {
     private final IValue invFreq;
     private final NDArray invFreqArray;
 
-    FusedLlama(LlamaConfig config, LlamaWeights weights, NDManager parent) {
+    /** Host-tier KV is streamed to the device in pieces of at most this many tokens (two on the device at once). */
+    private final int hostPieceTokens;
+
+    FusedLlama(LlamaConfig config, LlamaWeights weights, NDManager parent, int hostPieceTokens) {
         this.config = config;
+        this.hostPieceTokens = hostPieceTokens;
         this.manager = parent.newSubManager();
         this.manager.setName("fused-llama");
         this.module = TorchScriptModule.load(FusedLlama.class, "llama_model.torchscript", "LlamaModel", manager);
@@ -60,8 +64,7 @@ final class FusedLlama implements AutoCloseable {
      */
     NDArray forward(int[] tokens, BlockKvCache cache, boolean wantLogits, NDManager scope) {
         long start = cache.length();
-        long[] writes = cache.reserve(tokens.length);
-        long[] segments = cache.segments();
+        cache.reserve(tokens.length);
         long[] ids = new long[tokens.length];
         for (int i = 0; i < tokens.length; i++) {
             ids[i] = tokens[i];
@@ -69,8 +72,7 @@ final class FusedLlama implements AutoCloseable {
         NDArray logits;
         try (NDArray idArray = scope.create(ids);
                 IValue idValue = IValue.from((PtNDArray) idArray);
-                IValue segmentList = IValue.listFrom(segments);
-                IValue writeList = IValue.listFrom(writes);
+                IValue piece = IValue.from((long) hostPieceTokens);
                 IValue factor = IValue.from(config.ropeScaling().attentionFactor());
                 IValue position = IValue.from(start);
                 IValue eps = IValue.from(config.rmsNormEps());
@@ -78,8 +80,22 @@ final class FusedLlama implements AutoCloseable {
                 IValue kvHeads = IValue.from((long) config.numKeyValueHeads());
                 IValue want = IValue.from(wantLogits)) {
             logits = cache.arena().withSlabs(slabs -> {
-                try (IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList, invFreq,
-                        factor, position, eps, heads, kvHeads, want)) {
+                // where the blocks live, read under the arena's lock (a slab of another shard may come or go)
+                long[] segments;
+                long[] shards;
+                if (cache.arena().sharded()) {
+                    BlockKvCache.ShardedSegments sharded = cache.shardedSegments();
+                    segments = sharded.segments();
+                    shards = sharded.shards();
+                } else {
+                    segments = cache.segments();
+                    shards = new long[0];
+                }
+                try (IValue segmentList = IValue.listFrom(segments);
+                        IValue writeList = IValue.listFrom(cache.writes(tokens.length));
+                        IValue shardList = IValue.listFrom(shards);
+                        IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList, invFreq,
+                                factor, position, eps, heads, kvHeads, want, shardList, piece)) {
                     return out.toTensor((PtNDManager) scope);
                 }
             });

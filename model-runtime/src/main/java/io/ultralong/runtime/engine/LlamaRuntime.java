@@ -52,8 +52,10 @@ public final class LlamaRuntime implements AutoCloseable {
     private final ComputeDevice device;
     private final NDManager root;
     private final NDManager kvManager;
-    /** The host-side root of the KV blocks when they live off the GPU (kvOnHost); null otherwise. */
+    /** The host-side root of the KV blocks when they live off the GPU (kvOnHost, host tier); null otherwise. */
     private final NDManager hostKvRoot;
+    /** Roots of the KV shards on other GPUs than the compute device (closed with the runtime). */
+    private final java.util.List<NDManager> deviceRoots = new java.util.ArrayList<>();
     /** Host arrays of block export and import, freed after each call. */
     private final NDManager hostTransfers;
     private final LlamaWeights weights;
@@ -72,14 +74,25 @@ public final class LlamaRuntime implements AutoCloseable {
         this.device = device;
         this.root = root;
         this.kvManager = kvManager;
-        this.hostKvRoot = hostKvRoot;
         this.weights = weights;
         this.kvLayout = new KvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
                 options.kvBlockTokens(), device.dataType());
-        this.arena = new KvArena(kvLayout, kvManager);
+        KvPlacement placement = options.placement();
+        if (options.kvOnHost() || (placement.devices().size() <= 1 && placement.hostKvBytes() == 0
+                && placement.deviceKvBytes() == 0)) {
+            this.arena = new KvArena(kvLayout, kvManager);
+        } else {
+            if (hostKvRoot == null && placement.hostKvBytes() > 0) {
+                hostKvRoot = NDManager.newBaseManager(Device.cpu(), "PyTorch");
+            }
+            this.arena = new KvArena(kvLayout, KvShards.of(options, device, kvManager, hostKvRoot, weights.parameterBytes,
+                    kvLayout.bytesPerToken() * kvLayout.blockTokens(), deviceRoots));
+            LOG.info("KV sharded over {}", KvShards.describe(arena.shards(), kvLayout));
+        }
+        this.hostKvRoot = hostKvRoot;
         this.hostTransfers = root.getDevice().isGpu()
                 ? NDManager.newBaseManager(Device.cpu(), "PyTorch") : root.newSubManager();
-        this.fused = options.fusedAttention() ? new FusedLlama(config, weights, root) : null;
+        this.fused = options.fusedAttention() ? new FusedLlama(config, weights, root, placement.hostPieceTokens()) : null;
         this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
         this.fingerprint = fingerprint;
     }
@@ -303,6 +316,32 @@ public final class LlamaRuntime implements AutoCloseable {
                 + (hostTransfers.getParentManager() == root ? 0 : NativeResources.count(hostTransfers));
     }
 
+    /**
+     * Where KV may live and how much of it is there now, per shard in fill order (one entry when KV is on one device;
+     * the host tier last). {@code capacityBytes} is {@link Long#MAX_VALUE} for a shard without a limit.
+     */
+    public java.util.List<KvShardUsage> kvShards() {
+        long blockBytes = kvLayout.bytesPerToken() * kvLayout.blockTokens();
+        long[] used = arena.blocksInUsePerShard();
+        java.util.List<KvArena.Shard> shards = arena.shards();
+        java.util.List<KvShardUsage> out = new java.util.ArrayList<>();
+        for (int i = 0; i < shards.size(); i++) {
+            KvArena.Shard shard = shards.get(i);
+            long capacity = shard.capacityBlocks() == Long.MAX_VALUE ? Long.MAX_VALUE : shard.capacityBlocks() * blockBytes;
+            out.add(new KvShardUsage(shard.name(), shard.host(), capacity, used[i] * blockBytes));
+        }
+        return out;
+    }
+
+    /** One KV shard: its name (a DJL device, {@code host}), whether it is the host tier, its limit and what it holds. */
+    public record KvShardUsage(String name, boolean host, long capacityBytes, long usedBytes) {
+    }
+
+    /** Tokens of {@code cache} per shard of {@link #kvShards()}, in the same order. */
+    public long[] kvTokensPerShard(KvCache cache) {
+        return own(cache).tokensPerShard();
+    }
+
     /** KV blocks held by at least one cache (a cache never closed shows here). */
     public int kvBlocksInUse() {
         return arena.blocksInUse();
@@ -370,6 +409,7 @@ public final class LlamaRuntime implements AutoCloseable {
             fused.close();
         }
         arena.close();
+        deviceRoots.forEach(NDManager::close);
         hostTransfers.close();
         if (hostKvRoot != null) {
             hostKvRoot.close();

@@ -1,5 +1,7 @@
 package io.ultralong.runtime.engine;
 
+import java.util.List;
+
 /**
  * How a {@link LlamaRuntime} runs a model.
  *
@@ -15,9 +17,11 @@ package io.ultralong.runtime.engine;
  * @param fusedAttention       attention through PyTorch's flash-attention kernels in a TorchScript module (the
  *                             default); false runs the blockwise online softmax in DJL ops, the reference the
  *                             fused path is tested against and a fallback
+ * @param placement            KV over several devices and the host tier ({@link KvPlacement}); its first device, when
+ *                             it lists any, is the compute device
  */
 public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
-                             boolean kvOnHost, boolean fusedAttention) {
+                             boolean kvOnHost, boolean fusedAttention, KvPlacement placement) {
 
     public RuntimeOptions {
         if (device == null || device.isBlank()) {
@@ -27,6 +31,23 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
             throw new IllegalArgumentException("prefillChunkTokens, kvBlockTokens and attentionBlockTokens must be >= 1: "
                     + prefillChunkTokens + ", " + kvBlockTokens + ", " + attentionBlockTokens);
         }
+        if (placement == null) {
+            throw new IllegalArgumentException("placement must not be null (KvPlacement.SINGLE: one device)");
+        }
+        if (kvOnHost && !placement.equals(KvPlacement.SINGLE.withHostPieceTokens(placement.hostPieceTokens()))) {
+            throw new IllegalArgumentException("kvOnHost keeps all KV in host memory: it cannot be combined with KV over "
+                    + "several devices or a host tier (use hostKvBytes for the oldest blocks only)");
+        }
+        if (!placement.devices().isEmpty() && !placement.devices().get(0).equals(device)) {
+            throw new IllegalArgumentException("The compute device " + device + " must be the first of the KV devices "
+                    + placement.devices() + " (withDevices sets both)");
+        }
+    }
+
+    /** KV on one device. */
+    public RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
+            boolean kvOnHost, boolean fusedAttention) {
+        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, KvPlacement.SINGLE);
     }
 
     /** Fused attention. */
@@ -45,26 +66,46 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
     }
 
     public RuntimeOptions withDevice(String newDevice) {
-        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention,
+                placement.withDevices(List.of()));
     }
 
     public RuntimeOptions withPrefillChunkTokens(int tokens) {
-        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, placement);
     }
 
     public RuntimeOptions withKvBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost, fusedAttention, placement);
     }
 
     public RuntimeOptions withAttentionBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost, fusedAttention, placement);
     }
 
     public RuntimeOptions withKvOnHost(boolean onHost) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost, fusedAttention);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost, fusedAttention, placement);
     }
 
     public RuntimeOptions withFusedAttention(boolean fused) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fused);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fused, placement);
+    }
+
+    /**
+     * KV spread over these devices in order (the first computes); {@code cpu,cpu,...} makes distinct shards of one
+     * device. An empty list: KV on {@link #device()} alone.
+     */
+    public RuntimeOptions withDevices(List<String> devices) {
+        return new RuntimeOptions(devices.isEmpty() ? device : devices.get(0), prefillChunkTokens, kvBlockTokens,
+                attentionBlockTokens, kvOnHost, fusedAttention, placement.withDevices(devices));
+    }
+
+    public RuntimeOptions withPlacement(KvPlacement newPlacement) {
+        return new RuntimeOptions(newPlacement.devices().isEmpty() ? device : newPlacement.devices().get(0),
+                prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, newPlacement);
+    }
+
+    /** The devices KV lives on, in fill order: the placement's list, or the compute device alone. */
+    public List<String> kvDevices() {
+        return placement.devices().isEmpty() ? List.of(device) : placement.devices();
     }
 }

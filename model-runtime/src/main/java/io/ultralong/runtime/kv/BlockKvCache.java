@@ -75,7 +75,7 @@ public final class BlockKvCache implements KvCache {
         if (tail != 0 && arena.referenceCount(table[blockCount - 1]) > 1) {
             // a fork shares the partial last block: never write into it, copy its tokens into a block of our own
             int shared = table[blockCount - 1];
-            int own = arena.allocate();
+            int own = allocateOnDevice();
             arena.copyRows(shared, own, tail);
             table[blockCount - 1] = own;
             arena.release(shared);
@@ -85,8 +85,19 @@ public final class BlockKvCache implements KvCache {
             if (blockCount == table.length) {
                 table = Arrays.copyOf(table, table.length * 2);
             }
-            table[blockCount++] = arena.allocate();
+            int id = allocateOnDevice();
+            table[blockCount++] = id;
         }
+        return writes(n);
+    }
+
+    /**
+     * Where tokens length()..length()+n-1 go (reserved): quadruples (slab, first row, first token of the chunk,
+     * count). Slab indices move when another shard's slabs come or go: read them under {@link KvArena#withSlabs}.
+     */
+    public long[] writes(int n) {
+        int bt = blockTokens();
+        long end = length + n;
         long[] writes = new long[4 * (blocksFor(end) - (int) (length / bt))];
         int w = 0;
         long position = length;
@@ -102,6 +113,22 @@ public final class BlockKvCache implements KvCache {
             position += count;
         }
         return Arrays.copyOf(writes, w);
+    }
+
+    /**
+     * A new block on a device shard. When every device shard is full and the arena has a host tier, the oldest block
+     * on the devices (the first allocated of those still there: this sequence's oldest, or an idle sequence's) moves
+     * to the host first, so the most recent blocks, which decoding appends to, stay on the devices.
+     */
+    private int allocateOnDevice() {
+        int id = arena.allocate();
+        if (id < 0 && arena.demoteOldest()) {
+            id = arena.allocate();
+        }
+        if (id < 0) {
+            throw new IllegalStateException(arena.capacityMessage());
+        }
+        return id;
     }
 
     /** The {@code n} reserved tokens now hold keys and values. */
@@ -133,6 +160,62 @@ public final class BlockKvCache implements KvCache {
             }
         }
         return Arrays.copyOf(segments, s);
+    }
+
+    /**
+     * The cached tokens grouped by shard for {@code attend_sharded}: {@link #segments()}' triples ordered by shard
+     * (token order within one), and per shard with tokens a triple (first segment, end segment, 1 for the host tier
+     * else 0). Read under {@link KvArena#withSlabs}.
+     */
+    public ShardedSegments shardedSegments() {
+        long[] all = segments();
+        int count = all.length / 3;
+        int[] shardOfSegment = new int[count];
+        // every segment lies in one slab, so in one shard: find it through the first block of each segment
+        int s = 0;
+        int blocks = blocksFor(length);
+        for (int b = 0; b < blocks && s < count; b++) {
+            int id = table[b];
+            if (arena.slabOf(id) == all[3 * s] && arena.rowOf(id) == all[3 * s + 1]) {
+                shardOfSegment[s++] = arena.shardOf(id);
+            }
+        }
+        int shardCount = arena.shards().size();
+        long[] ordered = new long[all.length];
+        long[] shards = new long[3 * shardCount];
+        int o = 0;
+        int t = 0;
+        for (int shard = 0; shard < shardCount; shard++) {
+            int first = o / 3;
+            for (int i = 0; i < count; i++) {
+                if (shardOfSegment[i] == shard) {
+                    System.arraycopy(all, 3 * i, ordered, o, 3);
+                    o += 3;
+                }
+            }
+            if (o / 3 > first) {
+                shards[t++] = first;
+                shards[t++] = o / 3;
+                shards[t++] = arena.shards().get(shard).host() ? 1 : 0;
+            }
+        }
+        return new ShardedSegments(ordered, Arrays.copyOf(shards, t));
+    }
+
+    /** See {@link #shardedSegments()}. */
+    public record ShardedSegments(long[] segments, long[] shards) {
+    }
+
+    /** Tokens of this cache per arena shard, in shard order. */
+    public long[] tokensPerShard() {
+        ensureOpen();
+        long[] tokens = new long[arena.shards().size()];
+        int bt = blockTokens();
+        int blocks = blocksFor(length);
+        for (int b = 0; b < blocks; b++) {
+            tokens[arena.shardOf(table[b])] += b == blocks - 1 ? length - (long) b * bt : bt;
+        }
+        return tokens;
     }
 
     /** Full block {@code index} as a host array [layers, 2, blockTokens, kvHeads, headDim] (the export order). */

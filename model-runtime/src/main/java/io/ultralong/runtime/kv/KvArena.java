@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 
@@ -29,8 +30,58 @@ import io.ultralong.runtime.djl.TorchScriptModule;
  * <p>Thread-safe: a forward pass on one thread and a block export (or a cache closed) on another may overlap.
  * Whatever reads the slabs runs under the read lock ({@link #withSlabs}); allocation, release and writes of whole
  * blocks take the write lock, so a slab is never freed, nor the slab list replaced, under a running kernel.
+ *
+ * <p>Sequence sharding (issue 18): the slabs may live in several {@link Shard shards}, an ordered list of devices
+ * (each with a capacity in blocks) and optionally a host-memory tier last. A block id is logical: where its rows
+ * live (shard, slot) is looked up per id, so a block can move to the host tier ({@link #demoteOldest}) while every
+ * cache that shares it keeps its id. Device shards are filled in order ({@link #allocate} takes the first with room);
+ * the host tier only ever receives demoted blocks, the oldest on the devices, so the most recent blocks stay there.
+ * The TorchScript kernels see one flat slab list (every shard's slabs, in shard order).
  */
 public final class KvArena implements AutoCloseable {
+
+    /**
+     * One place KV blocks live: a device, or host memory ({@code host}: the last tier, holding only demoted blocks).
+     *
+     * @param name           for logs and metrics (e.g. {@code gpu(1)}, {@code host})
+     * @param parent         the manager, and so the device, its slabs live on
+     * @param capacityBlocks the most blocks it holds; {@link Long#MAX_VALUE}: no limit
+     * @param pinned         allocate its slabs in page-locked host memory (host tier beside a CUDA device only)
+     */
+    public record Shard(String name, NDManager parent, long capacityBlocks, boolean host, boolean pinned) {
+
+        public Shard {
+            if (capacityBlocks < 1) {
+                throw new IllegalArgumentException("KV shard " + name + " must hold at least one block");
+            }
+        }
+    }
+
+    /** A shard's slabs and which of its slots are free. */
+    private static final class Pool {
+        final Shard shard;
+        final NDManager manager;
+        /** Blocks per slab: the arena's, or fewer when the shard's capacity is smaller (small shards in tests). */
+        final int slabBlocks;
+        final List<NDArray> slabs = new ArrayList<>();
+        /** Free slots of the existing slabs; the lowest is taken first. */
+        final BitSet freeSlots = new BitSet();
+        /** Index of this pool's first slab in the flat slab list. */
+        int firstSlab;
+        int used;
+
+        Pool(Shard shard, int arenaSlabBlocks) {
+            this.shard = shard;
+            this.manager = shard.parent().newSubManager();
+            this.manager.setName("kv-" + shard.name());
+            this.slabBlocks = (int) Math.min(arenaSlabBlocks, shard.capacityBlocks());
+        }
+
+        /** Slots the shard may still create (beyond its slabs) plus the free ones of its slabs. */
+        boolean hasRoom() {
+            return !freeSlots.isEmpty() || (long) slabs.size() * slabBlocks < shard.capacityBlocks();
+        }
+    }
 
     /** Tokens per slab: 16384 tokens of an 8B model's fp16 KV are 2 GiB. */
     static final int SLAB_TOKENS = 16_384;
@@ -39,10 +90,16 @@ public final class KvArena implements AutoCloseable {
     private final NDManager manager;
     private final TorchScriptModule ops;
     private final int slabBlocks;
-    private final List<NDArray> slabs = new ArrayList<>();
-    /** Free block ids; the lowest is taken first. */
-    private final BitSet free = new BitSet();
+    private final List<Pool> pools = new ArrayList<>();
+    /** Block ids in use; a new block takes the lowest free id. */
+    private final BitSet allocated = new BitSet();
     private int[] references = new int[0];
+    /** Per block id: its shard (index into pools) and its slot there (slab = slot / slabBlocks). */
+    private int[] poolOf = new int[0];
+    private int[] slotOf = new int[0];
+    /** Per block id: when it was allocated (a counter), so the oldest block on the devices is the one demoted. */
+    private long[] allocatedAt = new long[0];
+    private long allocations;
     private int inUse;
     /** The slabs as a TorchScript list, rebuilt only when a slab comes or goes. */
     private IValue slabList;
@@ -50,12 +107,61 @@ public final class KvArena implements AutoCloseable {
 
     /** {@code parent}: the manager, and so the device, the slabs live on. */
     public KvArena(KvLayout layout, NDManager parent) {
+        this(layout, List.of(new Shard(parent.getDevice().toString(), parent, Long.MAX_VALUE, false, false)));
+    }
+
+    /** Sharded: blocks fill the device shards in order; a host shard, if any, must be last. */
+    public KvArena(KvLayout layout, List<Shard> shards) {
+        if (shards.isEmpty()) {
+            throw new IllegalArgumentException("a KV arena needs at least one shard");
+        }
+        for (int i = 0; i < shards.size(); i++) {
+            if (shards.get(i).host() && i != shards.size() - 1) {
+                throw new IllegalArgumentException("the host KV tier must be the last shard");
+            }
+        }
+        if (shards.get(0).host()) {
+            throw new IllegalArgumentException("a KV arena needs a device shard before the host tier");
+        }
         this.layout = layout;
-        this.manager = parent.newSubManager();
+        this.manager = shards.get(0).parent().newSubManager();
         this.manager.setName("kv-arena");
         this.ops = TorchScriptModule.load(KvArena.class, "kv_arena.torchscript", "KvArenaOps", manager);
         this.slabBlocks = Math.max(1, SLAB_TOKENS / layout.blockTokens());
+        for (Shard shard : shards) {
+            pools.add(new Pool(shard, slabBlocks));
+        }
         rebuildSlabList();
+    }
+
+    /** The shards in order (the host tier last, if any). */
+    public List<Shard> shards() {
+        return pools.stream().map(p -> p.shard).toList();
+    }
+
+    /** Blocks in use per shard, in shard order. */
+    public long[] blocksInUsePerShard() {
+        lock.readLock().lock();
+        try {
+            return pools.stream().mapToLong(p -> p.used).toArray();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** The shard holding block {@code id} (index into {@link #shards()}). */
+    public int shardOf(int id) {
+        lock.readLock().lock();
+        try {
+            return poolOf[id];
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Whether the arena has more than one shard: attention then runs per shard and merges ({@code attend_sharded}). */
+    public boolean sharded() {
+        return pools.size() > 1;
     }
 
     public KvLayout layout() {
@@ -72,31 +178,140 @@ public final class KvArena implements AutoCloseable {
         }
     }
 
-    /** A free block with a reference count of 1 (a new slab when none is free). */
+    /**
+     * A free block with a reference count of 1, on the first device shard with room (a new slab when its slabs are
+     * full); -1 when every device shard is full (the caller may {@link #demoteOldest} and ask again).
+     */
     int allocate() {
         lock.writeLock().lock();
         try {
-            return allocateLocked();
+            for (int p = 0; p < pools.size(); p++) {
+                if (!pools.get(p).shard.host() && pools.get(p).hasRoom()) {
+                    int id = allocated.nextClearBit(0);
+                    place(id, p, takeSlot(p));
+                    allocatedAt[id] = allocations++;
+                    allocated.set(id);
+                    references[id] = 1;
+                    inUse++;
+                    return id;
+                }
+            }
+            return -1;
         } finally {
             lock.writeLock().unlock();
         }
     }
 
-    private int allocateLocked() {
-        if (free.isEmpty()) {
-            int first = slabs.size() * slabBlocks;
-            NDArray slab = manager.create(new Shape(layout.layers(), 2, (long) slabBlocks * layout.blockTokens(),
-                    layout.kvHeads(), layout.headDim()), layout.dataType());
-            slabs.add(slab);
-            rebuildSlabList();
-            references = Arrays.copyOf(references, slabs.size() * slabBlocks);
-            free.set(first, first + slabBlocks);
+    /**
+     * Moves block {@code id} (every row, all layers) to the host tier and frees its device slot; its id, and so
+     * every cache sharing it, is unchanged.
+     *
+     * @throws IllegalStateException when there is no host tier, or it is full
+     */
+    private void demote(int id) {
+        lock.writeLock().lock();
+        try {
+            int hostPool = pools.size() - 1;
+            if (!pools.get(hostPool).shard.host() || !pools.get(hostPool).hasRoom()) {
+                throw new IllegalStateException(capacityMessage());
+            }
+            int fromPool = poolOf[id];
+            int fromSlot = slotOf[id];
+            int toSlot = takeSlot(hostPool);
+            copyRowsLocked(fromPool, fromSlot, hostPool, toSlot, layout.blockTokens());
+            place(id, hostPool, toSlot);
+            releaseSlot(fromPool, fromSlot);
+        } finally {
+            lock.writeLock().unlock();
         }
-        int id = free.nextSetBit(0);
-        free.clear(id);
-        references[id] = 1;
-        inUse++;
-        return id;
+    }
+
+    /**
+     * Moves the oldest block on the devices (the earliest allocated of those still there) to the host tier; false
+     * when there is no host tier with room, or no block on a device.
+     */
+    boolean demoteOldest() {
+        lock.writeLock().lock();
+        try {
+            Pool last = pools.get(pools.size() - 1);
+            if (!last.shard.host() || !last.hasRoom()) {
+                return false;
+            }
+            int oldest = -1;
+            for (int id = allocated.nextSetBit(0); id >= 0; id = allocated.nextSetBit(id + 1)) {
+                if (!pools.get(poolOf[id]).shard.host() && (oldest < 0 || allocatedAt[id] < allocatedAt[oldest])) {
+                    oldest = id;
+                }
+            }
+            if (oldest < 0) {
+                return false;
+            }
+            demote(oldest);
+            return true;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Why a block could not be placed: what the shards hold. */
+    String capacityMessage() {
+        StringBuilder out = new StringBuilder("KV capacity exhausted: every shard is full (");
+        for (int p = 0; p < pools.size(); p++) {
+            Pool pool = pools.get(p);
+            out.append(p == 0 ? "" : ", ").append(pool.shard.name()).append(' ').append(pool.used).append(" of ")
+                    .append(pool.shard.capacityBlocks() == Long.MAX_VALUE ? "unlimited" : pool.shard.capacityBlocks())
+                    .append(" blocks");
+        }
+        return out.append(String.format(Locale.ROOT, " of %d tokens)", layout.blockTokens())).toString();
+    }
+
+    private void place(int id, int pool, int slot) {
+        if (id >= references.length) {
+            int size = Math.max(id + 1, references.length * 2);
+            references = Arrays.copyOf(references, size);
+            poolOf = Arrays.copyOf(poolOf, size);
+            slotOf = Arrays.copyOf(slotOf, size);
+            allocatedAt = Arrays.copyOf(allocatedAt, size);
+        }
+        poolOf[id] = pool;
+        slotOf[id] = slot;
+    }
+
+    /** The pool's lowest free slot, creating a slab when its slabs are full (the caller checked hasRoom). */
+    private int takeSlot(int p) {
+        Pool pool = pools.get(p);
+        if (pool.freeSlots.isEmpty()) {
+            int first = pool.slabs.size() * pool.slabBlocks;
+            int blocks = (int) Math.min(pool.slabBlocks, pool.shard.capacityBlocks() - first);
+            pool.slabs.add(newSlab(pool, blocks));
+            rebuildSlabList();
+            pool.freeSlots.set(first, first + blocks);
+        }
+        int slot = pool.freeSlots.nextSetBit(0);
+        pool.freeSlots.clear(slot);
+        pool.used++;
+        return slot;
+    }
+
+    private NDArray newSlab(Pool pool, int blocks) {
+        Shape shape = new Shape(layout.layers(), 2, (long) blocks * layout.blockTokens(), layout.kvHeads(), layout.headDim());
+        if (!pool.shard.pinned()) {
+            return pool.manager.create(shape, layout.dataType());
+        }
+        // DJL allocates no page-locked memory; the TorchScript op does (pin_memory=True), so copies to the GPU can be
+        // asynchronous: the host tier's pieces stream while the previous piece is attended.
+        try (IValue size = IValue.listFrom(shape.getShape());
+                IValue dtype = IValue.from(layout.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? 5L : 6L);
+                IValue slab = ops.call("pinned_slab", size, dtype)) {
+            return slab.toTensor((PtNDManager) pool.manager);
+        }
+    }
+
+    private void releaseSlot(int p, int slot) {
+        Pool pool = pools.get(p);
+        pool.freeSlots.set(slot);
+        pool.used--;
+        freeTrailingSlabs(pool);
     }
 
     void retain(int id) {
@@ -119,8 +334,8 @@ public final class KvArena implements AutoCloseable {
             }
             if (--references[id] == 0) {
                 inUse--;
-                free.set(id);
-                freeTrailingSlabs();
+                allocated.clear(id);
+                releaseSlot(poolOf[id], slotOf[id]);
             }
         } finally {
             lock.writeLock().unlock();
@@ -137,13 +352,15 @@ public final class KvArena implements AutoCloseable {
         }
     }
 
+    /** The block's slab: its index in the flat slab list the kernels see. */
     int slabOf(int id) {
-        return id / slabBlocks;
+        Pool pool = pools.get(poolOf[id]);
+        return pool.firstSlab + slotOf[id] / pool.slabBlocks;
     }
 
     /** The block's first row within its slab. */
     int rowOf(int id) {
-        return (id % slabBlocks) * layout.blockTokens();
+        return (slotOf[id] % pools.get(poolOf[id]).slabBlocks) * layout.blockTokens();
     }
 
     /**
@@ -164,6 +381,11 @@ public final class KvArena implements AutoCloseable {
         if (slabList != null) {
             slabList.close();
         }
+        List<NDArray> slabs = new ArrayList<>();
+        for (Pool pool : pools) {
+            pool.firstSlab = slabs.size();
+            slabs.addAll(pool.slabs);
+        }
         slabList = slabs.isEmpty() ? IValue.listFrom(new PtNDArray[0])
                 : IValue.listFrom(slabs.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
     }
@@ -173,7 +395,12 @@ public final class KvArena implements AutoCloseable {
      * the caller closes.
      */
     public NDArray rows(int slab, int layer, int kv, long from, long to) {
-        return slabs.get(slab).get(new NDIndex("{},{},{}:{}", layer, kv, from, to));
+        for (Pool pool : pools) {
+            if (slab < pool.firstSlab + pool.slabs.size()) {
+                return pool.slabs.get(slab - pool.firstSlab).get(new NDIndex("{},{},{}:{}", layer, kv, from, to));
+            }
+        }
+        throw new IndexOutOfBoundsException("No KV slab " + slab);
     }
 
     /** Writes a chunk's keys and values ([n, kvHeads, headDim]) of one layer where {@link BlockKvCache#reserve} said. */
@@ -185,8 +412,22 @@ public final class KvArena implements AutoCloseable {
     }
 
     void copyRows(int fromId, int toId, int count) {
-        try (IValue fromSlab = IValue.from(slabOf(fromId)); IValue fromRow = IValue.from(rowOf(fromId));
-                IValue toSlab = IValue.from(slabOf(toId)); IValue toRow = IValue.from(rowOf(toId));
+        lock.writeLock().lock();
+        try {
+            copyRowsLocked(poolOf[fromId], slotOf[fromId], poolOf[toId], slotOf[toId], count);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Rows of every layer from one (shard, slot) to another, devices apart or not (copy_ crosses devices). */
+    private void copyRowsLocked(int fromPool, int fromSlot, int toPool, int toSlot, int count) {
+        Pool from = pools.get(fromPool);
+        Pool to = pools.get(toPool);
+        try (IValue fromSlab = IValue.from(from.firstSlab + fromSlot / from.slabBlocks);
+                IValue fromRow = IValue.from((fromSlot % from.slabBlocks) * layout.blockTokens());
+                IValue toSlab = IValue.from(to.firstSlab + toSlot / to.slabBlocks);
+                IValue toRow = IValue.from((toSlot % to.slabBlocks) * layout.blockTokens());
                 IValue n = IValue.from(count)) {
             withSlabs(slabs -> run("copy_rows", slabs, fromSlab, fromRow, toSlab, toRow, n));
         }
@@ -194,20 +435,24 @@ public final class KvArena implements AutoCloseable {
 
     /** Block {@code id}'s first {@code count} tokens as a host array [layers, 2, count, kvHeads, headDim]. */
     NDArray gather(int id, int count, NDManager host) {
-        try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id)); IValue n = IValue.from(count)) {
-            return withSlabs(slabs -> {
-                try (IValue result = ops.call("gather", slabs, slab, row, n)) {
-                    return result.toTensor((PtNDManager) host);
-                }
-            });
-        }
+        // where the block lives is read under the lock: a slab of another shard coming or going, or a demotion,
+        // moves it in the flat list
+        return withSlabs(slabs -> {
+            try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id)); IValue n = IValue.from(count);
+                    IValue result = ops.call("gather", slabs, slab, row, n)) {
+                return result.toTensor((PtNDManager) host);
+            }
+        });
     }
 
     /** Writes host data [layers, 2, tokens, kvHeads, headDim] (any float dtype) into block {@code id}. */
     void scatter(int id, NDArray data) {
-        try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id));
-                IValue d = IValue.from((PtNDArray) data)) {
-            withSlabs(slabs -> run("scatter", slabs, slab, row, d));
+        try (IValue d = IValue.from((PtNDArray) data)) {
+            withSlabs(slabs -> {
+                try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id))) {
+                    return run("scatter", slabs, slab, row, d);
+                }
+            });
         }
     }
 
@@ -217,16 +462,16 @@ public final class KvArena implements AutoCloseable {
         }
     }
 
-    private void freeTrailingSlabs() {
-        while (!slabs.isEmpty()) {
-            int last = slabs.size() - 1;
-            int first = last * slabBlocks;
-            if (free.nextClearBit(first) < first + slabBlocks) {
+    private void freeTrailingSlabs(Pool pool) {
+        while (!pool.slabs.isEmpty()) {
+            int last = pool.slabs.size() - 1;
+            int first = last * pool.slabBlocks;
+            int end = first + (int) pool.slabs.get(last).getShape().get(2) / layout.blockTokens();
+            if (pool.freeSlots.nextClearBit(first) < end) {
                 return;   // a block of the last slab is still in use
             }
-            free.clear(first, first + slabBlocks);
-            slabs.remove(last).close();
-            references = Arrays.copyOf(references, last * slabBlocks);
+            pool.freeSlots.clear(first, end);
+            pool.slabs.remove(last).close();
             rebuildSlabList();
         }
     }
@@ -237,6 +482,9 @@ public final class KvArena implements AutoCloseable {
             slabList.close();
         }
         ops.close();
+        for (Pool pool : pools) {
+            pool.manager.close();
+        }
         manager.close();
     }
 }

@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ultralong.runtime.engine.LlamaRuntime;
 import io.ultralong.runtime.engine.PrefillListener;
+import io.ultralong.runtime.engine.KvPlacement;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.kv.KvCache;
 import io.ultralong.runtime.model.LlamaConfig;
@@ -53,6 +54,16 @@ public final class ThroughputBenchmark implements Callable<Integer> {
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N (default: ${DEFAULT-VALUE})")
     String device;
+
+    @Option(names = "--devices", description = "a session's KV over these devices in order, e.g. cuda:0,cuda:1 (overrides --device)")
+    String devices;
+
+    @Option(names = "--device-kv-bytes", defaultValue = "0",
+            description = "KV bytes each of --devices holds (default: no limit on the CPU, the memory after the weights on CUDA)")
+    long deviceKvBytes;
+
+    @Option(names = "--host-kv-bytes", defaultValue = "0", description = "host tier for the oldest KV blocks (default: none)")
+    long hostKvBytes;
 
     @Option(names = "--contexts", defaultValue = "2048,8192", split = ",", description = "context lengths in tokens")
     int[] contexts;
@@ -106,6 +117,10 @@ public final class ThroughputBenchmark implements Callable<Integer> {
         ModelDirectory directory = ModelDirectory.resolve(model);
         LlamaConfig c = directory.config();
         RuntimeOptions options = RuntimeOptions.defaults().withDevice(device);
+        if (devices != null || hostKvBytes > 0 || deviceKvBytes > 0) {
+            options = options.withPlacement(KvPlacement.SINGLE.withDevices(KvPlacement.parseDevices(devices))
+                    .withDeviceKvBytes(deviceKvBytes).withHostKvBytes(hostKvBytes));
+        }
         long layerParams = (long) c.numHiddenLayers() * ((long) c.hiddenSize()
                 * (c.numAttentionHeads() + 2L * c.numKeyValueHeads()) * c.headDim()
                 + (long) c.numAttentionHeads() * c.headDim() * c.hiddenSize() + 3L * c.hiddenSize() * c.intermediateSize());

@@ -62,6 +62,12 @@ class CliErrorsTest {
         assertUsageError(CliRun.of("inspect", "--model", model, "--gpu-mem-gib", "-3"), "--gpu-mem-gib must be positive");
         assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--device", "tpu"), "Unknown device 'tpu'");
         assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--chunk", "0"), "prefillChunkTokens");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--devices", "cpu,tpu"), "Unknown device 'tpu'");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--devices", "cpu,,cpu"), "empty entry");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--devices", "cpu,cpu", "--kv-on-host"),
+                "kvOnHost keeps all KV in host memory");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--devices", "cpu,cpu",
+                "--device-kv-bytes", "100"), "less than one KV block");
         assertUsageError(CliRun.of("generate", "--model", model, "--prompt", "x", "--top-p", "1.5"), "topP must be in (0, 1]");
         assertUsageError(CliRun.of("generate", "--model", model, "--prompt", "x", "--system", "s"), "--system needs --chat");
         assertUsageError(CliRun.of("frobnicate"), "Unmatched argument");

@@ -81,6 +81,30 @@ class RunModelCommandsTest {
         assertThat(relativeError(JSON.readTree(onHost.stdout()), reference.logits(tokens)[tokens.length - 1])).isLessThan(1e-4);
     }
 
+    @Test
+    void logitsAndGenerateTakeADeviceListAndMatchTheReference() throws Exception {
+        int[] tokens = IntStream.generate(new SplittableRandom(18)::nextInt).map(t -> Math.floorMod(t, 512)).limit(300).toArray();
+        Path file = Files.writeString(dir.resolve("sharded-tokens.txt"),
+                IntStream.of(tokens).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        // the tiny model's KV is 512 bytes per token: 6 blocks of 16 tokens per shard, so 300 tokens span all four
+        CliRun logits = CliRun.of("logits", "--model", model.root().toString(), "--devices", "cpu,cpu,cpu,cpu",
+                "--kv-block", "16", "--device-kv-bytes", String.valueOf(6 * 16 * 512), "--chunk", "64",
+                "--tokens-file", file.toString());
+        assertThat(logits.exitCode()).as(logits.stderr()).isZero();
+        assertThat(relativeError(JSON.readTree(logits.stdout()), reference.logits(tokens)[tokens.length - 1])).isLessThan(1e-4);
+
+        CliRun generate = CliRun.of("generate", "--model", model.root().toString(), "--devices", "cpu,cpu,cpu,cpu",
+                "--kv-block", "2", "--device-kv-bytes", String.valueOf(3 * 2 * 512), "--prompt", "The service restarted after",
+                "--max-tokens", "12");
+        assertThat(generate.exitCode()).as(generate.stderr()).isZero();
+        try (ModelTokenizer tokenizer = model.openTokenizer()) {
+            int[] prompt = tokenizer.encodePrompt("The service restarted after");
+            assertThat(prompt.length + 12).as("the prompt and answer outgrow the first shards").isGreaterThan(2 * 6);
+            String expected = referenceCompletion(prompt, StopTokens.of(model, tokenizer), 12, tokenizer);
+            assertThat(generate.stdout()).isEqualTo(expected + System.lineSeparator());
+        }
+    }
+
     /** Greedy tokens of the reference until a stop token or {@code max}, and the text they make. */
     private static String referenceCompletion(int[] prompt, Set<Integer> stops, int max, ModelTokenizer tokenizer) {
         int[] sequence = prompt.clone();

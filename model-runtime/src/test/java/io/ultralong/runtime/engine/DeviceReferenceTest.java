@@ -42,6 +42,19 @@ class DeviceReferenceTest {
         assertMatchesReference(new RuntimeOptions(DEVICE, 48, 16, 32, true));
     }
 
+    /**
+     * Sequence-sharded KV over {@code -Dul.test.devices} (e.g. {@code cuda:0,cuda:1}, or {@code cuda:0,cuda:0}: two
+     * shards of one GPU) with 3 blocks per device (6 in f16) and the rest in the host tier (pinned beside CUDA),
+     * streamed in pieces of 40 rows: attention per shard, merged on the first device.
+     */
+    @Test
+    @EnabledIfSystemProperty(named = "ul.test.devices", matches = ".+")
+    void shardedKvWithAHostTierMatchesReferenceOnTheTestDevices() {
+        java.util.List<String> devices = KvPlacement.parseDevices(System.getProperty("ul.test.devices"));
+        assertMatchesReference(new RuntimeOptions(devices.get(0), 48, 16, 32).withPlacement(KvPlacement.SINGLE
+                .withDevices(devices).withDeviceKvBytes(3L * 16 * 512).withHostKvBytes(64L * 16 * 512).withHostPieceTokens(40)));
+    }
+
     private void assertMatchesReference(RuntimeOptions options) {
         SyntheticModelSpec spec = SyntheticModelSpec.tiny().withDtype(TensorDType.BF16);
         ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir, spec));
@@ -66,7 +79,8 @@ class DeviceReferenceTest {
                 }
             }
             System.out.printf("%s (%s, KV on %s): worst relative error %.3g, tolerance %.0e%n", runtime.device(),
-                    runtime.kvDtype(), runtime.kvDevice(), worst, tolerance);
+                    runtime.kvDtype(), runtime.kvShards().size() > 1 ? runtime.kvShards().stream()
+                            .map(LlamaRuntime.KvShardUsage::name).toList() : runtime.kvDevice(), worst, tolerance);
             assertThat(worst).isLessThanOrEqualTo(tolerance);
         }
     }

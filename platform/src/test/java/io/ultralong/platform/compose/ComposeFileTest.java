@@ -160,11 +160,25 @@ class ComposeFileTest {
     }
 
     @Test
+    void shardedOverrideGivesOneWorkerEveryGpuAndSpreadsItsKvOverTheListedOnes() {
+        Map<String, Object> override = DeploymentFiles.readYaml(DeploymentFiles.shardedOverrideFile());
+        Map<String, Object> worker = services(override).get("worker");
+        assertThat(services(override)).containsOnlyKeys("worker");
+        assertThat(map(map(worker, "build"), "args").get("FLAVOR")).isEqualTo("cuda");
+        Map<String, Object> environment = map(worker, "environment");
+        assertThat(environment.get("UL_WORKER_DEVICES")).isEqualTo("${UL_WORKER_DEVICES:-cuda:0,cuda:1}");
+        assertThat(environment).containsKeys("UL_WORKER_DEVICE_KV_BYTES", "UL_WORKER_HOST_KV_BYTES");
+        Map<String, Object> reservations = map(map(map(worker, "deploy"), "resources"), "reservations");
+        assertThat(DeploymentFiles.<Map<String, Object>>list(reservations, "devices"))
+                .containsExactly(Map.of("driver", "nvidia", "count", "all", "capabilities", List.of("gpu")));
+    }
+
+    @Test
     void everyReferencedDockerfileAndBindMountExists() throws IOException {
         Path deploy = DeploymentFiles.deployDir();
         int dockerfiles = 0;
         for (Path file : List.of(DeploymentFiles.composeFile(), DeploymentFiles.gpuOverrideFile(),
-                DeploymentFiles.multiGpuOverrideFile())) {
+                DeploymentFiles.multiGpuOverrideFile(), DeploymentFiles.shardedOverrideFile())) {
             for (var service : services(DeploymentFiles.readYaml(file)).entrySet()) {
                 Object build = service.getValue().get("build");
                 if (build instanceof Map<?, ?> && ((Map<?, ?>) build).containsKey("dockerfile")) {

@@ -45,6 +45,10 @@ final class DeploymentFiles {
         return deployDir().resolve("docker-compose.gpus.yml");
     }
 
+    static Path shardedOverrideFile() {
+        return deployDir().resolve("docker-compose.sharded.yml");
+    }
+
     /**
      * A compose file as maps and lists. SnakeYAML resolves anchors, aliases and merge keys
      * ({@code <<: *service-env}) the way Compose does.
