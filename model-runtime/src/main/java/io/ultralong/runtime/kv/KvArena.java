@@ -17,11 +17,15 @@ import ai.djl.pytorch.jni.IValue;
 import io.ultralong.runtime.djl.TorchScriptModule;
 
 /**
- * The KV memory of every sequence of a runtime: preallocated slabs, each {@code [layers, 2 (K, V), slabTokens,
- * kvHeads, headDim]} on one device, cut into blocks of {@code blockTokens} rows that caches hold by id (their block
+ * The KV memory of every sequence of a runtime: preallocated slabs, each {@code [layers, 2 (K, V), kvHeads,
+ * slabTokens, headDim]} on one device, cut into blocks of {@code blockTokens} rows that caches hold by id (their block
  * table). Tokens are written in place; nothing is ever concatenated. Blocks are reference counted so forks share
  * them; a block whose count reaches zero returns to a free list (lowest id first, so a sequence's blocks tend to be
  * consecutive and attention reads them as few long segments), and trailing slabs with no block in use are freed.
+ *
+ * <p>Head-major: each head's keys (and values) of a run of blocks are one contiguous stream, which is what attention
+ * reads. Token-major rows ([tokens, kvHeads, headDim]) made a decode step read every head's 256-byte row pieces at a
+ * stride and measured about twice as slow over an 8K cache. Export and import keep the token-major byte order.
  *
  * <p>A slab rather than one tensor per block: a sequence's blocks are views of a few large tensors (one fused
  * attention call per run of consecutive blocks), and growing the arena never copies what it holds.
@@ -85,8 +89,8 @@ public final class KvArena implements AutoCloseable {
     private int allocateLocked() {
         if (free.isEmpty()) {
             int first = slabs.size() * slabBlocks;
-            NDArray slab = manager.create(new Shape(layout.layers(), 2, (long) slabBlocks * layout.blockTokens(),
-                    layout.kvHeads(), layout.headDim()), layout.dataType());
+            NDArray slab = manager.create(new Shape(layout.layers(), 2, layout.kvHeads(),
+                    (long) slabBlocks * layout.blockTokens(), layout.headDim()), layout.dataType());
             slabs.add(slab);
             rebuildSlabList();
             references = Arrays.copyOf(references, slabs.size() * slabBlocks);
@@ -173,7 +177,9 @@ public final class KvArena implements AutoCloseable {
      * the caller closes.
      */
     public NDArray rows(int slab, int layer, int kv, long from, long to) {
-        return slabs.get(slab).get(new NDIndex("{},{},{}:{}", layer, kv, from, to));
+        try (NDArray headMajor = slabs.get(slab).get(new NDIndex("{},{},:,{}:{}", layer, kv, from, to))) {
+            return headMajor.transpose(1, 0, 2);
+        }
     }
 
     /** Writes a chunk's keys and values ([n, kvHeads, headDim]) of one layer where {@link BlockKvCache#reserve} said. */
