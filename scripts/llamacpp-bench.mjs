@@ -122,16 +122,21 @@ async function bench() {
         await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, 64));
         await sequence.clearHistory();
         const t0 = process.hrtime.bigint();
+        const cpu0 = cpuMicros();
         await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(0, n));
         const prefillSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const prefillCpuMsPerToken = (cpuMicros() - cpu0) / 1000 / n;
         // decode: one token per step, each step computing the next-token logits and choosing one, as generation does
         const t1 = process.hrtime.bigint();
+        const cpu1 = cpuMicros();
         for (let i = 0; i < decode; i++) {
             await sequence.controlledEvaluate([[tokens[n + i], {generateNext: {token: true}}]]);
         }
         const decodeSeconds = Number(process.hrtime.bigint() - t1) / 1e9;
+        const decodeCpuMsPerToken = (cpuMicros() - cpu1) / 1000 / decode;
         results.push({context: n, prefilled: n, prefillSeconds, prefillPerSecond: n / prefillSeconds,
-            decodePerSecond: decode / decodeSeconds, decodeMsPerToken: 1000 * decodeSeconds / decode});
+            decodePerSecond: decode / decodeSeconds, decodeMsPerToken: 1000 * decodeSeconds / decode,
+            prefillCpuMsPerToken, decodeCpuMsPerToken});
         console.log(`llama.cpp ${n}: prefill ${(n / prefillSeconds).toFixed(1)} tok/s, decode ${(decode / decodeSeconds).toFixed(2)} tok/s`);
         await context.dispose();
         await model.dispose();
@@ -139,6 +144,12 @@ async function bench() {
     const out = {engine: "llama.cpp (node-llama-cpp 3.22.1, prebuilt CPU)", threads, decodeTokens: decode,
         flashAttention: args["flash-attention"] === "true", kvCache: "f32", batch: 512, results};
     fs.writeFileSync(args.json, JSON.stringify(out, null, 2));
+}
+
+// CPU time of the whole process (all threads, user and system), in microseconds: the work done, whatever the load
+function cpuMicros() {
+    const {user, system} = process.cpuUsage();
+    return user + system;
 }
 
 function table() {
@@ -161,8 +172,25 @@ function table() {
         ].join(" ");
         console.log(r.note ? `${line}  ${r.note}` : line);
     }
+    // the same comparison in CPU time per token (lower is better): robust to other load on the machine, and with one
+    // thread each (THREADS=1) free of spin-waiting threads too
+    console.log("");
+    console.log("context  CPU ms/token: runtime prefill  llama.cpp prefill  ratio  runtime decode  llama.cpp decode  ratio");
+    for (const r of runtime.results) {
+        const l = byContext.get(r.context) ?? {};
+        console.log([
+            String(r.context).padStart(7),
+            cell(r.prefillCpuMsPerToken, 2).padStart(29),
+            cell(l.prefillCpuMsPerToken, 2).padStart(18),
+            cell(l.prefillCpuMsPerToken / r.prefillCpuMsPerToken, 2).padStart(6),
+            cell(r.decodeCpuMsPerToken, 2).padStart(15),
+            cell(l.decodeCpuMsPerToken, 2).padStart(17),
+            cell(l.decodeCpuMsPerToken / r.decodeCpuMsPerToken, 2).padStart(6),
+        ].join(" "));
+    }
     console.log(`ratio = runtime / llama.cpp; llama.cpp: ${llama.engine}, ${llama.threads} threads, KV ${llama.kvCache}, ` +
-        `batch ${llama.batch}, flash attention ${llama.flashAttention}; ${runtime.decodeTokens} decode steps per context`);
+        `batch ${llama.batch}, flash attention ${llama.flashAttention}; ${runtime.decodeTokens} decode steps per context; ` +
+        "CPU ratios = llama.cpp CPU time / runtime CPU time (above 1: the runtime does the same work in less CPU time)");
 }
 
 const commands = {check, bench, table};

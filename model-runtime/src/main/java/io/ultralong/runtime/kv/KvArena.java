@@ -18,11 +18,15 @@ import ai.djl.pytorch.jni.IValue;
 import io.ultralong.runtime.djl.TorchScriptModule;
 
 /**
- * The KV memory of every sequence of a runtime: preallocated slabs, each {@code [layers, 2 (K, V), slabTokens,
- * kvHeads, headDim]} on one device, cut into blocks of {@code blockTokens} rows that caches hold by id (their block
+ * The KV memory of every sequence of a runtime: preallocated slabs, each {@code [layers, 2 (K, V), kvHeads,
+ * slabTokens, headDim]} on one device, cut into blocks of {@code blockTokens} rows that caches hold by id (their block
  * table). Tokens are written in place; nothing is ever concatenated. Blocks are reference counted so forks share
  * them; a block whose count reaches zero returns to a free list (lowest id first, so a sequence's blocks tend to be
  * consecutive and attention reads them as few long segments), and trailing slabs with no block in use are freed.
+ *
+ * <p>Head-major: each head's keys (and values) of a run of blocks are one contiguous stream, which is what attention
+ * reads. Token-major rows ([tokens, kvHeads, headDim]) made a decode step read every head's 256-byte row pieces at a
+ * stride and measured about twice as slow over an 8K cache. Export and import keep the token-major byte order.
  *
  * <p>A slab rather than one tensor per block: a sequence's blocks are views of a few large tensors (one fused
  * attention call per run of consecutive blocks), and growing the arena never copies what it holds.
@@ -294,7 +298,7 @@ public final class KvArena implements AutoCloseable {
     }
 
     private NDArray newSlab(Pool pool, int blocks) {
-        Shape shape = new Shape(layout.layers(), 2, (long) blocks * layout.blockTokens(), layout.kvHeads(), layout.headDim());
+        Shape shape = new Shape(layout.layers(), 2, layout.kvHeads(), (long) blocks * layout.blockTokens(), layout.headDim());
         if (!pool.shard.pinned()) {
             return pool.manager.create(shape, layout.dataType());
         }
@@ -397,7 +401,10 @@ public final class KvArena implements AutoCloseable {
     public NDArray rows(int slab, int layer, int kv, long from, long to) {
         for (Pool pool : pools) {
             if (slab < pool.firstSlab + pool.slabs.size()) {
-                return pool.slabs.get(slab - pool.firstSlab).get(new NDIndex("{},{},{}:{}", layer, kv, from, to));
+                try (NDArray headMajor = pool.slabs.get(slab - pool.firstSlab)
+                        .get(new NDIndex("{},{},:,{}:{}", layer, kv, from, to))) {
+                    return headMajor.transpose(1, 0, 2);
+                }
             }
         }
         throw new IndexOutOfBoundsException("No KV slab " + slab);
@@ -466,7 +473,7 @@ public final class KvArena implements AutoCloseable {
         while (!pool.slabs.isEmpty()) {
             int last = pool.slabs.size() - 1;
             int first = last * pool.slabBlocks;
-            int end = first + (int) pool.slabs.get(last).getShape().get(2) / layout.blockTokens();
+            int end = first + (int) pool.slabs.get(last).getShape().get(3) / layout.blockTokens();
             if (pool.freeSlots.nextClearBit(first) < end) {
                 return;   // a block of the last slab is still in use
             }

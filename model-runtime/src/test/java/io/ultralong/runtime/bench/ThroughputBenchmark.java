@@ -87,7 +87,8 @@ public final class ThroughputBenchmark implements Callable<Integer> {
 
     /** One measured (or skipped) context. */
     record Row(int context, double prefillSeconds, int prefilled, int decoded, double decodeSeconds,
-            double prefillFlops, double decodeFlops, long peakGpuMiB, long vmHwmMiB, String note) {
+            double prefillFlops, double decodeFlops, long peakGpuMiB, long vmHwmMiB, String note,
+            double prefillCpuSeconds, double decodeCpuSeconds) {
 
         double prefillPerSecond() {
             return prefilled / prefillSeconds;
@@ -144,7 +145,7 @@ public final class ThroughputBenchmark implements Callable<Integer> {
                         String note = String.format("skipped: predicted %.0f s, %.0f s of the %.0f s budget left",
                                 predicted, deadline - elapsed, budgetSeconds);
                         System.out.println(n + ": " + note);
-                        rows.add(new Row(n, Double.NaN, 0, 0, Double.NaN, 0, 0, -1, -1, note));
+                        rows.add(new Row(n, Double.NaN, 0, 0, Double.NaN, 0, 0, -1, -1, note, Double.NaN, Double.NaN));
                         continue;
                     }
                     gpu.reset();
@@ -178,6 +179,7 @@ public final class ThroughputBenchmark implements Callable<Integer> {
         int[] tokens = tokens(n + decodeTokens, c.vocabSize(), n);
         try (KvCache cache = runtime.newCache()) {
             long t0 = System.nanoTime();
+            long cpu0 = processCpuNanos();
             int prefilled = n;
             String note = "";
             try {
@@ -191,23 +193,27 @@ public final class ThroughputBenchmark implements Callable<Integer> {
                 note = "prefill stopped by the budget after " + stop.done + " tokens";
             }
             double prefillSeconds = (System.nanoTime() - t0) / 1e9;
+            double prefillCpuSeconds = (processCpuNanos() - cpu0) / 1e9;
             double l = c.numHiddenLayers();
             double prefillFlops = 2.0 * layerParams * prefilled + 4.0 * l * c.hiddenSize() * prefilled * (prefilled + 1) / 2.0
                     + 2.0 * headParams;
             int decoded = 0;
             double decodeSeconds = Double.NaN;
+            double decodeCpuSeconds = Double.NaN;
             if (prefilled == n) {
                 long t1 = System.nanoTime();
+                long cpu1 = processCpuNanos();
                 for (int i = 0; i < decodeTokens; i++) {
                     runtime.prefill(cache, new int[] {tokens[n + i]}, PrefillListener.NONE);
                 }
                 decodeSeconds = (System.nanoTime() - t1) / 1e9;
+                decodeCpuSeconds = (processCpuNanos() - cpu1) / 1e9;
                 decoded = decodeTokens;
             }
             double decodeFlops = decoded * (2.0 * layerParams + 2.0 * headParams)
                     + 4.0 * l * c.hiddenSize() * (double) decoded * (n + decoded / 2.0);
             return new Row(n, prefillSeconds, prefilled, decoded, decodeSeconds, prefillFlops, decodeFlops,
-                    gpu.available() ? gpu.peakMiB() : -1, vmHwmMiB(), note);
+                    gpu.available() ? gpu.peakMiB() : -1, vmHwmMiB(), note, prefillCpuSeconds, decodeCpuSeconds);
         }
     }
 
@@ -275,10 +281,12 @@ public final class ThroughputBenchmark implements Callable<Integer> {
             if (r.prefilled() > 0) {
                 o.put("prefillSeconds", r.prefillSeconds());
                 o.put("prefillPerSecond", r.prefillPerSecond());
+                o.put("prefillCpuMsPerToken", 1000 * r.prefillCpuSeconds() / r.prefilled());
             }
             if (r.decoded() > 0) {
                 o.put("decodePerSecond", r.decodePerSecond());
                 o.put("decodeMsPerToken", 1000 / r.decodePerSecond());
+                o.put("decodeCpuMsPerToken", 1000 * r.decodeCpuSeconds() / r.decoded());
             }
             if (peakTflops > 0 && r.prefilled() > 0) {
                 o.put("prefillMfu", r.prefillFlops() / r.prefillSeconds() / (peakTflops * 1e12));
@@ -288,6 +296,14 @@ public final class ThroughputBenchmark implements Callable<Integer> {
         }
         Files.createDirectories(json.toAbsolutePath().getParent());
         mapper.writerWithDefaultPrettyPrinter().writeValue(json.toFile(), root);
+    }
+
+    /**
+     * CPU time of the whole process (every thread, user and system): on a loaded machine the work an engine does, where
+     * wall time also counts the waits for a core.
+     */
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** Deterministic pseudo-random token ids in [0, vocab). */

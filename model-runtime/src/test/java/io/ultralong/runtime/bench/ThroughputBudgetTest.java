@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class ThroughputBudgetTest {
 
     private static Row measured(int n, double prefillSeconds, double decodeSeconds) {
-        return new Row(n, prefillSeconds, n, 16, decodeSeconds, 0, 0, -1, -1, "");
+        return new Row(n, prefillSeconds, n, 16, decodeSeconds, 0, 0, -1, -1, "", Double.NaN, Double.NaN);
     }
 
     @Test
@@ -31,7 +31,7 @@ class ThroughputBudgetTest {
         double b = 1e-3;
         double c = 1e-8;
         List<Row> rows = List.of(measured(8192, b * 8192 + c * 8192.0 * 8192, 1),
-                new Row(16384, Double.NaN, 0, 0, Double.NaN, 0, 0, -1, -1, "skipped"),
+                new Row(16384, Double.NaN, 0, 0, Double.NaN, 0, 0, -1, -1, "skipped", Double.NaN, Double.NaN),
                 measured(32768, b * 32768 + c * 32768.0 * 32768, 2));
         double expected = b * 131072 + c * 131072.0 * 131072 + 2 * 4;
         assertThat(ThroughputBenchmark.predict(rows, 131072)).isCloseTo(expected, within(1e-6));
