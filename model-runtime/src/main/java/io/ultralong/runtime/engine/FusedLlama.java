@@ -8,8 +8,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import io.ultralong.runtime.djl.RawViews;
 import io.ultralong.runtime.djl.TorchScriptModule;
 import io.ultralong.runtime.kv.BlockKvCache;
+import io.ultralong.runtime.kv.KvArena;
+import io.ultralong.runtime.placement.KvPrecision;
 import io.ultralong.runtime.model.LlamaConfig;
 
 /**
@@ -20,6 +23,10 @@ import io.ultralong.runtime.model.LlamaConfig;
  * through the log-sum-exps the kernels return. RoPE tables are computed on the device, the chunk's keys and values
  * are written into the arena in the same call, and the logits stay on the device until asked for; sampling runs
  * there too and returns only the token id.
+ *
+ * <p>Precision: the weights' dtype is the compute dtype. bf16 weights and KV are raw bytes in Java and bfloat16
+ * views in TorchScript; a quantised arena (int8, fp8) is dequantised inside the attention
+ * ({@code attend_quantised}) and quantised as it is written.
  *
  * <p>{@link LlamaForward} (DJL ops, {@link BlockwiseAttention}) computes the same maths and is its reference.
  */
@@ -33,7 +40,8 @@ final class FusedLlama implements AutoCloseable {
     private final IValue invFreq;
     private final NDArray invFreqArray;
 
-    FusedLlama(LlamaConfig config, LlamaWeights weights, NDManager parent) {
+    /** {@code bf16}: the weights are bf16 bytes (see {@link LlamaWeights}). */
+    FusedLlama(LlamaConfig config, LlamaWeights weights, NDManager parent, boolean bf16) {
         this.config = config;
         this.manager = parent.newSubManager();
         this.manager.setName("fused-llama");
@@ -48,7 +56,14 @@ final class FusedLlama implements AutoCloseable {
         }
         list.add((PtNDArray) weights.finalNorm);
         list.add((PtNDArray) weights.lmHead);
-        this.weightList = IValue.listFrom(list.toArray(PtNDArray[]::new));
+        if (bf16) {
+            // bfloat16 views of the bytes, made once: per call only the handle is passed
+            try (RawViews views = new RawViews(manager)) {
+                this.weightList = views.views(list.toArray(NDArray[]::new), RawViews.BFLOAT16);
+            }
+        } else {
+            this.weightList = IValue.listFrom(list.toArray(PtNDArray[]::new));
+        }
         // inv_freq in float64 on the device, once: every chunk's cos/sin table is computed there from it
         this.invFreqArray = manager.create(config.inverseFrequencies());
         this.invFreq = IValue.from((PtNDArray) invFreqArray);
@@ -77,7 +92,15 @@ final class FusedLlama implements AutoCloseable {
                 IValue heads = IValue.from((long) config.numAttentionHeads());
                 IValue kvHeads = IValue.from((long) config.numKeyValueHeads());
                 IValue want = IValue.from(wantLogits)) {
-            logits = cache.arena().withSlabs(slabs -> {
+            KvArena arena = cache.arena();
+            logits = arena.withSlabs(slabs -> {
+                if (arena.layout().quantised()) {
+                    try (IValue fp8 = IValue.from(arena.layout().precision() == KvPrecision.FP8);
+                            IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList, invFreq,
+                                    factor, position, eps, heads, kvHeads, want, arena.scaleList(), fp8)) {
+                        return out.toTensor((PtNDManager) scope);
+                    }
+                }
                 try (IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList, invFreq,
                         factor, position, eps, heads, kvHeads, want)) {
                     return out.toTensor((PtNDManager) scope);

@@ -17,6 +17,7 @@ import java.util.TreeSet;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
 import io.ultralong.runtime.djl.NativeResources;
 import io.ultralong.runtime.generate.GenerationParams;
@@ -32,6 +33,7 @@ import io.ultralong.runtime.kv.KvLayout;
 import io.ultralong.runtime.model.LlamaConfig;
 import io.ultralong.runtime.model.ModelDirectory;
 import io.ultralong.runtime.model.SafetensorsCheckpoint;
+import io.ultralong.runtime.placement.KvPrecision;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,18 +77,19 @@ public final class LlamaRuntime implements AutoCloseable {
         this.hostKvRoot = hostKvRoot;
         this.weights = weights;
         this.kvLayout = new KvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
-                options.kvBlockTokens(), device.dataType());
+                options.kvBlockTokens(), device.dataType(), kvPrecision(device, options));
         this.arena = new KvArena(kvLayout, kvManager);
         this.hostTransfers = root.getDevice().isGpu()
                 ? NDManager.newBaseManager(Device.cpu(), "PyTorch") : root.newSubManager();
-        this.fused = options.fusedAttention() ? new FusedLlama(config, weights, root) : null;
+        this.fused = options.fusedAttention()
+                ? new FusedLlama(config, weights, root, device.dataType() == DataType.BFLOAT16) : null;
         this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
         this.fingerprint = fingerprint;
     }
 
     /** Loads config, tokenizer and weights onto the configured device; logs load progress per layer. */
     public static LlamaRuntime load(ModelDirectory model, RuntimeOptions options) {
-        ComputeDevice device = ComputeDevice.parse(options.device());
+        ComputeDevice onDevice = ComputeDevice.parse(options.device());
         LlamaConfig config = model.config();
         if (config.numAttentionHeads() % config.numKeyValueHeads() != 0) {
             throw new IllegalArgumentException("num_attention_heads " + config.numAttentionHeads()
@@ -96,6 +99,8 @@ public final class LlamaRuntime implements AutoCloseable {
         ModelTokenizer tokenizer = model.openTokenizer();
         NDManager root = null;
         try (SafetensorsCheckpoint checkpoint = model.openWeights()) {
+            ComputeDevice device = onDevice.withPrecision(options.precision(),
+                    checkpoint.info("model.embed_tokens.weight").dtype(), options.fusedAttention());
             String digest = fingerprint(model.root(), checkpoint, device, options);
             root = NDManager.newBaseManager(device.device(), "PyTorch");
             root.setName("llama-runtime");
@@ -148,9 +153,23 @@ public final class LlamaRuntime implements AutoCloseable {
         return kvManager.getDevice().toString();
     }
 
-    /** "f32" on CPU, "f16" on CUDA. */
+    /** How KV is stored: "f32", "f16", "bf16" (the compute dtype), or "int8" / "fp8" when quantised. */
     public String kvDtype() {
         return kvLayout.dtypeName();
+    }
+
+    /** The dtype weights and activations compute in: "f32", "f16" or "bf16". */
+    public String computeDtype() {
+        return device.dtypeName();
+    }
+
+    /** KV storage for the options: the compute dtype unless quantised. */
+    private static KvPrecision kvPrecision(ComputeDevice device, RuntimeOptions options) {
+        return switch (options.kvPrecision()) {
+            case "int8" -> KvPrecision.INT8;
+            case "fp8" -> KvPrecision.FP8;
+            default -> KvPrecision.valueOf(device.dtypeName().toUpperCase(java.util.Locale.ROOT));
+        };
     }
 
     /**
@@ -343,7 +362,9 @@ public final class LlamaRuntime implements AutoCloseable {
                 // the weights' content: a retrained checkpoint of the same shapes must not reuse stale KV (cached)
                 sha.update(io.ultralong.runtime.model.WeightsDigest.atDefaultCache().of(file).getBytes(StandardCharsets.UTF_8));
             }
-            String dtype = device.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? "f16" : "f32";
+            // f32 and f16 as they always were (stored blocks stay valid); newer precisions name compute and storage
+            String dtype = options.kvPrecision().equals("auto") ? device.dtypeName()
+                    : options.kvPrecision() + "@" + device.dtypeName();
             sha.update(("kv=" + dtype + ";block=" + options.kvBlockTokens() + ";kvformat=" + KvBlockCodec.VERSION)
                     .getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(sha.digest());

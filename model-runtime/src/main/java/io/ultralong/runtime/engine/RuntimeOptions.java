@@ -15,9 +15,20 @@ package io.ultralong.runtime.engine;
  * @param fusedAttention       attention through PyTorch's flash-attention kernels in a TorchScript module (the
  *                             default); false runs the blockwise online softmax in DJL ops, the reference the
  *                             fused path is tested against and a fallback
+ * @param precision            the dtype weights and activations compute in: {@code auto} (on CUDA bf16 when the
+ *                             checkpoint is bf16, else f16; f32 on the CPU), {@code f32}, {@code f16} or {@code bf16}
+ *                             (bf16 needs the fused attention)
+ * @param kvPrecision          how the KV cache is stored: {@code auto} (in the compute dtype), or quantised with a
+ *                             scale per block, layer, K/V and KV head: {@code int8}, {@code fp8} (e4m3); quantised
+ *                             KV needs the fused attention
  */
 public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
-                             boolean kvOnHost, boolean fusedAttention) {
+                             boolean kvOnHost, boolean fusedAttention, String precision, String kvPrecision) {
+
+    /** The values {@link #precision} accepts. */
+    public static final java.util.List<String> PRECISIONS = java.util.List.of("auto", "f32", "f16", "bf16");
+    /** The values {@link #kvPrecision} accepts. */
+    public static final java.util.List<String> KV_PRECISIONS = java.util.List.of("auto", "int8", "fp8");
 
     public RuntimeOptions {
         if (device == null || device.isBlank()) {
@@ -27,6 +38,24 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
             throw new IllegalArgumentException("prefillChunkTokens, kvBlockTokens and attentionBlockTokens must be >= 1: "
                     + prefillChunkTokens + ", " + kvBlockTokens + ", " + attentionBlockTokens);
         }
+        precision = precision == null ? "auto" : precision.trim().toLowerCase(java.util.Locale.ROOT);
+        kvPrecision = kvPrecision == null ? "auto" : kvPrecision.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!PRECISIONS.contains(precision)) {
+            throw new IllegalArgumentException("precision must be one of " + PRECISIONS + ", not '" + precision + "'");
+        }
+        if (!KV_PRECISIONS.contains(kvPrecision)) {
+            throw new IllegalArgumentException("KV precision must be one of " + KV_PRECISIONS + ", not '" + kvPrecision + "'");
+        }
+        if (!fusedAttention && (precision.equals("bf16") || !kvPrecision.equals("auto"))) {
+            throw new IllegalArgumentException("precision " + precision + " with KV " + kvPrecision
+                    + " needs the fused attention: the blockwise attention runs f32/f16 only");
+        }
+    }
+
+    /** Precision and KV precision automatic. */
+    public RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
+            boolean kvOnHost, boolean fusedAttention) {
+        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, "auto", "auto");
     }
 
     /** Fused attention. */
@@ -45,26 +74,42 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
     }
 
     public RuntimeOptions withDevice(String newDevice) {
-        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens,
+                kvOnHost, fusedAttention, precision, kvPrecision);
     }
 
     public RuntimeOptions withPrefillChunkTokens(int tokens) {
-        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens,
+                kvOnHost, fusedAttention, precision, kvPrecision);
     }
 
     public RuntimeOptions withKvBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens,
+                kvOnHost, fusedAttention, precision, kvPrecision);
     }
 
     public RuntimeOptions withAttentionBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost, fusedAttention);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens,
+                kvOnHost, fusedAttention, precision, kvPrecision);
     }
 
     public RuntimeOptions withKvOnHost(boolean onHost) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost, fusedAttention);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost, fusedAttention,
+                precision, kvPrecision);
     }
 
     public RuntimeOptions withFusedAttention(boolean fused) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fused);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fused, precision,
+                kvPrecision);
+    }
+
+    public RuntimeOptions withPrecision(String dtype) {
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost,
+                fusedAttention, dtype, kvPrecision);
+    }
+
+    public RuntimeOptions withKvPrecision(String storage) {
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost,
+                fusedAttention, precision, storage);
     }
 }

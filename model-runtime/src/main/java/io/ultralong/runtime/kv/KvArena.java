@@ -10,11 +10,14 @@ import java.util.function.Function;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import io.ultralong.runtime.djl.RawViews;
 import io.ultralong.runtime.djl.TorchScriptModule;
+import io.ultralong.runtime.placement.KvPrecision;
 
 /**
  * The KV memory of every sequence of a runtime: preallocated slabs, each {@code [layers, 2 (K, V), slabTokens,
@@ -29,6 +32,12 @@ import io.ultralong.runtime.djl.TorchScriptModule;
  * <p>Thread-safe: a forward pass on one thread and a block export (or a cache closed) on another may overlap.
  * Whatever reads the slabs runs under the read lock ({@link #withSlabs}); allocation, release and writes of whole
  * blocks take the write lock, so a slab is never freed, nor the slab list replaced, under a running kernel.
+ *
+ * <p>Precision ({@link KvLayout#precision}): f32 and f16 slabs are DJL arrays of that dtype. bf16 slabs are held as
+ * their raw bytes (uint8, DJL aborts on bfloat16) and the slab list kernels see holds bfloat16 views of them. int8
+ * and fp8 slabs hold codes (int8 bytes; fp8 viewed as float8_e4m3fn), with one float32 scale per block, layer, K or
+ * V and KV head in a scale slab per slab ({@link #scaleList}); the fused forward pass dequantises what it reads and
+ * quantises what it writes, export dequantises and import quantises, so stored blocks stay f32/f16.
  */
 public final class KvArena implements AutoCloseable {
 
@@ -40,12 +49,18 @@ public final class KvArena implements AutoCloseable {
     private final TorchScriptModule ops;
     private final int slabBlocks;
     private final List<NDArray> slabs = new ArrayList<>();
+    /** Quantised arenas: [layers, 2, slabBlocks, kvHeads] float32 scales beside each slab; empty otherwise. */
+    private final List<NDArray> scaleSlabs = new ArrayList<>();
+    /** bf16 and fp8 slabs are seen through views made here. */
+    private final RawViews views;
     /** Free block ids; the lowest is taken first. */
     private final BitSet free = new BitSet();
     private int[] references = new int[0];
     private int inUse;
     /** The slabs as a TorchScript list, rebuilt only when a slab comes or goes. */
     private IValue slabList;
+    /** The scale slabs as a TorchScript list (quantised arenas only; null otherwise). */
+    private IValue scaleList;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     /** {@code parent}: the manager, and so the device, the slabs live on. */
@@ -54,6 +69,7 @@ public final class KvArena implements AutoCloseable {
         this.manager = parent.newSubManager();
         this.manager.setName("kv-arena");
         this.ops = TorchScriptModule.load(KvArena.class, "kv_arena.torchscript", "KvArenaOps", manager);
+        this.views = new RawViews(manager);
         this.slabBlocks = Math.max(1, SLAB_TOKENS / layout.blockTokens());
         rebuildSlabList();
     }
@@ -85,9 +101,20 @@ public final class KvArena implements AutoCloseable {
     private int allocateLocked() {
         if (free.isEmpty()) {
             int first = slabs.size() * slabBlocks;
-            NDArray slab = manager.create(new Shape(layout.layers(), 2, (long) slabBlocks * layout.blockTokens(),
-                    layout.kvHeads(), layout.headDim()), layout.dataType());
+            long rows = (long) slabBlocks * layout.blockTokens();
+            KvPrecision precision = layout.precision();
+            NDArray slab = switch (precision) {
+                case F32, F16 -> manager.create(new Shape(layout.layers(), 2, rows, layout.kvHeads(), layout.headDim()),
+                        layout.dataType());
+                case BF16 -> manager.create(new Shape(layout.layers(), 2, rows, layout.kvHeads(), 2L * layout.headDim()),
+                        DataType.UINT8);
+                case INT8, FP8 -> manager.create(new Shape(layout.layers(), 2, rows, layout.kvHeads(), layout.headDim()),
+                        DataType.INT8);
+            };
             slabs.add(slab);
+            if (precision.scaled()) {
+                scaleSlabs.add(manager.zeros(new Shape(layout.layers(), 2, slabBlocks, layout.kvHeads()), DataType.FLOAT32));
+            }
             rebuildSlabList();
             references = Arrays.copyOf(references, slabs.size() * slabBlocks);
             free.set(first, first + slabBlocks);
@@ -159,13 +186,32 @@ public final class KvArena implements AutoCloseable {
         }
     }
 
+    /**
+     * The scales of a quantised arena ([layers, 2, blocks, kvHeads] float32 per slab, block = row / blockTokens) as a
+     * TorchScript list, or null when KV is not quantised. Like the slab list: use it inside {@link #withSlabs} only.
+     */
+    public IValue scaleList() {
+        return scaleList;
+    }
+
     /** Builds the list under the write lock, whenever the slabs change: readers only ever see a complete one. */
     private void rebuildSlabList() {
         if (slabList != null) {
             slabList.close();
         }
-        slabList = slabs.isEmpty() ? IValue.listFrom(new PtNDArray[0])
-                : IValue.listFrom(slabs.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+        if (scaleList != null) {
+            scaleList.close();
+            scaleList = null;
+        }
+        NDArray[] all = slabs.toArray(NDArray[]::new);
+        slabList = switch (layout.precision()) {
+            case BF16 -> views.views(all, RawViews.BFLOAT16);
+            case FP8 -> views.views(all, RawViews.FLOAT8_E4M3FN);
+            default -> IValue.listFrom(java.util.Arrays.stream(all).map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+        };
+        if (layout.quantised()) {
+            scaleList = IValue.listFrom(scaleSlabs.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+        }
     }
 
     /**
@@ -173,11 +219,13 @@ public final class KvArena implements AutoCloseable {
      * the caller closes.
      */
     public NDArray rows(int slab, int layer, int kv, long from, long to) {
+        requireNative("the blockwise attention");
         return slabs.get(slab).get(new NDIndex("{},{},{}:{}", layer, kv, from, to));
     }
 
     /** Writes a chunk's keys and values ([n, kvHeads, headDim]) of one layer where {@link BlockKvCache#reserve} said. */
     public void write(int layer, NDArray keys, NDArray values, long[] writes) {
+        requireNative("the blockwise attention");
         try (IValue l = IValue.from(layer); IValue k = IValue.from((PtNDArray) keys);
                 IValue v = IValue.from((PtNDArray) values); IValue w = IValue.listFrom(writes)) {
             withSlabs(slabs -> run("write", slabs, l, k, v, w));
@@ -190,16 +238,37 @@ public final class KvArena implements AutoCloseable {
                 IValue n = IValue.from(count)) {
             withSlabs(slabs -> run("copy_rows", slabs, fromSlab, fromRow, toSlab, toRow, n));
         }
+        if (layout.quantised()) {
+            try (IValue fromSlab = IValue.from(slabOf(fromId)); IValue fromBlock = IValue.from(fromId % slabBlocks);
+                    IValue toSlab = IValue.from(slabOf(toId)); IValue toBlock = IValue.from(toId % slabBlocks)) {
+                withSlabs(slabs -> run("copy_scales", scaleList, fromSlab, fromBlock, toSlab, toBlock));
+            }
+        }
     }
 
-    /** Block {@code id}'s first {@code count} tokens as a host array [layers, 2, count, kvHeads, headDim]. */
+    /**
+     * Block {@code id}'s first {@code count} tokens as a host array [layers, 2, count, kvHeads, headDim] in the
+     * layout's export dtype (bf16 widened, int8/fp8 dequantised).
+     */
     NDArray gather(int id, int count, NDManager host) {
         try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id)); IValue n = IValue.from(count)) {
-            return withSlabs(slabs -> {
-                try (IValue result = ops.call("gather", slabs, slab, row, n)) {
-                    return result.toTensor((PtNDManager) host);
-                }
-            });
+            if (layout.precision() == KvPrecision.F32 || layout.precision() == KvPrecision.F16) {
+                return withSlabs(slabs -> {
+                    try (IValue result = ops.call("gather", slabs, slab, row, n)) {
+                        return result.toTensor((PtNDManager) host);
+                    }
+                });
+            }
+            try (IValue dtype = IValue.from(layout.exportType() == DataType.FLOAT16 ? RawViews.FLOAT16 : RawViews.FLOAT32)) {
+                return withSlabs(slabs -> {
+                    // bf16 passes no scales: an argument left out takes its default (None)
+                    try (IValue result = layout.quantised()
+                            ? ops.call("export_rows", slabs, slab, row, n, dtype, scaleList)
+                            : ops.call("export_rows", slabs, slab, row, n, dtype)) {
+                        return result.toTensor((PtNDManager) host);
+                    }
+                });
+            }
         }
     }
 
@@ -207,7 +276,20 @@ public final class KvArena implements AutoCloseable {
     void scatter(int id, NDArray data) {
         try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id));
                 IValue d = IValue.from((PtNDArray) data)) {
-            withSlabs(slabs -> run("scatter", slabs, slab, row, d));
+            if (layout.quantised()) {
+                try (IValue fp8 = IValue.from(layout.precision() == KvPrecision.FP8)) {
+                    withSlabs(slabs -> run("import_rows", slabs, scaleList, slab, row, d, fp8));
+                }
+            } else {
+                withSlabs(slabs -> run("scatter", slabs, slab, row, d));   // copy_ rounds to the slab's dtype
+            }
+        }
+    }
+
+    private void requireNative(String what) {
+        if (layout.precision() != KvPrecision.F32 && layout.precision() != KvPrecision.F16) {
+            throw new IllegalStateException(what + " reads f32/f16 KV only, not " + layout.dtypeName()
+                    + ": use the fused attention");
         }
     }
 
@@ -226,6 +308,9 @@ public final class KvArena implements AutoCloseable {
             }
             free.clear(first, first + slabBlocks);
             slabs.remove(last).close();
+            if (!scaleSlabs.isEmpty()) {
+                scaleSlabs.remove(last).close();
+            }
             references = Arrays.copyOf(references, last * slabBlocks);
             rebuildSlabList();
         }
@@ -236,6 +321,10 @@ public final class KvArena implements AutoCloseable {
         if (slabList != null) {
             slabList.close();
         }
+        if (scaleList != null) {
+            scaleList.close();
+        }
+        views.close();
         ops.close();
         manager.close();
     }
