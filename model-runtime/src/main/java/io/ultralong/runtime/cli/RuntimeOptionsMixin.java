@@ -25,12 +25,20 @@ final class RuntimeOptionsMixin {
             description = "attention as a blockwise online softmax in DJL ops instead of PyTorch's fused kernels")
     boolean blockwiseAttention;
 
+    @Option(names = "--precision", defaultValue = "auto",
+            description = "compute dtype: auto (bf16 on CUDA for a bf16 checkpoint, else f16; f32 on CPU), f32, f16 or bf16")
+    String precision;
+
+    @Option(names = "--kv-precision", defaultValue = "auto",
+            description = "KV cache storage: auto (the compute dtype), int8 or fp8 (quantised, per-block scales)")
+    String kvPrecision;
+
     RuntimeOptions toOptions() {
         RuntimeOptions defaults = RuntimeOptions.defaults();
         return new RuntimeOptions(device,
                 prefillChunkTokens == null ? defaults.prefillChunkTokens() : prefillChunkTokens,
                 kvBlockTokens == null ? defaults.kvBlockTokens() : kvBlockTokens,
                 attentionBlockTokens == null ? defaults.attentionBlockTokens() : attentionBlockTokens).withKvOnHost(kvOnHost)
-                .withFusedAttention(!blockwiseAttention);
+                .withFusedAttention(!blockwiseAttention).withPrecision(precision).withKvPrecision(kvPrecision);
     }
 }

@@ -92,6 +92,50 @@ class QuantisedKvAccuracyTest {
     }
 
     /**
+     * A fork shares the partial last block until one side writes: copy-on-write copies the codes and the block's
+     * scales, so neither side's later tokens (which grow the block's scale and requantise its rows) change what the
+     * other reads. Each side gives exactly the logits of a cache that never forked, built with the same chunks and
+     * the same block placement (the fork's copy is block 2, after the shared blocks 0 and 1; a control holds block 2
+     * by keeping block 1 busy): attention over a different placement would round differently.
+     */
+    @Test
+    void forksOfQuantisedAndBf16CachesDoNotSeeEachOther() {
+        RuntimeOptions base = new RuntimeOptions("cpu", 64, 16, 64);
+        for (RuntimeOptions options : new RuntimeOptions[] {base.withKvPrecision("int8"), base.withKvPrecision("fp8"),
+                base.withPrecision("bf16")}) {
+            try (LlamaRuntime runtime = LlamaRuntime.load(model, options)) {
+                int vocab = runtime.config().vocabSize();
+                int[] block = LogitsAssert.tokens(16, vocab, 5);
+                int[] partial = LogitsAssert.tokens(4, vocab, 4);
+                int[] a = LogitsAssert.tokens(9, vocab, 6);
+                int[] b = LogitsAssert.tokens(9, vocab, 8);
+                float[] aAlone;
+                float[] bAlone;
+                try (KvCache control = runtime.newCache()) {
+                    runtime.prefill(control, block, PrefillListener.NONE);
+                    runtime.prefill(control, partial, PrefillListener.NONE);
+                    aAlone = runtime.prefill(control, a, PrefillListener.NONE);
+                }
+                try (KvCache control = runtime.newCache(); KvCache filler = runtime.newCache()) {
+                    runtime.prefill(control, block, PrefillListener.NONE);
+                    runtime.prefill(filler, block, PrefillListener.NONE);
+                    runtime.prefill(control, partial, PrefillListener.NONE);
+                    bAlone = runtime.prefill(control, b, PrefillListener.NONE);
+                }
+                try (KvCache original = runtime.newCache()) {
+                    runtime.prefill(original, block, PrefillListener.NONE);
+                    runtime.prefill(original, partial, PrefillListener.NONE);
+                    try (KvCache fork = original.fork()) {
+                        assertThat(runtime.prefill(fork, b, PrefillListener.NONE)).as(runtime.kvDtype()).containsExactly(bAlone);
+                        assertThat(runtime.prefill(original, a, PrefillListener.NONE)).as(runtime.kvDtype())
+                                .containsExactly(aAlone);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Stored blocks keep the f32 format (tag 1, dequantised); importing requantises, and a cache rebuilt from
      * exported blocks continues like the original (the same codes, scales equal to float rounding).
      */
