@@ -25,6 +25,9 @@ import io.ultralong.worker.model.KvSettings;
  * @param kvPersistQueueBytes     host copies of KV blocks waiting to be written to the context store behind the model
  * @param kvRestoreReadAheadBlocks KV blocks read and verified ahead of the model's import when restoring from the store
  * @param kvDeviceHeadroomBytes   on a CUDA device, memory kept free of KV for the forward pass's activations
+ * @param precision          the compute dtype: {@code auto}, {@code f32}, {@code f16} or {@code bf16} (see
+ *                           {@code RuntimeOptions#precision})
+ * @param kvPrecision        KV storage: {@code auto} (the compute dtype), {@code int8} or {@code fp8}
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -39,7 +42,9 @@ public record ModelSettings(
         Optional<Path> sharedKvDir,
         long kvPersistQueueBytes,
         int kvRestoreReadAheadBlocks,
-        long kvDeviceHeadroomBytes) {
+        long kvDeviceHeadroomBytes,
+        String precision,
+        String kvPrecision) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
@@ -55,6 +60,18 @@ public record ModelSettings(
     public static final String DEFAULT_KV_PERSIST_QUEUE_BYTES = KvSettings.DEFAULT_PERSIST_QUEUE_BYTES;
     public static final String DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS = KvSettings.DEFAULT_RESTORE_READ_AHEAD_BLOCKS;
     public static final String DEFAULT_KV_DEVICE_HEADROOM_BYTES = KvSettings.DEFAULT_DEVICE_HEADROOM_BYTES;
+    public static final String DEFAULT_PRECISION = "auto";
+    public static final String DEFAULT_KV_PRECISION = "auto";
+
+    /** Precision and KV precision automatic. */
+    public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
+                         long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId, boolean kvOnHost,
+                         Optional<Path> sharedKvDir, long kvPersistQueueBytes, int kvRestoreReadAheadBlocks,
+                         long kvDeviceHeadroomBytes) {
+        this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId,
+                kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes,
+                DEFAULT_PRECISION, DEFAULT_KV_PRECISION);
+    }
 
     /** The KV persistence and restore settings at their defaults. */
     public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
@@ -75,12 +92,20 @@ public record ModelSettings(
     public ModelSettings withSharedKvDir(Path dir) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, Optional.of(dir), kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes);
+                kvDeviceHeadroomBytes, precision, kvPrecision);
     }
 
     public ModelSettings withKvTransfer(long persistQueueBytes, int restoreReadAheadBlocks, long deviceHeadroomBytes) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
-                systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes);
+                systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes,
+                precision, kvPrecision);
+    }
+
+    /** The compute dtype and the KV storage ({@code ul.worker.precision}, {@code ul.worker.kv-precision}). */
+    public ModelSettings withPrecision(String dtype, String kvStorage) {
+        return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
+                systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
+                kvDeviceHeadroomBytes, dtype, kvStorage);
     }
 
     /** How the answer engine holds, persists and restores KV. */

@@ -31,6 +31,12 @@ public class WorkerModelConfig {
     @ConfigProperty(name = "ul.worker.kv-on-host", defaultValue = ModelSettings.DEFAULT_KV_ON_HOST)
     boolean kvOnHost;
 
+    @ConfigProperty(name = "ul.worker.precision", defaultValue = ModelSettings.DEFAULT_PRECISION)
+    String precision;
+
+    @ConfigProperty(name = "ul.worker.kv-precision", defaultValue = ModelSettings.DEFAULT_KV_PRECISION)
+    String kvPrecision;
+
     @ConfigProperty(name = "ul.worker.kv-persist-queue-bytes", defaultValue = ModelSettings.DEFAULT_KV_PERSIST_QUEUE_BYTES)
     long kvPersistQueueBytes;
 
@@ -49,6 +55,6 @@ public class WorkerModelConfig {
     ModelSettings settings(Optional<Path> modelDir, String device) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost, Optional.empty(),
-                kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes);
+                kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes).withPrecision(precision, kvPrecision);
     }
 }

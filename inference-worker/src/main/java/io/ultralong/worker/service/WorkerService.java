@@ -50,7 +50,7 @@ public class WorkerService {
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
                 config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),
                 config.sharedKvDir(), config.kvPersistQueueBytes(), config.kvRestoreReadAheadBlocks(),
-                config.kvDeviceHeadroomBytes());
+                config.kvDeviceHeadroomBytes()).withPrecision(config.precision(), config.kvPrecision());
         worker = Worker.start(settings, model, telemetry);
         registerMeters(worker);
         WorkerMeters.register(worker, config.id(), registry);
