@@ -104,8 +104,8 @@ public final class LlamaRuntime implements AutoCloseable {
             String digest = fingerprint(model.root(), checkpoint, device, options);
             root = NDManager.newBaseManager(device.device(), "PyTorch");
             root.setName("llama-runtime");
-            LOG.info("Loading {} layers of {} onto {} as {}", config.numHiddenLayers(), model.root(),
-                    device.device(), device.dataType());
+            LOG.info("Loading {} layers of {} onto {}, computing in {}, KV {}", config.numHiddenLayers(), model.root(),
+                    device.device(), device.dtypeName(), kvPrecision(device, options));
             LlamaWeights weights = LlamaWeights.load(config, checkpoint, root, device.dataType());
             // Blocks hang under kvManager, so its device is where the KV lives; attention copies them to the model.
             NDManager hostKvRoot = null;

@@ -90,6 +90,44 @@ class Bf16PrecisionTest {
         }
     }
 
+    /**
+     * Tied embeddings: lm_head is the transposed view of the embedding's bytes, whose bytes run along its first axis;
+     * an explicit head_dim. Also an f32 checkpoint rounded to bf16 on the device.
+     */
+    @Test
+    void tiedEmbeddingsAndF32CheckpointsComputeInBf16() {
+        for (SyntheticModelSpec spec : new SyntheticModelSpec[] {
+                SyntheticModelSpec.tiny().withTiedEmbeddings(24).withDtype(TensorDType.BF16), SyntheticModelSpec.tiny()}) {
+            ModelDirectory tied = ModelDirectory.resolve(SyntheticModelWriter.write(
+                    dir.resolve(spec.tieWordEmbeddings() + "-" + spec.dtype()), spec));
+            int[] ids = LogitsAssert.tokens(120, spec.vocabSize(), 9);
+            double[][] reference = roundedToBf16(tied, spec).logits(ids);
+            try (LlamaRuntime runtime = LlamaRuntime.load(tied, new RuntimeOptions("cpu", 48, 16, 32).withPrecision("bf16"));
+                    KvCache cache = runtime.newCache()) {
+                assertThat(runtime.weightBytes()).isEqualTo(2 * parameters(runtime));
+                double sum = 0;
+                for (int p = 0; p < ids.length; p++) {
+                    double error = relativeError(runtime.prefill(cache, new int[] {ids[p]}, PrefillListener.NONE), reference[p]);
+                    assertThat(error).as("%s position %d", spec, p).isLessThanOrEqualTo(BF16_TOLERANCE);
+                    sum += error;
+                }
+                assertThat(sum / ids.length).as("%s mean", spec).isLessThanOrEqualTo(BF16_MEAN_TOLERANCE);
+            }
+        }
+    }
+
+    /**
+     * The float64 reference of the weights the runtime computes with: a bf16 checkpoint's own, an f32 checkpoint
+     * rounded to bf16 (round to nearest even, as PyTorch's cast) and written as a bf16 checkpoint.
+     */
+    private static ReferenceLlama roundedToBf16(ModelDirectory model, SyntheticModelSpec spec) {
+        if (spec.dtype() == TensorDType.BF16) {
+            return ReferenceLlama.load(model);
+        }
+        return ReferenceLlama.load(ModelDirectory.resolve(SyntheticModelWriter.write(dir.resolve("rounded"),
+                spec.withDtype(TensorDType.BF16))));
+    }
+
     /** The default on the CPU stays f32 for a bf16 checkpoint (exact widening), as the reference tests expect. */
     @Test
     void cpuDefaultsToF32AndFingerprintsTellPrecisionsApart() {
@@ -130,7 +168,8 @@ class Bf16PrecisionTest {
         long perLayer = 2L * c.hiddenSize() + (long) c.hiddenSize() * c.headDim()
                 * (c.numAttentionHeads() + 2L * c.numKeyValueHeads()) + (long) c.numAttentionHeads() * c.headDim() * c.hiddenSize()
                 + 3L * c.hiddenSize() * c.intermediateSize();
-        return 2L * c.vocabSize() * c.hiddenSize() + c.hiddenSize() + c.numHiddenLayers() * perLayer;
+        long embeddings = (c.tieWordEmbeddings() ? 1L : 2L) * c.vocabSize() * c.hiddenSize();
+        return embeddings + c.hiddenSize() + c.numHiddenLayers() * perLayer;
     }
 
     static int argmax(float[] v) {
