@@ -135,6 +135,37 @@ class QuantisedKvAccuracyTest {
         }
     }
 
+    /** Decode steps, exports and imports at every precision leave no native array or manager behind. */
+    @Test
+    void decodeExportAndImportLeaveNoNativeResourceBehind() {
+        RuntimeOptions base = new RuntimeOptions("cpu", 64, 16, 64);
+        for (RuntimeOptions options : new RuntimeOptions[] {base.withKvPrecision("int8"), base.withKvPrecision("fp8"),
+                base.withPrecision("bf16")}) {
+            try (LlamaRuntime runtime = LlamaRuntime.load(model, options)) {
+                int[] prompt = LogitsAssert.tokens(40, runtime.config().vocabSize(), 8);
+                io.ultralong.runtime.generate.Sampler greedy = new io.ultralong.runtime.generate.Sampler(0, 1, 0, 0);
+                try (KvCache warm = runtime.newCache()) {   // first calls create what lives as long as the runtime
+                    runtime.prefill(warm, prompt, PrefillListener.NONE);
+                    runtime.decodeStep(warm, 1, greedy);
+                }
+                int before = runtime.liveArrayCount();
+                try (KvCache cache = runtime.newCache(); KvCache restored = runtime.newCache()) {
+                    runtime.prefill(cache, prompt, PrefillListener.NONE);
+                    int token = 1;
+                    for (int step = 0; step < 300; step++) {
+                        token = runtime.decodeStep(cache, token, greedy);
+                    }
+                    for (int b = 0; b < cache.fullBlocks(); b++) {
+                        runtime.importBlock(restored, runtime.exportBlock(cache, b));
+                    }
+                    assertThat(restored.length()).isEqualTo(cache.fullBlocks() * 16L);
+                }
+                assertThat(runtime.liveArrayCount()).as(runtime.kvDtype()).isEqualTo(before);
+                assertThat(runtime.kvBlocksInUse()).isZero();
+            }
+        }
+    }
+
     /**
      * Stored blocks keep the f32 format (tag 1, dequantised); importing requantises, and a cache rebuilt from
      * exported blocks continues like the original (the same codes, scales equal to float rounding).
