@@ -101,6 +101,11 @@ public final class LlamaRuntime implements AutoCloseable {
         try (SafetensorsCheckpoint checkpoint = model.openWeights()) {
             ComputeDevice device = onDevice.withPrecision(options.precision(),
                     checkpoint.info("model.embed_tokens.weight").dtype(), options.fusedAttention());
+            if (device.device().isGpu() && device.dataType() == DataType.FLOAT32 && options.fusedAttention()) {
+                // _scaled_dot_product_flash_attention on CUDA takes f16 and bf16 only
+                throw new IllegalArgumentException("precision f32 on " + device.device()
+                        + " needs the blockwise attention (--blockwise-attention): the CUDA flash kernels run f16/bf16");
+            }
             String digest = fingerprint(model.root(), checkpoint, device, options);
             root = NDManager.newBaseManager(device.device(), "PyTorch");
             root.setName("llama-runtime");

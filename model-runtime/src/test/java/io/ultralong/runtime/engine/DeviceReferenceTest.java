@@ -21,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * every position of a 330-token sequence fed in uneven slices and then token by token: what
  * {@code scripts/gpu-check.sh} runs on a GPU host. Tolerance by compute dtype: 1e-4 in f32, 2e-2 in f16 (11-bit
  * mantissa; 1.3e-2 measured on the CPU), {@link Bf16PrecisionTest#BF16_TOLERANCE} in bf16 (8 bits; 6.4e-2
- * measured on the CPU). The default precision on CUDA computes this bf16 checkpoint in bf16; f16 and bf16 are also
- * forced, so the CPU can run every case. Not run without the property: {@code LlamaRuntimeReferenceTest} and
+ * measured on the CPU), plus {@link QuantisedKvAccuracyTest#INT8_MAX_REL} with int8 KV. The default precision on
+ * CUDA computes this bf16 checkpoint in bf16; f16 and bf16 are also forced, so the CPU can run every case. Not run without the property: {@code LlamaRuntimeReferenceTest} and
  * {@code Bf16PrecisionTest} cover the CPU in every build.
  */
 @EnabledIfSystemProperty(named = "ul.test.device", matches = ".+")
@@ -54,6 +54,12 @@ class DeviceReferenceTest {
         assertMatchesReference(new RuntimeOptions(DEVICE, 48, 16, 32).withPrecision("bf16"));
     }
 
+    /** int8 KV in the device's default compute dtype: the compute tolerance plus int8's bound. */
+    @Test
+    void int8KvMatchesReferenceOnTheTestDevice() {
+        assertMatchesReference(new RuntimeOptions(DEVICE, 48, 16, 32).withKvPrecision("int8"));
+    }
+
     private void assertMatchesReference(RuntimeOptions options) {
         SyntheticModelSpec spec = SyntheticModelSpec.tiny().withDtype(TensorDType.BF16);
         ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir, spec));
@@ -65,7 +71,7 @@ class DeviceReferenceTest {
                 case "f32" -> 1e-4;
                 case "f16" -> 2e-2;
                 default -> Bf16PrecisionTest.BF16_TOLERANCE;
-            };
+            } + (runtime.kvDtype().equals("int8") ? QuantisedKvAccuracyTest.INT8_MAX_REL : 0);
             int position = 0;
             double worst = 0;
             for (int slice : SLICES) {
