@@ -7,7 +7,7 @@
 #   3. write a model with UltraLong-8B's exact config.json (32 layers, hidden 4096, 32/8 heads, intermediate 14336,
 #      vocab 128256, YaRN factor 128 over 8192, beta 4/1, rope_theta 5e5), random bf16 weights (16 GB, all cores);
 #   4. benchmark it at 8K, 32K and 128K: prefill tok/s, decode ms/token, model FLOP utilisation against PEAK_TFLOPS
-#      (default 989.4: H100/H200 SXM dense bf16 = fp16 tensor-core peak; the runtime computes in fp16 on CUDA), peak
+#      (default 989.4: H100/H200 SXM dense bf16 = fp16 tensor-core peak; the runtime computes this bf16 model in bf16), peak
 #      GPU memory (nvidia-smi, all of the device's memory in use, PyTorch's cache included): one table.
 #      Contexts run in order; one predicted (from the earlier ones) not to fit the time left is skipped and the table
 #      says so; a prefill still running when the time is up is stopped and its partial rate reported.

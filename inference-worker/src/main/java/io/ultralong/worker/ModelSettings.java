@@ -29,6 +29,9 @@ import io.ultralong.worker.model.KvSettings;
  * @param kvPlacement             a session's KV over several devices and the host ({@code ul.worker.devices},
  *                                {@code device-kv-bytes}, {@code host-kv-bytes}); its first device, if it lists any,
  *                                replaces {@code device}
+ * @param precision               the compute dtype: {@code auto}, {@code f32}, {@code f16} or {@code bf16} (see
+ *                                {@code RuntimeOptions#precision})
+ * @param kvPrecision             KV storage: {@code auto} (the compute dtype), {@code int8} or {@code fp8}
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -44,7 +47,9 @@ public record ModelSettings(
         long kvPersistQueueBytes,
         int kvRestoreReadAheadBlocks,
         long kvDeviceHeadroomBytes,
-        KvPlacement kvPlacement) {
+        KvPlacement kvPlacement,
+        String precision,
+        String kvPrecision) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
@@ -60,14 +65,17 @@ public record ModelSettings(
     public static final String DEFAULT_KV_PERSIST_QUEUE_BYTES = KvSettings.DEFAULT_PERSIST_QUEUE_BYTES;
     public static final String DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS = KvSettings.DEFAULT_RESTORE_READ_AHEAD_BLOCKS;
     public static final String DEFAULT_KV_DEVICE_HEADROOM_BYTES = KvSettings.DEFAULT_DEVICE_HEADROOM_BYTES;
+    public static final String DEFAULT_PRECISION = "auto";
+    public static final String DEFAULT_KV_PRECISION = "auto";
 
-    /** KV on one device. */
+    /** KV on one device, precision and KV precision automatic. */
     public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
                          long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId, boolean kvOnHost,
                          Optional<Path> sharedKvDir, long kvPersistQueueBytes, int kvRestoreReadAheadBlocks,
                          long kvDeviceHeadroomBytes) {
         this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId,
-                kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes, KvPlacement.SINGLE);
+                kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes, KvPlacement.SINGLE,
+                DEFAULT_PRECISION, DEFAULT_KV_PRECISION);
     }
 
     /** The KV persistence and restore settings at their defaults. */
@@ -89,19 +97,26 @@ public record ModelSettings(
     public ModelSettings withSharedKvDir(Path dir) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, Optional.of(dir), kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes, kvPlacement);
+                kvDeviceHeadroomBytes, kvPlacement, precision, kvPrecision);
     }
 
     public ModelSettings withKvTransfer(long persistQueueBytes, int restoreReadAheadBlocks, long deviceHeadroomBytes) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes,
-                kvPlacement);
+                kvPlacement, precision, kvPrecision);
     }
 
     public ModelSettings withKvPlacement(KvPlacement placement) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes, placement);
+                kvDeviceHeadroomBytes, placement, precision, kvPrecision);
+    }
+
+    /** The compute dtype and the KV storage ({@code ul.worker.precision}, {@code ul.worker.kv-precision}). */
+    public ModelSettings withPrecision(String dtype, String kvStorage) {
+        return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
+                systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
+                kvDeviceHeadroomBytes, kvPlacement, dtype, kvStorage);
     }
 
     /** How the answer engine holds, persists and restores KV. */

@@ -52,7 +52,8 @@ public final class Worker implements AutoCloseable {
             LOG.info("Loading model {} on {}", directory.root(), model.device());
             RuntimeOptions defaults = RuntimeOptions.defaults();
             this.runtime = LlamaRuntime.load(directory, new RuntimeOptions(model.device(), model.prefillChunkTokens(),
-                    model.kvBlockTokens(), defaults.attentionBlockTokens(), model.kvOnHost()).withPlacement(model.kvPlacement()));
+                    model.kvBlockTokens(), defaults.attentionBlockTokens(), model.kvOnHost()).withPlacement(model.kvPlacement())
+                    .withPrecision(model.precision()).withKvPrecision(model.kvPrecision()));
             String modelId = demoModel ? DemoModel.ID : model.modelId();
             this.engine = new ModelAnswerEngine(runtime, StopTokens.of(directory, runtime.tokenizer()), store, model.systemPrompt(), modelId, demoModel,
                     model.kv(), metrics);

@@ -32,6 +32,12 @@ public class WorkerModelConfig {
     @ConfigProperty(name = "ul.worker.kv-on-host", defaultValue = ModelSettings.DEFAULT_KV_ON_HOST)
     boolean kvOnHost;
 
+    @ConfigProperty(name = "ul.worker.precision", defaultValue = ModelSettings.DEFAULT_PRECISION)
+    String precision;
+
+    @ConfigProperty(name = "ul.worker.kv-precision", defaultValue = ModelSettings.DEFAULT_KV_PRECISION)
+    String kvPrecision;
+
     @ConfigProperty(name = "ul.worker.kv-persist-queue-bytes", defaultValue = ModelSettings.DEFAULT_KV_PERSIST_QUEUE_BYTES)
     long kvPersistQueueBytes;
 
@@ -62,6 +68,7 @@ public class WorkerModelConfig {
                 systemPrompt.orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), modelId, kvOnHost, Optional.empty(),
                 kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes)
                 .withKvPlacement(KvPlacement.SINGLE.withDevices(KvPlacement.parseDevices(devices.orElse("")))
-                        .withDeviceKvBytes(deviceKvBytes).withHostKvBytes(hostKvBytes));
+                        .withDeviceKvBytes(deviceKvBytes).withHostKvBytes(hostKvBytes))
+                .withPrecision(precision, kvPrecision);
     }
 }

@@ -83,6 +83,17 @@ public interface WorkerConfig {
     @WithDefault("0")
     long hostKvBytes();
 
+    /**
+     * The dtype the model computes in: auto (bf16 on CUDA for a bf16 checkpoint, else f16; f32 on the CPU), f32, f16
+     * or bf16.
+     */
+    @WithDefault(ModelSettings.DEFAULT_PRECISION)
+    String precision();
+
+    /** KV cache storage: auto (the compute dtype), or int8 / fp8 quantised with per-block scales. */
+    @WithDefault(ModelSettings.DEFAULT_KV_PRECISION)
+    String kvPrecision();
+
     /** Keep KV in host memory and stream it to the GPU during attention: contexts beyond GPU memory, slower. */
     @WithDefault(ModelSettings.DEFAULT_KV_ON_HOST)
     boolean kvOnHost();

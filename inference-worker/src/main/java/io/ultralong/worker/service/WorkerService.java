@@ -53,7 +53,8 @@ public class WorkerService {
                 config.sharedKvDir(), config.kvPersistQueueBytes(), config.kvRestoreReadAheadBlocks(),
                 config.kvDeviceHeadroomBytes())
                 .withKvPlacement(KvPlacement.SINGLE.withDevices(config.devices().orElse(java.util.List.of()))
-                        .withDeviceKvBytes(config.deviceKvBytes()).withHostKvBytes(config.hostKvBytes()));
+                        .withDeviceKvBytes(config.deviceKvBytes()).withHostKvBytes(config.hostKvBytes()))
+                .withPrecision(config.precision(), config.kvPrecision());
         worker = Worker.start(settings, model, telemetry);
         registerMeters(worker);
         WorkerMeters.register(worker, config.id(), registry);

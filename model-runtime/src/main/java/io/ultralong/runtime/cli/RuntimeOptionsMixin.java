@@ -38,6 +38,14 @@ final class RuntimeOptionsMixin {
             description = "attention as a blockwise online softmax in DJL ops instead of PyTorch's fused kernels")
     boolean blockwiseAttention;
 
+    @Option(names = "--precision", defaultValue = "auto",
+            description = "compute dtype: auto (bf16 on CUDA for a bf16 checkpoint, else f16; f32 on CPU), f32, f16 or bf16")
+    String precision;
+
+    @Option(names = "--kv-precision", defaultValue = "auto",
+            description = "KV cache storage: auto (the compute dtype), int8 or fp8 (quantised, per-block scales)")
+    String kvPrecision;
+
     RuntimeOptions toOptions() {
         RuntimeOptions defaults = RuntimeOptions.defaults();
         return new RuntimeOptions(device,
@@ -47,6 +55,7 @@ final class RuntimeOptionsMixin {
                 .withFusedAttention(!blockwiseAttention)
                 .withPlacement(KvPlacement.SINGLE.withDevices(KvPlacement.parseDevices(devices))
                         .withDeviceKvBytes(deviceKvBytes == null ? 0 : deviceKvBytes)
-                        .withHostKvBytes(hostKvBytes == null ? 0 : hostKvBytes));
+                        .withHostKvBytes(hostKvBytes == null ? 0 : hostKvBytes))
+                .withPrecision(precision).withKvPrecision(kvPrecision);
     }
 }

@@ -3,9 +3,38 @@ package io.ultralong.runtime.engine;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
+import io.ultralong.runtime.model.TensorDType;
 
-/** Where the model runs, and the dtype that follows from it: fp32 on CPU, fp16 on CUDA (DJL has no bf16). */
+/**
+ * Where the model runs, and the dtype it computes in: by default fp32 on the CPU, fp16 on CUDA; see
+ * {@link #withPrecision} for the {@code precision} option (bf16 is computed inside TorchScript: DJL only carries its
+ * bytes).
+ */
 record ComputeDevice(Device device, DataType dataType) {
+
+    /**
+     * The compute dtype for {@code precision} ({@link RuntimeOptions#precision}) and a checkpoint stored as
+     * {@code stored}: {@code auto} keeps the model's own precision on CUDA (bf16 for a bf16 checkpoint when the
+     * fused attention runs, else fp16, the fallback) and fp32 on the CPU, where bf16 matmuls are slow.
+     */
+    ComputeDevice withPrecision(String precision, TensorDType stored, boolean fused) {
+        DataType dtype = switch (precision) {
+            case "f32" -> DataType.FLOAT32;
+            case "f16" -> DataType.FLOAT16;
+            case "bf16" -> DataType.BFLOAT16;
+            default -> device.isGpu() ? (stored == TensorDType.BF16 && fused ? DataType.BFLOAT16 : DataType.FLOAT16)
+                    : DataType.FLOAT32;
+        };
+        return new ComputeDevice(device, dtype);
+    }
+
+    /** "f32", "f16" or "bf16". */
+    String dtypeName() {
+        if (dataType == DataType.FLOAT16) {
+            return "f16";
+        }
+        return dataType == DataType.BFLOAT16 ? "bf16" : "f32";
+    }
 
     static ComputeDevice parse(String spec) {
         String s = spec.trim().toLowerCase(java.util.Locale.ROOT);

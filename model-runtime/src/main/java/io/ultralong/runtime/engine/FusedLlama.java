@@ -8,8 +8,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import io.ultralong.runtime.djl.RawViews;
 import io.ultralong.runtime.djl.TorchScriptModule;
 import io.ultralong.runtime.kv.BlockKvCache;
+import io.ultralong.runtime.kv.KvArena;
+import io.ultralong.runtime.placement.KvPrecision;
 import io.ultralong.runtime.model.LlamaConfig;
 
 /**
@@ -20,6 +23,10 @@ import io.ultralong.runtime.model.LlamaConfig;
  * through the log-sum-exps the kernels return. RoPE tables are computed on the device, the chunk's keys and values
  * are written into the arena in the same call, and the logits stay on the device until asked for; sampling runs
  * there too and returns only the token id.
+ *
+ * <p>Precision: the weights' dtype is the compute dtype. bf16 weights and KV are raw bytes in Java and bfloat16
+ * views in TorchScript; a quantised arena (int8, fp8) is dequantised inside the attention
+ * ({@code attend_quantised}) and quantised as it is written.
  *
  * <p>{@link LlamaForward} (DJL ops, {@link BlockwiseAttention}) computes the same maths and is its reference.
  */
@@ -36,7 +43,8 @@ final class FusedLlama implements AutoCloseable {
     /** Host-tier KV is streamed to the device in pieces of at most this many tokens (two on the device at once). */
     private final int hostPieceTokens;
 
-    FusedLlama(LlamaConfig config, LlamaWeights weights, NDManager parent, int hostPieceTokens) {
+    /** {@code bf16}: the weights are bf16 bytes (see {@link LlamaWeights}). */
+    FusedLlama(LlamaConfig config, LlamaWeights weights, NDManager parent, int hostPieceTokens, boolean bf16) {
         this.config = config;
         this.hostPieceTokens = hostPieceTokens;
         this.manager = parent.newSubManager();
@@ -52,7 +60,14 @@ final class FusedLlama implements AutoCloseable {
         }
         list.add((PtNDArray) weights.finalNorm);
         list.add((PtNDArray) weights.lmHead);
-        this.weightList = IValue.listFrom(list.toArray(PtNDArray[]::new));
+        if (bf16) {
+            // bfloat16 views of the bytes, made once: per call only the handle is passed
+            try (RawViews views = new RawViews(manager)) {
+                this.weightList = views.views(list.toArray(NDArray[]::new), RawViews.BFLOAT16);
+            }
+        } else {
+            this.weightList = IValue.listFrom(list.toArray(PtNDArray[]::new));
+        }
         // inv_freq in float64 on the device, once: every chunk's cos/sin table is computed there from it
         this.invFreqArray = manager.create(config.inverseFrequencies());
         this.invFreq = IValue.from((PtNDArray) invFreqArray);
@@ -79,11 +94,12 @@ final class FusedLlama implements AutoCloseable {
                 IValue heads = IValue.from((long) config.numAttentionHeads());
                 IValue kvHeads = IValue.from((long) config.numKeyValueHeads());
                 IValue want = IValue.from(wantLogits)) {
-            logits = cache.arena().withSlabs(slabs -> {
+            KvArena arena = cache.arena();
+            logits = arena.withSlabs(slabs -> {
                 // where the blocks live, read under the arena's lock (a slab of another shard may come or go)
                 long[] segments;
                 long[] shards;
-                if (cache.arena().sharded()) {
+                if (arena.sharded()) {
                     BlockKvCache.ShardedSegments sharded = cache.shardedSegments();
                     segments = sharded.segments();
                     shards = sharded.shards();
@@ -93,10 +109,19 @@ final class FusedLlama implements AutoCloseable {
                 }
                 try (IValue segmentList = IValue.listFrom(segments);
                         IValue writeList = IValue.listFrom(cache.writes(tokens.length));
-                        IValue shardList = IValue.listFrom(shards);
-                        IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList, invFreq,
-                                factor, position, eps, heads, kvHeads, want, shardList, piece)) {
-                    return out.toTensor((PtNDManager) scope);
+                        IValue shardList = IValue.listFrom(shards)) {
+                    if (arena.layout().quantised()) {
+                        try (IValue fp8 = IValue.from(arena.layout().precision() == KvPrecision.FP8);
+                                IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList,
+                                        invFreq, factor, position, eps, heads, kvHeads, want, shardList, piece,
+                                        arena.scaleList(), fp8)) {
+                            return out.toTensor((PtNDManager) scope);
+                        }
+                    }
+                    try (IValue out = module.call("forward", idValue, weightList, slabs, segmentList, writeList, invFreq,
+                            factor, position, eps, heads, kvHeads, want, shardList, piece)) {
+                        return out.toTensor((PtNDManager) scope);
+                    }
                 }
             });
         }

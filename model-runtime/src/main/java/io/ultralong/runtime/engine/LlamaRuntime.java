@@ -17,6 +17,7 @@ import java.util.TreeSet;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
 import io.ultralong.runtime.djl.NativeResources;
 import io.ultralong.runtime.generate.GenerationParams;
@@ -32,6 +33,7 @@ import io.ultralong.runtime.kv.KvLayout;
 import io.ultralong.runtime.model.LlamaConfig;
 import io.ultralong.runtime.model.ModelDirectory;
 import io.ultralong.runtime.model.SafetensorsCheckpoint;
+import io.ultralong.runtime.placement.KvPrecision;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,12 +78,16 @@ public final class LlamaRuntime implements AutoCloseable {
         this.kvManager = kvManager;
         this.weights = weights;
         this.kvLayout = new KvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
-                options.kvBlockTokens(), device.dataType());
+                options.kvBlockTokens(), device.dataType(), kvPrecision(device, options));
         KvPlacement placement = options.placement();
         if (options.kvOnHost() || (placement.devices().size() <= 1 && placement.hostKvBytes() == 0
                 && placement.deviceKvBytes() == 0)) {
             this.arena = new KvArena(kvLayout, kvManager);
         } else {
+            if (kvLayout.quantised()) {
+                throw new IllegalArgumentException("KV precision " + options.kvPrecision() + " keeps KV on one device: "
+                        + "quantised KV over several devices or a host tier is not supported");
+            }
             if (hostKvRoot == null && placement.hostKvBytes() > 0) {
                 hostKvRoot = NDManager.newBaseManager(Device.cpu(), "PyTorch");
             }
@@ -92,14 +98,16 @@ public final class LlamaRuntime implements AutoCloseable {
         this.hostKvRoot = hostKvRoot;
         this.hostTransfers = root.getDevice().isGpu()
                 ? NDManager.newBaseManager(Device.cpu(), "PyTorch") : root.newSubManager();
-        this.fused = options.fusedAttention() ? new FusedLlama(config, weights, root, placement.hostPieceTokens()) : null;
+        this.fused = options.fusedAttention()
+                ? new FusedLlama(config, weights, root, placement.hostPieceTokens(), device.dataType() == DataType.BFLOAT16)
+                : null;
         this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
         this.fingerprint = fingerprint;
     }
 
     /** Loads config, tokenizer and weights onto the configured device; logs load progress per layer. */
     public static LlamaRuntime load(ModelDirectory model, RuntimeOptions options) {
-        ComputeDevice device = ComputeDevice.parse(options.device());
+        ComputeDevice onDevice = ComputeDevice.parse(options.device());
         LlamaConfig config = model.config();
         if (config.numAttentionHeads() % config.numKeyValueHeads() != 0) {
             throw new IllegalArgumentException("num_attention_heads " + config.numAttentionHeads()
@@ -109,11 +117,18 @@ public final class LlamaRuntime implements AutoCloseable {
         ModelTokenizer tokenizer = model.openTokenizer();
         NDManager root = null;
         try (SafetensorsCheckpoint checkpoint = model.openWeights()) {
+            ComputeDevice device = onDevice.withPrecision(options.precision(),
+                    checkpoint.info("model.embed_tokens.weight").dtype(), options.fusedAttention());
+            if (device.device().isGpu() && device.dataType() == DataType.FLOAT32 && options.fusedAttention()) {
+                // _scaled_dot_product_flash_attention on CUDA takes f16 and bf16 only
+                throw new IllegalArgumentException("precision f32 on " + device.device()
+                        + " needs the blockwise attention (--blockwise-attention): the CUDA flash kernels run f16/bf16");
+            }
             String digest = fingerprint(model.root(), checkpoint, device, options);
             root = NDManager.newBaseManager(device.device(), "PyTorch");
             root.setName("llama-runtime");
-            LOG.info("Loading {} layers of {} onto {} as {}", config.numHiddenLayers(), model.root(),
-                    device.device(), device.dataType());
+            LOG.info("Loading {} layers of {} onto {}, computing in {}, KV {}", config.numHiddenLayers(), model.root(),
+                    device.device(), device.dtypeName(), kvPrecision(device, options));
             LlamaWeights weights = LlamaWeights.load(config, checkpoint, root, device.dataType());
             // Blocks hang under kvManager, so its device is where the KV lives; attention copies them to the model.
             NDManager hostKvRoot = null;
@@ -161,9 +176,23 @@ public final class LlamaRuntime implements AutoCloseable {
         return kvManager.getDevice().toString();
     }
 
-    /** "f32" on CPU, "f16" on CUDA. */
+    /** How KV is stored: "f32", "f16", "bf16" (the compute dtype), or "int8" / "fp8" when quantised. */
     public String kvDtype() {
         return kvLayout.dtypeName();
+    }
+
+    /** The dtype weights and activations compute in: "f32", "f16" or "bf16". */
+    public String computeDtype() {
+        return device.dtypeName();
+    }
+
+    /** KV storage for the options: the compute dtype unless quantised. */
+    private static KvPrecision kvPrecision(ComputeDevice device, RuntimeOptions options) {
+        return switch (options.kvPrecision()) {
+            case "int8" -> KvPrecision.INT8;
+            case "fp8" -> KvPrecision.FP8;
+            default -> KvPrecision.valueOf(device.dtypeName().toUpperCase(java.util.Locale.ROOT));
+        };
     }
 
     /**
@@ -382,7 +411,9 @@ public final class LlamaRuntime implements AutoCloseable {
                 // the weights' content: a retrained checkpoint of the same shapes must not reuse stale KV (cached)
                 sha.update(io.ultralong.runtime.model.WeightsDigest.atDefaultCache().of(file).getBytes(StandardCharsets.UTF_8));
             }
-            String dtype = device.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? "f16" : "f32";
+            // f32 and f16 as they always were (stored blocks stay valid); newer precisions name compute and storage
+            String dtype = options.kvPrecision().equals("auto") ? device.dtypeName()
+                    : options.kvPrecision() + "@" + device.dtypeName();
             sha.update(("kv=" + dtype + ";block=" + options.kvBlockTokens() + ";kvformat=" + KvBlockCodec.VERSION)
                     .getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(sha.digest());

@@ -14,6 +14,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
 import io.ultralong.runtime.djl.HostUpload;
+import io.ultralong.runtime.djl.RawViews;
 import io.ultralong.runtime.djl.TorchScriptModule;
 import io.ultralong.runtime.model.LlamaConfig;
 import io.ultralong.runtime.model.SafetensorsCheckpoint;
@@ -27,6 +28,12 @@ import org.slf4j.LoggerFactory;
  * the same input are fused (q|k|v, gate|up) so each is one matmul, and every matrix is kept as a transposed view
  * [in, out] so {@code x.matMul(w)} is HF's {@code nn.Linear} (x W^T) with x first (results then belong to x's
  * scope, not to the weights).
+ *
+ * <p>In bf16 ({@code dtype} BFLOAT16) every tensor is held as its raw bytes (uint8, the last axis of the stored
+ * [out, in] matrix doubled; the transposed views then have their bytes along the first axis): DJL aborts on
+ * bfloat16 arrays, and the fused forward pass sees bfloat16 views of these bytes ({@link RawViews}). A bf16
+ * checkpoint's bytes go up as they are, tensor by tensor, with no float32 copy anywhere; an f32 or f16 checkpoint
+ * is rounded to bf16 on the device.
  */
 final class LlamaWeights implements AutoCloseable {
 
@@ -95,6 +102,8 @@ final class LlamaWeights implements AutoCloseable {
         private final DataType dtype;
         /** Loaded on the first BF16 tensor. */
         private TorchScriptModule bf16;
+        /** Loaded on the first tensor rounded to bf16. */
+        private RawViews views;
         long bytes;
 
         Uploader(SafetensorsCheckpoint checkpoint, NDManager manager, DataType dtype) {
@@ -119,11 +128,14 @@ final class LlamaWeights implements AutoCloseable {
             if (slices.size() > 1) {
                 slices.forEach(NDArray::close);
             }
-            bytes += whole.getShape().size() * dtype.getNumOfBytes();
+            bytes += whole.getShape().size() * whole.getDataType().getNumOfBytes();
             return shape.length <= 2 ? whole : whole.reshape(new Shape(shape));
         }
 
         private NDArray slice(String name, TensorDType stored, long start, long end, Shape shape) {
+            if (dtype == DataType.BFLOAT16) {
+                return bf16Bits(name, stored, start, end, shape);
+            }
             if (dtype == DataType.FLOAT16 && stored == TensorDType.F16) {
                 return HostUpload.create(manager, checkpoint.readRowsRaw(name, start, end), shape, DataType.FLOAT16);
             }
@@ -146,6 +158,22 @@ final class LlamaWeights implements AutoCloseable {
             return cast;
         }
 
+        /** Rows as bf16 bytes: a bf16 checkpoint's own, or an f32/f16 one's rounded on the device. */
+        private NDArray bf16Bits(String name, TensorDType stored, long start, long end, Shape shape) {
+            if (stored == TensorDType.BF16) {
+                long[] dims = shape.getShape();
+                dims[dims.length - 1] *= 2;
+                return HostUpload.create(manager, checkpoint.readRowsRaw(name, start, end), new Shape(dims), DataType.UINT8);
+            }
+            if (views == null) {
+                views = new RawViews(manager);
+            }
+            try (NDArray wide = HostUpload.create(manager, checkpoint.readRowsAsFloat(name, start, end), shape,
+                    DataType.FLOAT32)) {
+                return views.toBits(wide, RawViews.BFLOAT16, manager);
+            }
+        }
+
         private NDArray widenBf16(NDArray bits) {
             if (bf16 == null) {
                 bf16 = TorchScriptModule.load(LlamaWeights.class, "bf16_weights.torchscript", "Bf16Weights", manager);
@@ -160,6 +188,9 @@ final class LlamaWeights implements AutoCloseable {
         public void close() {
             if (bf16 != null) {
                 bf16.close();
+            }
+            if (views != null) {
+                views.close();
             }
         }
 

@@ -1,6 +1,7 @@
 package io.ultralong.runtime.engine;
 
 import java.util.List;
+import java.util.Locale;
 
 /**
  * How a {@link LlamaRuntime} runs a model.
@@ -19,9 +20,21 @@ import java.util.List;
  *                             fused path is tested against and a fallback
  * @param placement            KV over several devices and the host tier ({@link KvPlacement}); its first device, when
  *                             it lists any, is the compute device
+ * @param precision            the dtype weights and activations compute in: {@code auto} (on CUDA bf16 when the
+ *                             checkpoint is bf16, else f16; f32 on the CPU), {@code f32}, {@code f16} or {@code bf16}
+ *                             (bf16 needs the fused attention)
+ * @param kvPrecision          how the KV cache is stored: {@code auto} (in the compute dtype), or quantised with a
+ *                             scale per block, layer, K/V and KV head: {@code int8}, {@code fp8} (e4m3); quantised
+ *                             KV needs the fused attention
  */
 public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
-                             boolean kvOnHost, boolean fusedAttention, KvPlacement placement) {
+                             boolean kvOnHost, boolean fusedAttention, KvPlacement placement, String precision,
+                             String kvPrecision) {
+
+    /** The values {@link #precision} accepts. */
+    public static final List<String> PRECISIONS = List.of("auto", "f32", "f16", "bf16");
+    /** The values {@link #kvPrecision} accepts. */
+    public static final List<String> KV_PRECISIONS = List.of("auto", "int8", "fp8");
 
     public RuntimeOptions {
         if (device == null || device.isBlank()) {
@@ -42,12 +55,25 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
             throw new IllegalArgumentException("The compute device " + device + " must be the first of the KV devices "
                     + placement.devices() + " (withDevices sets both)");
         }
+        precision = precision == null ? "auto" : precision.trim().toLowerCase(Locale.ROOT);
+        kvPrecision = kvPrecision == null ? "auto" : kvPrecision.trim().toLowerCase(Locale.ROOT);
+        if (!PRECISIONS.contains(precision)) {
+            throw new IllegalArgumentException("precision must be one of " + PRECISIONS + ", not '" + precision + "'");
+        }
+        if (!KV_PRECISIONS.contains(kvPrecision)) {
+            throw new IllegalArgumentException("KV precision must be one of " + KV_PRECISIONS + ", not '" + kvPrecision + "'");
+        }
+        if (!fusedAttention && (precision.equals("bf16") || !kvPrecision.equals("auto"))) {
+            throw new IllegalArgumentException("precision " + precision + " with KV " + kvPrecision
+                    + " needs the fused attention: the blockwise attention runs f32/f16 only");
+        }
     }
 
-    /** KV on one device. */
+    /** KV on one device, precision and KV precision automatic. */
     public RuntimeOptions(String device, int prefillChunkTokens, int kvBlockTokens, int attentionBlockTokens,
             boolean kvOnHost, boolean fusedAttention) {
-        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, KvPlacement.SINGLE);
+        this(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, KvPlacement.SINGLE,
+                "auto", "auto");
     }
 
     /** Fused attention. */
@@ -67,27 +93,42 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
 
     public RuntimeOptions withDevice(String newDevice) {
         return new RuntimeOptions(newDevice, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention,
-                placement.withDevices(List.of()));
+                placement.withDevices(List.of()), precision, kvPrecision);
     }
 
     public RuntimeOptions withPrefillChunkTokens(int tokens) {
-        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, placement);
+        return new RuntimeOptions(device, tokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, placement,
+                precision, kvPrecision);
     }
 
     public RuntimeOptions withKvBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost, fusedAttention, placement);
+        return new RuntimeOptions(device, prefillChunkTokens, tokens, attentionBlockTokens, kvOnHost, fusedAttention, placement,
+                precision, kvPrecision);
     }
 
     public RuntimeOptions withAttentionBlockTokens(int tokens) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost, fusedAttention, placement);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, tokens, kvOnHost, fusedAttention, placement,
+                precision, kvPrecision);
     }
 
     public RuntimeOptions withKvOnHost(boolean onHost) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost, fusedAttention, placement);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, onHost, fusedAttention,
+                placement, precision, kvPrecision);
     }
 
     public RuntimeOptions withFusedAttention(boolean fused) {
-        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fused, placement);
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fused, placement,
+                precision, kvPrecision);
+    }
+
+    public RuntimeOptions withPrecision(String dtype) {
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost,
+                fusedAttention, placement, dtype, kvPrecision);
+    }
+
+    public RuntimeOptions withKvPrecision(String storage) {
+        return new RuntimeOptions(device, prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost,
+                fusedAttention, placement, precision, storage);
     }
 
     /**
@@ -96,12 +137,13 @@ public record RuntimeOptions(String device, int prefillChunkTokens, int kvBlockT
      */
     public RuntimeOptions withDevices(List<String> devices) {
         return new RuntimeOptions(devices.isEmpty() ? device : devices.get(0), prefillChunkTokens, kvBlockTokens,
-                attentionBlockTokens, kvOnHost, fusedAttention, placement.withDevices(devices));
+                attentionBlockTokens, kvOnHost, fusedAttention, placement.withDevices(devices), precision, kvPrecision);
     }
 
     public RuntimeOptions withPlacement(KvPlacement newPlacement) {
         return new RuntimeOptions(newPlacement.devices().isEmpty() ? device : newPlacement.devices().get(0),
-                prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, newPlacement);
+                prefillChunkTokens, kvBlockTokens, attentionBlockTokens, kvOnHost, fusedAttention, newPlacement,
+                precision, kvPrecision);
     }
 
     /** The devices KV lives on, in fill order: the placement's list, or the compute device alone. */

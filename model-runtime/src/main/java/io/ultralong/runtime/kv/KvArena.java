@@ -11,11 +11,14 @@ import java.util.function.Function;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import io.ultralong.runtime.djl.RawViews;
 import io.ultralong.runtime.djl.TorchScriptModule;
+import io.ultralong.runtime.placement.KvPrecision;
 
 /**
  * The KV memory of every sequence of a runtime: preallocated slabs, each {@code [layers, 2 (K, V), kvHeads,
@@ -41,6 +44,13 @@ import io.ultralong.runtime.djl.TorchScriptModule;
  * cache that shares it keeps its id. Device shards are filled in order ({@link #allocate} takes the first with room);
  * the host tier only ever receives demoted blocks, the oldest on the devices, so the most recent blocks stay there.
  * The TorchScript kernels see one flat slab list (every shard's slabs, in shard order).
+ *
+ * <p>Precision ({@link KvLayout#precision}): f32 and f16 slabs are DJL arrays of that dtype. bf16 slabs are held as
+ * their raw bytes (uint8, DJL aborts on bfloat16) and the slab list kernels see holds bfloat16 views of them. int8
+ * and fp8 slabs hold codes (int8 bytes; fp8 viewed as float8_e4m3fn), with one float32 scale per block, layer, K or
+ * V and KV head in a scale slab per slab ({@link #scaleList}); the fused forward pass dequantises what it reads and
+ * quantises what it writes, export dequantises and import quantises, so stored blocks stay f32/f16. Quantised KV
+ * lives on one device (no shards).
  */
 public final class KvArena implements AutoCloseable {
 
@@ -68,6 +78,8 @@ public final class KvArena implements AutoCloseable {
         /** Blocks per slab: the arena's, or fewer when the shard's capacity is smaller (small shards in tests). */
         final int slabBlocks;
         final List<NDArray> slabs = new ArrayList<>();
+        /** Quantised arenas: [layers, 2, slab blocks, kvHeads] float32 scales beside each slab; empty otherwise. */
+        final List<NDArray> scaleSlabs = new ArrayList<>();
         /** Free slots of the existing slabs; the lowest is taken first. */
         final BitSet freeSlots = new BitSet();
         /** Index of this pool's first slab in the flat slab list. */
@@ -107,6 +119,10 @@ public final class KvArena implements AutoCloseable {
     private int inUse;
     /** The slabs as a TorchScript list, rebuilt only when a slab comes or goes. */
     private IValue slabList;
+    /** Quantised arenas: the scale slabs as a TorchScript list (same order as the slabs); null otherwise. */
+    private IValue scaleList;
+    /** bf16 and fp8 slabs are seen through views made here. */
+    private final RawViews views;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
 
     /** {@code parent}: the manager, and so the device, the slabs live on. */
@@ -127,10 +143,14 @@ public final class KvArena implements AutoCloseable {
         if (shards.get(0).host()) {
             throw new IllegalArgumentException("a KV arena needs a device shard before the host tier");
         }
+        if (layout.quantised() && shards.size() > 1) {
+            throw new IllegalArgumentException("quantised KV (" + layout.dtypeName() + ") lives on one device");
+        }
         this.layout = layout;
         this.manager = shards.get(0).parent().newSubManager();
         this.manager.setName("kv-arena");
         this.ops = TorchScriptModule.load(KvArena.class, "kv_arena.torchscript", "KvArenaOps", manager);
+        this.views = new RawViews(manager);
         this.slabBlocks = Math.max(1, SLAB_TOKENS / layout.blockTokens());
         for (Shard shard : shards) {
             pools.add(new Pool(shard, slabBlocks));
@@ -288,6 +308,10 @@ public final class KvArena implements AutoCloseable {
             int first = pool.slabs.size() * pool.slabBlocks;
             int blocks = (int) Math.min(pool.slabBlocks, pool.shard.capacityBlocks() - first);
             pool.slabs.add(newSlab(pool, blocks));
+            if (layout.precision().scaled()) {
+                pool.scaleSlabs.add(pool.manager.zeros(new Shape(layout.layers(), 2, blocks, layout.kvHeads()),
+                        DataType.FLOAT32));
+            }
             rebuildSlabList();
             pool.freeSlots.set(first, first + blocks);
         }
@@ -297,15 +321,24 @@ public final class KvArena implements AutoCloseable {
         return slot;
     }
 
+    /** Head-major [layers, 2, kvHeads, rows, headDim] in the layout's storage type (bf16 as twice as many bytes). */
     private NDArray newSlab(Pool pool, int blocks) {
-        Shape shape = new Shape(layout.layers(), 2, layout.kvHeads(), (long) blocks * layout.blockTokens(), layout.headDim());
+        long rows = (long) blocks * layout.blockTokens();
+        KvPrecision precision = layout.precision();
+        long width = precision == KvPrecision.BF16 ? 2L * layout.headDim() : layout.headDim();
+        Shape shape = new Shape(layout.layers(), 2, layout.kvHeads(), rows, width);
+        DataType storage = switch (precision) {
+            case F32, F16 -> layout.dataType();
+            case BF16 -> DataType.UINT8;
+            case INT8, FP8 -> DataType.INT8;
+        };
         if (!pool.shard.pinned()) {
-            return pool.manager.create(shape, layout.dataType());
+            return pool.manager.create(shape, storage);
         }
         // DJL allocates no page-locked memory; the TorchScript op does (pin_memory=True), so copies to the GPU can be
         // asynchronous: the host tier's pieces stream while the previous piece is attended.
         try (IValue size = IValue.listFrom(shape.getShape());
-                IValue dtype = IValue.from(layout.dataType() == ai.djl.ndarray.types.DataType.FLOAT16 ? 5L : 6L);
+                IValue dtype = IValue.from(storage == DataType.FLOAT16 ? 5L : storage == DataType.UINT8 ? 0L : 6L);
                 IValue slab = ops.call("pinned_slab", size, dtype)) {
             return slab.toTensor((PtNDManager) pool.manager);
         }
@@ -380,18 +413,39 @@ public final class KvArena implements AutoCloseable {
         }
     }
 
+    /**
+     * The scales of a quantised arena ([layers, 2, blocks, kvHeads] float32 per slab, block = row / blockTokens) as a
+     * TorchScript list, or null when KV is not quantised. Like the slab list: use it inside {@link #withSlabs} only.
+     */
+    public IValue scaleList() {
+        return scaleList;
+    }
+
     /** Builds the list under the write lock, whenever the slabs change: readers only ever see a complete one. */
     private void rebuildSlabList() {
         if (slabList != null) {
             slabList.close();
         }
+        if (scaleList != null) {
+            scaleList.close();
+            scaleList = null;
+        }
         List<NDArray> slabs = new ArrayList<>();
+        List<NDArray> scales = new ArrayList<>();
         for (Pool pool : pools) {
             pool.firstSlab = slabs.size();
             slabs.addAll(pool.slabs);
+            scales.addAll(pool.scaleSlabs);
         }
-        slabList = slabs.isEmpty() ? IValue.listFrom(new PtNDArray[0])
-                : IValue.listFrom(slabs.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+        NDArray[] all = slabs.toArray(NDArray[]::new);
+        slabList = switch (layout.precision()) {
+            case BF16 -> views.views(all, RawViews.BFLOAT16);
+            case FP8 -> views.views(all, RawViews.FLOAT8_E4M3FN);
+            default -> IValue.listFrom(Arrays.stream(all).map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+        };
+        if (layout.quantised()) {
+            scaleList = IValue.listFrom(scales.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
+        }
     }
 
     /**
@@ -399,6 +453,7 @@ public final class KvArena implements AutoCloseable {
      * the caller closes.
      */
     public NDArray rows(int slab, int layer, int kv, long from, long to) {
+        requireNative("the blockwise attention");
         for (Pool pool : pools) {
             if (slab < pool.firstSlab + pool.slabs.size()) {
                 try (NDArray headMajor = pool.slabs.get(slab - pool.firstSlab)
@@ -412,6 +467,7 @@ public final class KvArena implements AutoCloseable {
 
     /** Writes a chunk's keys and values ([n, kvHeads, headDim]) of one layer where {@link BlockKvCache#reserve} said. */
     public void write(int layer, NDArray keys, NDArray values, long[] writes) {
+        requireNative("the blockwise attention");
         try (IValue l = IValue.from(layer); IValue k = IValue.from((PtNDArray) keys);
                 IValue v = IValue.from((PtNDArray) values); IValue w = IValue.listFrom(writes)) {
             withSlabs(slabs -> run("write", slabs, l, k, v, w));
@@ -438,28 +494,53 @@ public final class KvArena implements AutoCloseable {
                 IValue n = IValue.from(count)) {
             withSlabs(slabs -> run("copy_rows", slabs, fromSlab, fromRow, toSlab, toRow, n));
         }
+        if (layout.quantised()) {
+            // the block's scales go with its rows (one pool: quantised KV is never sharded)
+            try (IValue fromSlab = IValue.from(from.firstSlab + fromSlot / from.slabBlocks);
+                    IValue fromBlock = IValue.from(fromSlot % from.slabBlocks);
+                    IValue toSlab = IValue.from(to.firstSlab + toSlot / to.slabBlocks);
+                    IValue toBlock = IValue.from(toSlot % to.slabBlocks)) {
+                withSlabs(slabs -> run("copy_scales", scaleList, fromSlab, fromBlock, toSlab, toBlock));
+            }
+        }
     }
 
     /** Block {@code id}'s first {@code count} tokens as a host array [layers, 2, count, kvHeads, headDim]. */
     NDArray gather(int id, int count, NDManager host) {
         // where the block lives is read under the lock: a slab of another shard coming or going, or a demotion,
         // moves it in the flat list
-        return withSlabs(slabs -> {
-            try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id)); IValue n = IValue.from(count);
-                    IValue result = ops.call("gather", slabs, slab, row, n)) {
-                return result.toTensor((PtNDManager) host);
-            }
-        });
+        boolean native_ = layout.precision() == KvPrecision.F32 || layout.precision() == KvPrecision.F16;
+        try (IValue dtype = IValue.from(layout.exportType() == DataType.FLOAT16 ? RawViews.FLOAT16 : RawViews.FLOAT32)) {
+            return withSlabs(slabs -> {
+                try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id));
+                        IValue n = IValue.from(count);
+                        // bf16 widens exactly, quantised blocks are dequantised (bf16 passes no scales: None)
+                        IValue result = native_ ? ops.call("gather", slabs, slab, row, n)
+                                : layout.quantised() ? ops.call("export_rows", slabs, slab, row, n, dtype, scaleList)
+                                : ops.call("export_rows", slabs, slab, row, n, dtype)) {
+                    return result.toTensor((PtNDManager) host);
+                }
+            });
+        }
     }
 
     /** Writes host data [layers, 2, tokens, kvHeads, headDim] (any float dtype) into block {@code id}. */
     void scatter(int id, NDArray data) {
-        try (IValue d = IValue.from((PtNDArray) data)) {
+        try (IValue d = IValue.from((PtNDArray) data); IValue fp8 = IValue.from(layout.precision() == KvPrecision.FP8)) {
             withSlabs(slabs -> {
                 try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id))) {
-                    return run("scatter", slabs, slab, row, d);
+                    // copy_ rounds to the slab's dtype; a quantised block gets its scales from its own largest values
+                    return layout.quantised() ? run("import_rows", slabs, scaleList, slab, row, d, fp8)
+                            : run("scatter", slabs, slab, row, d);
                 }
             });
+        }
+    }
+
+    private void requireNative(String what) {
+        if (layout.precision() != KvPrecision.F32 && layout.precision() != KvPrecision.F16) {
+            throw new IllegalStateException(what + " reads f32/f16 KV only, not " + layout.dtypeName()
+                    + ": use the fused attention");
         }
     }
 
@@ -479,6 +560,9 @@ public final class KvArena implements AutoCloseable {
             }
             pool.freeSlots.clear(first, end);
             pool.slabs.remove(last).close();
+            if (!pool.scaleSlabs.isEmpty()) {
+                pool.scaleSlabs.remove(last).close();
+            }
             rebuildSlabList();
         }
     }
@@ -488,6 +572,10 @@ public final class KvArena implements AutoCloseable {
         if (slabList != null) {
             slabList.close();
         }
+        if (scaleList != null) {
+            scaleList.close();
+        }
+        views.close();
         ops.close();
         for (Pool pool : pools) {
             pool.manager.close();

@@ -43,19 +43,20 @@ public final class KvBlockCodec {
     }
 
     /**
-     * Encodes {@code data}, a host array [layers, 2 (K, V), tokens, kvHeads, headDim] in the layout's dtype: the
-     * data section's order, so its bytes are copied once, as they are.
+     * Encodes {@code data}, a host array [layers, 2 (K, V), tokens, kvHeads, headDim] in the layout's export dtype
+     * ({@link KvLayout#exportType}: the arena widens bf16 and dequantises int8/fp8 on the way out, so the stored
+     * format stays f32 or f16): the data section's order, so its bytes are copied once, as they are.
      */
     public static byte[] encode(NDArray data, KvLayout layout) {
         Shape shape = data.getShape();
         if (shape.dimension() != 5 || shape.get(0) != layout.layers() || shape.get(1) != 2
                 || shape.get(3) != layout.kvHeads() || shape.get(4) != layout.headDim()
-                || data.getDataType() != layout.dataType()) {
+                || data.getDataType() != layout.exportType()) {
             throw new IllegalArgumentException("KV block data " + shape + " " + data.getDataType()
                     + " does not match the layout " + layout);
         }
         int tokens = Math.toIntExact(shape.get(2));
-        int bytes = layout.bytesPerValue();
+        int bytes = layout.exportType().getNumOfBytes();
         long total = HEADER_BYTES + (long) layout.layers() * 2 * tokens * layout.kvHeads() * layout.headDim() * bytes;
         if (total > Integer.MAX_VALUE - 16) {
             throw new IllegalStateException("Block of " + total + " bytes is too large for one byte array");
@@ -116,7 +117,7 @@ public final class KvBlockCodec {
 
     /**
      * Decodes into a host array [layers, 2 (K, V), tokens, kvHeads, headDim] in the dtype the block was stored in
-     * (the arena converts on its way in), with storage owned by libtorch.
+     * (the arena converts on its way in: rounds to f16 or bf16, or quantises), with storage owned by libtorch.
      */
     public static NDArray decode(byte[] encoded, KvLayout layout, NDManager host) {
         int tokens = checkHeader(encoded, layout);

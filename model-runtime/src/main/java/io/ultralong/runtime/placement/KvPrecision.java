@@ -19,6 +19,16 @@ public enum KvPrecision {
         this.scaled = scaled;
     }
 
+    /** Bytes of one stored key or value element. */
+    public int bytesPerValue() {
+        return bytesPerValue;
+    }
+
+    /** Whether elements are quantised with a scale per (block, layer, K or V, KV head). */
+    public boolean scaled() {
+        return scaled;
+    }
+
     /** Bytes of keys and values of every layer for one token, scales included (rounded up). */
     public long bytesPerToken(int layers, int kvHeads, int headDim, int blockTokens) {
         long values = 2L * layers * kvHeads * headDim * bytesPerValue;

@@ -70,6 +70,12 @@ class CliErrorsTest {
                 "--device-kv-bytes", "100"), "less than one KV block");
         assertUsageError(CliRun.of("generate", "--model", model, "--prompt", "x", "--top-p", "1.5"), "topP must be in (0, 1]");
         assertUsageError(CliRun.of("generate", "--model", model, "--prompt", "x", "--system", "s"), "--system needs --chat");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--precision", "fp64"),
+                "precision must be one of [auto, f32, f16, bf16], not 'fp64'");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--kv-precision", "int4"),
+                "KV precision must be one of [auto, int8, fp8], not 'int4'");
+        assertUsageError(CliRun.of("logits", "--model", model, "--tokens", "1", "--kv-precision", "int8",
+                "--blockwise-attention"), "needs the fused attention");
         assertUsageError(CliRun.of("frobnicate"), "Unmatched argument");
         assertUsageError(CliRun.of(), "Missing command");
     }

@@ -61,6 +61,17 @@ class RunModelCommandsTest {
         assertThat(relativeError(JSON.readTree(run.stdout()), reference.logits(tokens)[tokens.length - 1])).isLessThan(1e-4);
     }
 
+    /** --precision reaches the runtime: bf16 compute is off f32 by bf16 rounding, within its tolerance (0.1). */
+    @Test
+    void logitsInBf16WithInt8KvStayWithinBf16ToleranceOfTheReference() throws Exception {
+        int[] tokens = {502, 1, 2, 3, 260, 301};
+        CliRun run = CliRun.of("logits", "--model", model.root().toString(), "--device", "cpu",
+                "--tokens", "502,1,2,3,260,301", "--precision", "bf16", "--kv-precision", "int8");
+        assertThat(run.exitCode()).as(run.stderr()).isZero();
+        assertThat(relativeError(JSON.readTree(run.stdout()), reference.logits(tokens)[tokens.length - 1]))
+                .isBetween(1e-4, 0.1);
+    }
+
     @Test
     void logitsOfALongTokensFileInChunksMatchTheReferenceBeyondTheOriginalContext() throws Exception {
         SplittableRandom random = new SplittableRandom(17);
