@@ -157,19 +157,19 @@ final class KvBlockStore {
             if (entry != null) {
                 if (!Arrays.equals(entry.chainHash(), chain)) {
                     counters.foreignDropped.incrementAndGet();
-                    dropFrom(fingerprint, session, blockIndex, true);
+                    dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 }
                 KvBlockFile.Read read = readLocal(localFile(fingerprint, session, blockIndex, entry.fileId()), buffer);
                 if (read.status() == KvBlockFile.Read.Status.MISSING) {
                     // Lost outside the store (an operator, a disk): a miss; the shared copy may still serve.
                     LOG.warn("KV block file {} of {} is missing; recomputing from there", blockIndex, session);
-                    dropFrom(fingerprint, session, blockIndex, false);
+                    dropFailed(fingerprint, session, blockIndex, false);
                 } else if (read.status() == KvBlockFile.Read.Status.CORRUPT
                         || read.header().checksum() != entry.checksum()
                         || !Arrays.equals(read.header().chainHash(), entry.chainHash())) {
                     counters.corruptDropped.incrementAndGet();
-                    dropFrom(fingerprint, session, blockIndex, true);
+                    dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 } else {
                     payload = read.payload();
@@ -186,13 +186,13 @@ final class KvBlockStore {
                 }
                 if (read.status() == KvBlockFile.Read.Status.CORRUPT) {
                     counters.corruptDropped.incrementAndGet();
-                    dropFrom(fingerprint, session, blockIndex, true);
+                    dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 }
                 if (read.status() == KvBlockFile.Read.Status.OK) {
                     if (!Arrays.equals(read.header().chainHash(), chain)) {
                         counters.foreignDropped.incrementAndGet();
-                        dropFrom(fingerprint, session, blockIndex, true);
+                        dropFailed(fingerprint, session, blockIndex, true);
                         return blockIndex;
                     }
                     payload = read.payload();
@@ -208,11 +208,33 @@ final class KvBlockStore {
                 counters.sharedHits.incrementAndGet();
             }
             if (blockIndex == 0) {
-                quota.touch(session);
+                touchQuietly(session);
             }
             consumer.accept(blockIndex, payload);
         }
         return blockIndex;
+    }
+
+    /**
+     * Drops blocks that failed verification during a read. A read must never fail for the store's writes (a full disk):
+     * when the drop cannot be written, the blocks stay indexed, fail verification again next time, and the caller
+     * recomputes from here either way.
+     */
+    private void dropFailed(byte[] fingerprint, String session, long from, boolean alsoShared) {
+        try {
+            dropFrom(fingerprint, session, from, alsoShared);
+        } catch (RocksDBException e) {
+            LOG.warn("Could not drop failed KV blocks {}+ of {}: {}", from, session, e.getMessage());
+        }
+    }
+
+    /** Marks a read hit for the quota's LRU order; only an eviction hint, so a failed write loses nothing. */
+    private void touchQuietly(String session) {
+        try {
+            quota.touch(session);
+        } catch (RocksDBException e) {
+            LOG.debug("KV access time of {} not recorded: {}", session, e.getMessage());
+        }
     }
 
     /** Removes every local block of the session (all fingerprints), its quota bookkeeping and its shared files. */

@@ -45,6 +45,7 @@ public final class WorkerNode implements AutoCloseable {
     private final QueryScheduler scheduler;
     private final WatchEvaluator watches;
     private final TokenFeed tokens;
+    private final SessionLedger ledger;
     private final Duration modelStallTimeout;
     private final IntSupplier tokenPartitions;
     private final List<Consumer<ResponseEvent>> observers = new CopyOnWriteArrayList<>();
@@ -55,6 +56,7 @@ public final class WorkerNode implements AutoCloseable {
      */
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         checkCoPartitioning(settings);
+        this.ledger = ledger;
         this.modelStallTimeout = settings.modelStallTimeout();
         this.publisher = new ResponsePublisher(settings.kafka(), settings.topics().responses(),
                 "ul-worker-responses-" + settings.workerId());
@@ -132,6 +134,19 @@ public final class WorkerNode implements AutoCloseable {
                     + modelStallTimeout + "), on request " + scheduler.currentRequestId());
         }
         return Optional.empty();
+    }
+
+    /**
+     * Why this node should not count as ready although it lives: its context store cannot write (a full disk, ...), so
+     * new chunks wait and queries needing them time out, while queries on what is applied are still answered. It
+     * clears by itself once writes succeed again. A restart would not help, so this is not a liveness problem.
+     */
+    public Optional<String> readinessProblem() {
+        Optional<String> feed = tokens.storeFailure();
+        if (feed.isPresent()) {
+            return Optional.of("store-writes-failing: the token feed waits for the context store: " + feed.get());
+        }
+        return ledger.writeFailure().map(reason -> "store-writes-failing: the context store cannot write: " + reason);
     }
 
     public TokenFeed tokens() {

@@ -20,6 +20,8 @@ public interface SessionLedger {
      *
      * @throws RejectedChunkException when the record can never be applied (unreadable, a seq gap, a wrong first
      *                                position): nothing was written, the caller moves it aside
+     * @throws StoreWriteException    when the store could not write it (disk full, ...): nothing was written, the
+     *                                caller applies it again later
      */
     void apply(int partition, long offset, String session, byte[] value);
 
@@ -67,6 +69,19 @@ public interface SessionLedger {
 
     /** Records how many context tokens a standing query's last evaluation covered. */
     default void recordWatchProgress(String session, String watchId, long contextTokens) {
+    }
+
+    /**
+     * Why the ledger's writes fail now (a full disk, a file-size limit, an I/O error), or empty when they succeed. While
+     * they fail {@link #apply} throws {@link StoreWriteException} and the caller retries later.
+     */
+    default java.util.Optional<String> writeFailure() {
+        return java.util.Optional.empty();
+    }
+
+    /** Tries one small write, so a failure clears once writes succeed again; whether they do. */
+    default boolean probeWrites() {
+        return true;
     }
 
     /** Forgets the progress of a deleted standing query. */

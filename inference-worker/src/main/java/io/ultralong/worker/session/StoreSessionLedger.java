@@ -138,7 +138,23 @@ public final class StoreSessionLedger implements SessionLedger {
                         + " at " + partition + "@" + offset + " leaves a gap (expected seq " + result.expectedSeq() + ")");
             }
         } catch (RocksDBException e) {
-            throw new IllegalStateException("the context store failed applying " + partition + "@" + offset, e);
+            throw new StoreWriteException("the context store failed applying " + partition + "@" + offset + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public java.util.Optional<String> writeFailure() {
+        return store.writeFailure();
+    }
+
+    @Override
+    public boolean probeWrites() {
+        try {
+            store.probeWrites();
+            return true;
+        } catch (RocksDBException e) {
+            return false;
         }
     }
 
