@@ -173,6 +173,32 @@ public final class ContextStore implements AutoCloseable {
         return tokenLog.appliedOffset(partition);
     }
 
+    /**
+     * Forgets where the partition was read to, so it is applied again from its log start (its sessions' data must be
+     * deleted first: the partition's log no longer matches what was applied from it).
+     */
+    public void resetPartition(int partition) throws RocksDBException {
+        writing(() -> {
+            synchronized (writeLock) {
+                tokenLog.resetWatermark(partition);
+            }
+            return null;
+        });
+    }
+
+    /** Records that offsets [from, to) of the partition were gone from Kafka (retention, data loss) before they were applied. */
+    public void markRecordsLost(int partition, long from, long to) throws RocksDBException {
+        writing(() -> {
+            tokenLog.markLost(partition, from, to);
+            return null;
+        });
+    }
+
+    /** {from, to} of the last loss {@link #markRecordsLost} recorded for the partition, or null if none. */
+    public long[] recordsLost(int partition) throws RocksDBException {
+        return tokenLog.lost(partition);
+    }
+
     /** All tokens of the session in position order. */
     public int[] readTokens(String session) throws RocksDBException {
         return tokenLog.read(session, Long.MAX_VALUE, Long.MAX_VALUE);

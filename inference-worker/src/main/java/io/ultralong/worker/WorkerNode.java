@@ -16,6 +16,7 @@ import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.worker.kafka.RequestFeed;
 import io.ultralong.worker.kafka.ResponsePublisher;
 import io.ultralong.worker.kafka.TokenFeed;
+import io.ultralong.worker.kafka.TopicRetention;
 import io.ultralong.worker.query.AnswerEngine;
 import io.ultralong.worker.query.QueryScheduler;
 import io.ultralong.worker.session.SessionLedger;
@@ -53,6 +54,7 @@ public final class WorkerNode implements AutoCloseable {
     /**
      * @throws CoPartitioning.CoPartitioningException when the tokens and requests topics exist with different partition
      *                                                counts (a worker started before they exist checks when they appear)
+     * @throws TopicRetention.UnsafeRetentionException when the tokens topic is compacted
      */
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         checkCoPartitioning(settings);
@@ -79,6 +81,8 @@ public final class WorkerNode implements AutoCloseable {
             watches.sessionAdvanced(session);
         });
         ledger.onSessionDeleting(engine::sessionDeleting);
+        // Dropped to be rebuilt from the log: the session's cached KV goes, its watches stay.
+        ledger.onSessionRebuilding(engine::sessionDeleting, engine::sessionDeleted);
         ledger.onSessionDeleted(session -> {
             engine.sessionDeleted(session);
             watches.sessionDeleted(session);
@@ -94,7 +98,13 @@ public final class WorkerNode implements AutoCloseable {
                 LOG.info("{} and {} do not exist yet: their partition counts are checked when they appear",
                         topics.tokens(), topics.requests());
             }
-        } catch (CoPartitioning.CoPartitioningException e) {
+            TopicRetention.check(admin, topics).forEach(warning -> LOG.warn("Topic retention: {}", warning));
+            String recordsKept = TopicRetention.recordsRetention(admin, topics);
+            if (recordsKept != null) {
+                LOG.info("A deleted session's raw text stays in {} for {}; this worker's store and the shared KV tier "
+                        + "drop it when the delete arrives", topics.records(), recordsKept);
+            }
+        } catch (CoPartitioning.CoPartitioningException | TopicRetention.UnsafeRetentionException e) {
             throw e;
         } catch (IllegalStateException e) {
             // Kafka not reachable yet: the token feed checks once it gets partitions.

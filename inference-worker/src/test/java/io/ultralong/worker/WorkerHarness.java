@@ -106,6 +106,11 @@ final class WorkerHarness implements AutoCloseable {
         return sourceOffset;
     }
 
+    /** Numbers the session's next chunk as its first again (its topic was recreated empty). */
+    void restartNumbering(String session) {
+        seqAndPosition.remove(session);
+    }
+
     void delete(String session) throws Exception {
         producer.send(new ProducerRecord<>(prefix + "tokens", session, null)).get();
         seqAndPosition.remove(session);

@@ -74,6 +74,8 @@ public final class TokenFeed implements Runnable, AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean coPartitioningChecked;
     private volatile String stopReason;
+    private final java.util.concurrent.atomic.AtomicLong rebuilt = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
     /** Why the store's last write failed while the feed waits to retry; null when all is well. */
     private volatile String storeFailure;
     private volatile long storeFailures;
@@ -241,6 +243,16 @@ public final class TokenFeed implements Runnable, AutoCloseable {
         return stopReason;
     }
 
+    /** Partitions whose stored position lay beyond their log end, so their sessions were rebuilt. */
+    public long partitionsRebuilt() {
+        return rebuilt.get();
+    }
+
+    /** Partitions found to have lost records (deleted before they were applied). */
+    public long partitionsWithLostRecords() {
+        return lost.get();
+    }
+
     /** Records moved to the tokens DLQ since the start. */
     public long deadLettered() {
         return deadLetters.sent();
@@ -261,12 +273,43 @@ public final class TokenFeed implements Runnable, AutoCloseable {
                 checkCoPartitioning();
             }
             List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
+            Map<TopicPartition, Long> logStart = consumer.beginningOffsets(partitions);
+            Map<TopicPartition, Long> logEnd = consumer.endOffsets(partitions);
+            int partitionCount = consumer.partitionsFor(topic).size();
             for (TopicPartition partition : partitions) {
-                consumer.seek(partition, ledger.nextOffset(partition.partition()));
+                consumer.seek(partition, startingOffset(partition, logStart.get(partition), logEnd.get(partition), partitionCount));
             }
             owned.addAll(numbers);
             LOG.info("Assigned tokens partitions {} (now owning {})", numbers, owned);
             ownership.assigned(numbers);
+        }
+
+        /**
+         * Where to read the partition from: after what the ledger applied, unless the log no longer matches it. A
+         * stored position beyond the log end means the log is not the one the ledger was built from (the topic was
+         * recreated, or Kafka lost records): the partition's sessions are dropped and rebuilt from the log start. A
+         * position before the log start means records were deleted (retention) or lost before they were applied: they
+         * can never be applied, so the sessions that may lack them are marked incomplete and refuse queries with a clear
+         * error; reading goes on from the log start. Never a silent skip, never a silent replay.
+         */
+        private long startingOffset(TopicPartition partition, long start, long end, int partitionCount) {
+            int number = partition.partition();
+            java.util.function.ToIntFunction<String> partitionOf =
+                    session -> io.ultralong.protocol.watch.WatchKeys.partitionOf(session, partitionCount);
+            long next = ledger.nextOffset(number);
+            if (next > end) {
+                LOG.error("The stored position {} of {} lies beyond its log end {}: the topic was recreated or Kafka lost "
+                        + "records. Rebuilding the partition's sessions from its log start {}", next, partition, end, start);
+                ledger.rebuildPartition(number, partitionOf);
+                rebuilt.incrementAndGet();
+                next = 0;
+            }
+            if (next < start) {
+                ledger.recordsLost(number, next, start, partitionOf);
+                lost.incrementAndGet();
+                next = start;
+            }
+            return next;
         }
 
         /**

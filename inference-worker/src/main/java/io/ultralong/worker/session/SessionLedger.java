@@ -84,6 +84,33 @@ public interface SessionLedger {
         return true;
     }
 
+    /**
+     * Why the session lacks records for good (they were gone from Kafka before this worker applied them), or empty.
+     * Queries on such a session answer {@code context-incomplete} instead of answering over a context with a hole.
+     */
+    default java.util.Optional<String> incomplete(String session) {
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * The partition's log no longer holds what this ledger applied from it (its stored position lies beyond the log
+     * end: the topic was recreated, or Kafka lost records): drops the partition's sessions and its position, so the
+     * partition is applied again from its log start.
+     */
+    default void rebuildPartition(int partition, java.util.function.ToIntFunction<String> partitionOf) {
+    }
+
+    /**
+     * Offsets [from, to) of the partition were gone from Kafka before this ledger applied them (retention deleted
+     * them, or Kafka lost them): its sessions, and any that later shows a seq gap, are marked {@link #incomplete}.
+     */
+    default void recordsLost(int partition, long from, long to, java.util.function.ToIntFunction<String> partitionOf) {
+    }
+
+    /** Tells {@code before} and {@code after} of every session {@link #rebuildPartition} drops (its watches stay). */
+    default void onSessionRebuilding(java.util.function.Consumer<String> before, java.util.function.Consumer<String> after) {
+    }
+
     /** Forgets the progress of a deleted standing query. */
     default void forgetWatch(String session, String watchId) {
     }
