@@ -76,7 +76,22 @@ public final class WorkerNode implements AutoCloseable {
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
         this.watches = new WatchEvaluator(settings.kafka(), settings.topics(), settings.workerId(), scheduler,
                 ledger, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
-        this.tokens = new TokenFeed(settings, ledger, requests, session -> {
+        // Watches learn of a partition before its chunks are applied (to read the previous owner's progress) and
+        // give it up after its requests (so no answer of it is announced once the next owner may have it).
+        TokenFeed.Ownership ownership = new TokenFeed.Ownership() {
+            @Override
+            public void assigned(java.util.Collection<Integer> partitions) {
+                watches.partitionsAssigned(partitions);
+                requests.assigned(partitions);
+            }
+
+            @Override
+            public void revoked(java.util.Collection<Integer> partitions) {
+                requests.revoked(partitions);
+                watches.partitionsRevoked(partitions);
+            }
+        };
+        this.tokens = new TokenFeed(settings, ledger, ownership, session -> {
             scheduler.sessionAdvanced(session);
             watches.sessionAdvanced(session);
         });

@@ -44,7 +44,8 @@ final class WorkerHarness implements AutoCloseable {
 
     WorkerHarness(KafkaBroker broker) {
         this.broker = broker;
-        broker.createTopics(PARTITIONS, prefix + "records", prefix + "tokens", prefix + "requests", prefix + "watches");
+        broker.createTopics(PARTITIONS, prefix + "records", prefix + "tokens", prefix + "requests", prefix + "watches",
+                prefix + "watch-progress");
         broker.createTopics(2, prefix + "responses", prefix + "answers", prefix + "tokens.dlq");
         this.producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(), new ByteArraySerializer());
         this.responses = new TopicTail(broker.bootstrapServers(), prefix + "responses", true, "harness-responses", record ->
