@@ -5,7 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.ultralong.protocol.kafka.TopicTail;
@@ -28,15 +31,17 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A partition moves with its watches: worker A evaluates a watch twice and is closed, a record arrives while no one
- * owns the partition, worker B (another store, empty) takes the partition and rebuilds the session from the log. B
- * must announce exactly one answer, over the record that arrived during the move: none of A's again (it would, counting
- * from its own empty view, while replaying the log), and not nothing.
+ * Partitions move with their watches: worker A evaluates the watches of two sessions twice each and is closed; while
+ * no one owns them, a record arrives for one session; worker B (another store, empty) takes the partitions and rebuilds
+ * both sessions from the log. B announces one answer for the busy session, over the record of the move (not nothing),
+ * and none for the quiet one until it gets a new record (counting from its own empty view it would evaluate the
+ * replayed history and announce A's answer again).
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class WatchTakeoverTest {
 
-    static final String SESSION = "acme/app-log";
+    static final String QUIET = "acme/quiet-log";
+    static final String BUSY = "acme/busy-log";
 
     @Test
     void theNextOwnerNeitherRepeatsNorSkipsAnAnnouncement(KafkaBroker broker, @TempDir Path dir) throws Exception {
@@ -50,39 +55,58 @@ class WatchTakeoverTest {
                     record -> answers.add(WatchJson.decodeAnswer(record.value()))).start()) {
                 int[] line = tokenizer.encode("[2026-11-25T10:00:00Z] api: GET /health 200 in 3 ms from 10.0.0.7\n");
                 assertThat(line.length).as("each record crosses the watch's threshold").isGreaterThanOrEqualTo(30);
-                WatchDefinition watch = new WatchDefinition("errors", SESSION, "Any errors?",
-                        new SamplingParams(4, 0.0, 1.0, 0, 1L), 30, 0, null, 1);
-                long first;
-                long second;
+                Map<String, List<Long>> expected = new HashMap<>();
                 try (Worker a = Worker.start(harness.settings("a", dir.resolve("a"), Duration.ofSeconds(6)),
                         WorkerHarness.model(modelDir))) {
                     await().atMost(Duration.ofSeconds(60)).until(() -> a.node().tokens().owned().size() == WorkerHarness.PARTITIONS);
-                    producer.send(new ProducerRecord<>(harness.prefix + "watches", WatchKeys.partitionOf(SESSION, WorkerHarness.PARTITIONS),
-                            WatchKeys.key(SESSION, watch.watchId()), WatchJson.encode(watch))).get();
-                    await().atMost(Duration.ofSeconds(30)).until(() -> a.node().watches().watches().size() == 1);
-                    first = harness.append(SESSION, line);
-                    await().atMost(Duration.ofSeconds(60)).until(() -> answers.size() == 1);
-                    await().atMost(Duration.ofSeconds(30)).until(() -> a.node().scheduler().queued() == 0);
-                    second = harness.append(SESSION, line);
-                    await().atMost(Duration.ofSeconds(60)).until(() -> answers.size() == 2);
+                    for (String session : List.of(QUIET, BUSY)) {
+                        producer.send(watch(harness, session)).get();
+                    }
+                    await().atMost(Duration.ofSeconds(30)).until(() -> a.node().watches().watches().size() == 2);
+                    for (int round = 0; round < 2; round++) {
+                        for (String session : List.of(QUIET, BUSY)) {
+                            expected.computeIfAbsent(session, s -> new ArrayList<>()).add(harness.append(session, line));
+                        }
+                        int announced = 2 * (round + 1);
+                        await().atMost(Duration.ofSeconds(90)).until(() -> answers.size() == announced
+                                && a.node().scheduler().queued() == 0 && a.node().scheduler().currentRequestId() == null);
+                    }
                 }
-                assertThat(answers).extracting(WatchAnswer::coveredSeq).containsExactly(first, second);
+                assertThat(coveredSeqs(answers, QUIET)).isEqualTo(expected.get(QUIET));
+                assertThat(coveredSeqs(answers, BUSY)).isEqualTo(expected.get(BUSY));
 
-                // Arrives while the partition has no owner.
-                long during = harness.append(SESSION, line);
+                // While the partition has no owner a record arrives for one session; none for the other.
+                expected.get(BUSY).add(harness.append(BUSY, line));
 
                 try (Worker b = Worker.start(harness.settings("b", dir.resolve("b"), Duration.ofSeconds(6)),
                         WorkerHarness.model(modelDir))) {
-                    await().atMost(Duration.ofSeconds(90)).until(() -> answers.size() >= 3);
-                    // Let B finish everything it would do: the whole log applied, no evaluation queued or running.
-                    await().atMost(Duration.ofSeconds(60)).until(() -> b.ledger().appliedSeq(SESSION) == during
+                    // B rebuilds both sessions from the log (its store is empty): the busy one's new record is
+                    // evaluated, the quiet one's history is not evaluated again.
+                    await().atMost(Duration.ofSeconds(90)).until(() -> coveredSeqs(answers, BUSY).size() == 3);
+                    await().atMost(Duration.ofSeconds(60)).until(() -> b.ledger().appliedSeq(QUIET) == expected.get(QUIET).get(1)
                             && b.node().scheduler().queued() == 0 && b.node().scheduler().currentRequestId() == null);
-                    assertThat(answers).extracting(WatchAnswer::coveredSeq).containsExactly(first, second, during);
-                    assertThat(b.node().watches().announced()).isEqualTo(1);
-                    // Its answer prefilled only what A had not covered... on B's empty store, from scratch: all of it.
-                    assertThat(answers.get(2).usage().contextTokens()).isGreaterThan(3L * line.length);
+                    // One more record for the quiet session: its answer comes after anything B could have repeated.
+                    expected.get(QUIET).add(harness.append(QUIET, line));
+                    await().atMost(Duration.ofSeconds(90)).until(() -> coveredSeqs(answers, QUIET).contains(expected.get(QUIET).get(2)));
+                    await().atMost(Duration.ofSeconds(60)).until(() -> b.node().scheduler().queued() == 0
+                            && b.node().scheduler().currentRequestId() == null);
+
+                    assertThat(coveredSeqs(answers, QUIET)).as("nothing of A's announced again").isEqualTo(expected.get(QUIET));
+                    assertThat(coveredSeqs(answers, BUSY)).as("the record of the move announced").isEqualTo(expected.get(BUSY));
+                    assertThat(b.node().watches().announced()).isEqualTo(2);
                 }
             }
         }
+    }
+
+    private static List<Long> coveredSeqs(List<WatchAnswer> answers, String session) {
+        return answers.stream().filter(answer -> answer.session().equals(session)).map(WatchAnswer::coveredSeq).toList();
+    }
+
+    private static ProducerRecord<String, byte[]> watch(WorkerHarness harness, String session) {
+        WatchDefinition watch = new WatchDefinition("errors", session, "Any errors?",
+                new SamplingParams(4, 0.0, 1.0, 0, 1L), 30, 0, null, 1);
+        return new ProducerRecord<>(harness.prefix + "watches", WatchKeys.partitionOf(session, WorkerHarness.PARTITIONS),
+                WatchKeys.key(session, watch.watchId()), WatchJson.encode(watch));
     }
 }
