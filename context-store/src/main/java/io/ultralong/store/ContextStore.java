@@ -64,6 +64,8 @@ public final class ContextStore implements AutoCloseable {
     private final SessionTable sessions;
     private final TokenLog tokenLog;
     private final KvBlockStore kvBlocks;
+    /** Retries at open the shared purges that failed before; null without a shared tier. */
+    private final Thread purgeRetry;
     /** The last RocksDB write failure's message while writes fail; null once a write succeeded again. */
     private volatile String writeFailure;
 
@@ -99,8 +101,23 @@ public final class ContextStore implements AutoCloseable {
         writeOptions = new WriteOptions();
         sessions = new SessionTable(db, writeOptions, family("sessions"), family("records"), family("watch_progress"));
         tokenLog = new TokenLog(db, writeOptions, family("tokens"), family("watermarks"), sessions);
-        kvBlocks = new KvBlockStore(dir, db, writeOptions, family("kv_index"), family("kv_access"), kvQuotaBytes,
-                shared, counters, writeLock);
+        kvBlocks = new KvBlockStore(dir, db, writeOptions, family("kv_index"), family("kv_access"), handles.get(0),
+                kvQuotaBytes, shared, counters, writeLock);
+        if (shared != null) {
+            // Deletes whose shared purge failed before a restart: retried off the open path (the tier may be slow).
+            // close() waits for it: it reads RocksDB.
+            purgeRetry = new Thread(() -> {
+                try {
+                    kvBlocks.retrySharedPurges();
+                } catch (RocksDBException | RuntimeException e) {
+                    LOG.warn("Pending purges of the shared KV tier not retried: {}", e.getMessage());
+                }
+            }, "shared-kv-purges");
+            purgeRetry.setDaemon(true);
+            purgeRetry.start();
+        } else {
+            purgeRetry = null;
+        }
     }
 
     public static ContextStore open(Path dir) throws RocksDBException {
@@ -329,6 +346,19 @@ public final class ContextStore implements AutoCloseable {
         return kvBlocks.readVerified(fingerprint, session, sessionTokens, blockSize, consumer);
     }
 
+    /**
+     * Deleted sessions whose KV blocks could not be removed from the shared tier yet (it failed at the delete); each is
+     * retried after the next shared write that succeeds, at the next open, and by {@link #retrySharedPurges()}.
+     */
+    public int sharedPurgesPending() {
+        return kvBlocks.sharedPurgesPending();
+    }
+
+    /** Retries the pending purges of the shared tier now; how many are still pending. */
+    public int retrySharedPurges() throws RocksDBException {
+        return kvBlocks.retrySharedPurges();
+    }
+
     public StoreStatistics statistics() throws RocksDBException {
         return counters.snapshot(kvBlocks.storedBytes());
     }
@@ -437,6 +467,13 @@ public final class ContextStore implements AutoCloseable {
 
     @Override
     public void close() {
+        if (purgeRetry != null) {
+            try {
+                purgeRetry.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         try {
             db.flushWal(true);
         } catch (RocksDBException e) {
