@@ -159,7 +159,8 @@ public final class WatchEvaluator implements AutoCloseable {
                 sharedProgress.remove(record.key());
                 if (owns(removed.definition.session())) {
                     // The owner clears the progress too, or compaction would keep it for ever.
-                    sendInTransaction(List.of(progressTombstone(removed.definition.session(), record.key())));
+                    sendInTransaction(java.util.Collections.singletonList(
+                            progressTombstone(removed.definition.session(), record.key())));
                 }
                 LOG.info("Watch {} of {} deleted", removed.definition.watchId(), removed.definition.session());
             }
