@@ -139,8 +139,11 @@ class LostRecordsTest {
         broker.createTopics(List.of(
                 new NewTopic(compacted.tokens(), 2, (short) 1).configs(Map.of("cleanup.policy", "compact")),
                 new NewTopic(compacted.requests(), 2, (short) 1)));
-        assertThatThrownBy(() -> TopicRetention.check(broker.admin(), compacted))
-                .isInstanceOf(TopicRetention.UnsafeRetentionException.class).hasMessageContaining("cleanup.policy=compact");
+        // A topic just created may take a moment to be described: until then it counts as absent (not checked).
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                assertThatThrownBy(() -> TopicRetention.check(broker.admin(), compacted))
+                        .isInstanceOf(TopicRetention.UnsafeRetentionException.class)
+                        .hasMessageContaining("cleanup.policy=compact"));
         try (ContextStore store = ContextStore.open(dir.resolve("store"))) {
             WorkerSettings settings = new WorkerSettings(broker.bootstrapServers(), compacted.prefix(), "g", "w", dir,
                     Duration.ofSeconds(10), 8);
@@ -155,16 +158,20 @@ class LostRecordsTest {
                 new NewTopic(finite.tokens(), 2, (short) 1).configs(Map.of("retention.ms", "604800000")),
                 new NewTopic(finite.watches(), 2, (short) 1),
                 new NewTopic(finite.records(), 2, (short) 1).configs(Map.of("retention.ms", "86400000"))));
-        assertThat(TopicRetention.check(broker.admin(), finite)).satisfiesExactlyInAnyOrder(
-                warning -> assertThat(warning).startsWith(finite.tokens()).contains("PT168H").contains("context-incomplete"),
-                warning -> assertThat(warning).startsWith(finite.watches()).contains("cleanup.policy=delete"));
-        assertThat(TopicRetention.recordsRetention(broker.admin(), finite)).startsWith("PT24H");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(TopicRetention.check(broker.admin(), finite)).satisfiesExactlyInAnyOrder(
+                    warning -> assertThat(warning).startsWith(finite.tokens()).contains("PT168H").contains("context-incomplete"),
+                    warning -> assertThat(warning).startsWith(finite.watches()).contains("cleanup.policy=delete"));
+            assertThat(TopicRetention.recordsRetention(broker.admin(), finite)).startsWith("PT24H");
+        });
 
         Topics asCreated = new Topics(KafkaBroker.uniqueName("ret") + ".");
         broker.createTopics(asCreated.all().stream().map(name -> new NewTopic(name, 2, (short) 1)
                 .configs(asCreated.defaultConfigs().getOrDefault(name, Map.of()))).toList());
-        assertThat(TopicRetention.check(broker.admin(), asCreated)).as("the platform's own topics").isEmpty();
-        assertThat(TopicRetention.recordsRetention(broker.admin(), asCreated)).startsWith("forever");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(TopicRetention.recordsRetention(broker.admin(), asCreated)).startsWith("forever");
+            assertThat(TopicRetention.check(broker.admin(), asCreated)).as("the platform's own topics").isEmpty();
+        });
     }
 
     private static Worker start(WorkerHarness harness, Path dir, Path modelDir) {

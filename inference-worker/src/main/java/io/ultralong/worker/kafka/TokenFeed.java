@@ -273,11 +273,22 @@ public final class TokenFeed implements Runnable, AutoCloseable {
                 checkCoPartitioning();
             }
             List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
-            Map<TopicPartition, Long> logStart = consumer.beginningOffsets(partitions);
-            Map<TopicPartition, Long> logEnd = consumer.endOffsets(partitions);
+            Map<TopicPartition, Long> logStart;
+            Map<TopicPartition, Long> logEnd;
+            try {
+                logStart = consumer.beginningOffsets(partitions);
+                logEnd = consumer.endOffsets(partitions);
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                // A leader away right now must not stop the feed: resume where the store says, unchecked this time.
+                LOG.warn("Log bounds of {} unknown ({}): resuming where the store says without checking them", partitions,
+                        e.getMessage());
+                logStart = null;
+                logEnd = null;
+            }
             int partitionCount = consumer.partitionsFor(topic).size();
             for (TopicPartition partition : partitions) {
-                consumer.seek(partition, startingOffset(partition, logStart.get(partition), logEnd.get(partition), partitionCount));
+                consumer.seek(partition, logStart == null ? ledger.nextOffset(partition.partition())
+                        : startingOffset(partition, logStart.get(partition), logEnd.get(partition), partitionCount));
             }
             owned.addAll(numbers);
             LOG.info("Assigned tokens partitions {} (now owning {})", numbers, owned);
