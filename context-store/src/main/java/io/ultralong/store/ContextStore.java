@@ -50,6 +50,8 @@ public final class ContextStore implements AutoCloseable {
     private static final List<String> FAMILIES = List.of("sessions", "tokens", "records", "watermarks",
             "kv_index", "kv_access", "watch_progress");
 
+    private static final byte[] WRITE_PROBE_KEY = "write-probe".getBytes(UTF_8);
+
     private final LRUCache blockCache;
     private final DBOptions dbOptions;
     private final Statistics rocksStatistics;
@@ -62,11 +64,19 @@ public final class ContextStore implements AutoCloseable {
     private final SessionTable sessions;
     private final TokenLog tokenLog;
     private final KvBlockStore kvBlocks;
+    /** Retries at open the shared purges that failed before; null without a shared tier. */
+    private final Thread purgeRetry;
+    /** The last RocksDB write failure's message while writes fail; null once a write succeeded again. */
+    private volatile String writeFailure;
 
     private ContextStore(Path dir, long blockCacheBytes, long kvQuotaBytes, SharedKvTier shared) throws RocksDBException {
         RocksDB.loadLibrary();
         blockCache = new LRUCache(blockCacheBytes);
-        dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
+        // paranoid_checks off: with it, one failed WAL append (disk full, file too large) turns the database read-only
+        // until it is reopened (RocksJava has no DB::Resume), so a worker could never recover by itself once space is
+        // back. Reads still verify block checksums; the torn WAL record such a failure may leave is dealt with in
+        // writing() below.
+        dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true).setParanoidChecks(false);
         // Everything in RocksDB is now small (no KV payloads) and read back often: compress, cache its blocks.
         cfOptions = new ColumnFamilyOptions()
                 .setCompressionType(CompressionType.LZ4_COMPRESSION)
@@ -91,8 +101,23 @@ public final class ContextStore implements AutoCloseable {
         writeOptions = new WriteOptions();
         sessions = new SessionTable(db, writeOptions, family("sessions"), family("records"), family("watch_progress"));
         tokenLog = new TokenLog(db, writeOptions, family("tokens"), family("watermarks"), sessions);
-        kvBlocks = new KvBlockStore(dir, db, writeOptions, family("kv_index"), family("kv_access"), kvQuotaBytes,
-                shared, counters, writeLock);
+        kvBlocks = new KvBlockStore(dir, db, writeOptions, family("kv_index"), family("kv_access"), handles.get(0),
+                kvQuotaBytes, shared, counters, writeLock);
+        if (shared != null) {
+            // Deletes whose shared purge failed before a restart: retried off the open path (the tier may be slow).
+            // close() waits for it: it reads RocksDB.
+            purgeRetry = new Thread(() -> {
+                try {
+                    kvBlocks.retrySharedPurges();
+                } catch (RocksDBException | RuntimeException e) {
+                    LOG.warn("Pending purges of the shared KV tier not retried: {}", e.getMessage());
+                }
+            }, "shared-kv-purges");
+            purgeRetry.setDaemon(true);
+            purgeRetry.start();
+        } else {
+            purgeRetry = null;
+        }
     }
 
     public static ContextStore open(Path dir) throws RocksDBException {
@@ -153,14 +178,42 @@ public final class ContextStore implements AutoCloseable {
     public AppendResult appendChunk(String session, long seq, long firstPosition, long sourceOffset,
                                     int[] chunk, int partition, long consumedOffset,
                                     UnaryOperator<byte[]> nextMetadata) throws RocksDBException {
-        synchronized (writeLock) {
-            return tokenLog.append(session, seq, firstPosition, sourceOffset, chunk, partition, consumedOffset, nextMetadata);
-        }
+        return writing(() -> {
+            synchronized (writeLock) {
+                return tokenLog.append(session, seq, firstPosition, sourceOffset, chunk, partition, consumedOffset, nextMetadata);
+            }
+        });
     }
 
     /** Next offset to consume for the partition, or -1 when none was stored. */
     public long appliedOffset(int partition) throws RocksDBException {
         return tokenLog.appliedOffset(partition);
+    }
+
+    /**
+     * Forgets where the partition was read to, so it is applied again from its log start (its sessions' data must be
+     * deleted first: the partition's log no longer matches what was applied from it).
+     */
+    public void resetPartition(int partition) throws RocksDBException {
+        writing(() -> {
+            synchronized (writeLock) {
+                tokenLog.resetWatermark(partition);
+            }
+            return null;
+        });
+    }
+
+    /** Records that offsets [from, to) of the partition were gone from Kafka (retention, data loss) before they were applied. */
+    public void markRecordsLost(int partition, long from, long to) throws RocksDBException {
+        writing(() -> {
+            tokenLog.markLost(partition, from, to);
+            return null;
+        });
+    }
+
+    /** {from, to} of the last loss {@link #markRecordsLost} recorded for the partition, or null if none. */
+    public long[] recordsLost(int partition) throws RocksDBException {
+        return tokenLog.lost(partition);
     }
 
     /** All tokens of the session in position order. */
@@ -190,13 +243,19 @@ public final class ContextStore implements AutoCloseable {
 
     /** Replaces the small metadata blob of an existing session (or creates the session with it). */
     public void putMetadata(String session, byte[] metadata) throws RocksDBException {
-        synchronized (writeLock) {
-            sessions.putMetadata(session, metadata);
-        }
+        writing(() -> {
+            synchronized (writeLock) {
+                sessions.putMetadata(session, metadata);
+            }
+            return null;
+        });
     }
 
     public void putRecord(String session, long seq, byte[] record) throws RocksDBException {
-        sessions.putRecord(session, seq, record);
+        writing(() -> {
+            sessions.putRecord(session, seq, record);
+            return null;
+        });
     }
 
     public byte[] record(String session, long seq) throws RocksDBException {
@@ -205,21 +264,27 @@ public final class ContextStore implements AutoCloseable {
 
     /** Removes everything of the session (range deletes, then its KV files); compaction gives the space back. */
     public void deleteSession(String session) throws RocksDBException {
-        synchronized (writeLock) {
-            try (WriteBatch batch = new WriteBatch()) {
-                sessions.delete(batch, session);
-                tokenLog.delete(batch, session);
-                db.write(writeOptions, batch);
+        writing(() -> {
+            synchronized (writeLock) {
+                try (WriteBatch batch = new WriteBatch()) {
+                    sessions.delete(batch, session);
+                    tokenLog.delete(batch, session);
+                    db.write(writeOptions, batch);
+                }
             }
-        }
-        kvBlocks.deleteSession(session);
+            kvBlocks.deleteSession(session);
+            return null;
+        });
     }
 
     // ---------------------------------------------------------------- standing queries
 
     /** Records that the watch's last evaluation covered the session's first {@code contextTokens} tokens. */
     public void putWatchProgress(String session, String watchId, long contextTokens) throws RocksDBException {
-        sessions.putWatchProgress(session, watchId, contextTokens);
+        writing(() -> {
+            sessions.putWatchProgress(session, watchId, contextTokens);
+            return null;
+        });
     }
 
     /** The context tokens the watch's last evaluation covered, or -1 if none was recorded here. */
@@ -229,7 +294,10 @@ public final class ContextStore implements AutoCloseable {
 
     /** Forgets a deleted watch's progress. */
     public void deleteWatchProgress(String session, String watchId) throws RocksDBException {
-        sessions.deleteWatchProgress(session, watchId);
+        writing(() -> {
+            sessions.deleteWatchProgress(session, watchId);
+            return null;
+        });
     }
 
     // ---------------------------------------------------------------- KV blocks
@@ -241,13 +309,16 @@ public final class ContextStore implements AutoCloseable {
      */
     public void putKvBlock(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize,
                            byte[] block) throws RocksDBException {
-        kvBlocks.put(fingerprint, session, blockIndex, sessionTokens, blockSize, ByteBuffer.wrap(block));
+        putKvBlock(fingerprint, session, blockIndex, sessionTokens, blockSize, ByteBuffer.wrap(block));
     }
 
     /** Same as the byte[] form, from a buffer's remaining bytes (a direct buffer is written without a copy). */
     public void putKvBlock(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize,
                            ByteBuffer block) throws RocksDBException {
-        kvBlocks.put(fingerprint, session, blockIndex, sessionTokens, blockSize, block.slice());
+        writing(() -> {
+            kvBlocks.put(fingerprint, session, blockIndex, sessionTokens, blockSize, block.slice());
+            return null;
+        });
     }
 
     /**
@@ -275,8 +346,87 @@ public final class ContextStore implements AutoCloseable {
         return kvBlocks.readVerified(fingerprint, session, sessionTokens, blockSize, consumer);
     }
 
+    /**
+     * Deleted sessions whose KV blocks could not be removed from the shared tier yet (it failed at the delete); each is
+     * retried after the next shared write that succeeds, at the next open, and by {@link #retrySharedPurges()}.
+     */
+    public int sharedPurgesPending() {
+        return kvBlocks.sharedPurgesPending();
+    }
+
+    /** Retries the pending purges of the shared tier now; how many are still pending. */
+    public int retrySharedPurges() throws RocksDBException {
+        return kvBlocks.retrySharedPurges();
+    }
+
     public StoreStatistics statistics() throws RocksDBException {
         return counters.snapshot(kvBlocks.storedBytes());
+    }
+
+    // ---------------------------------------------------------------- write failures
+
+    /**
+     * Why the store's writes fail now (RocksDB's message: "No space left on device", "File too large", ...), or empty
+     * when the last write succeeded. Reads keep working meanwhile.
+     */
+    public java.util.Optional<String> writeFailure() {
+        return java.util.Optional.ofNullable(writeFailure);
+    }
+
+    /**
+     * Writes one small key to learn whether writes succeed again (space was freed), so a store whose writes failed can
+     * report recovery before real work arrives.
+     *
+     * @throws RocksDBException when writes still fail
+     */
+    public void probeWrites() throws RocksDBException {
+        writing(() -> {
+            db.put(handles.get(0), writeOptions, WRITE_PROBE_KEY, StoreKeys.longValue(System.currentTimeMillis()));
+            return null;
+        });
+    }
+
+    @FunctionalInterface
+    private interface RocksWrite<T> {
+        T run() throws RocksDBException;
+    }
+
+    /**
+     * Runs one of the store's RocksDB writes, noting whether it failed. A failed WAL append may leave a torn record at
+     * the end of the WAL, and recovery after a crash stops at it: every write after it would be rolled back (consistently,
+     * since data and watermarks share batches, but the worker would replay them). So the first write that succeeds
+     * after a failure flushes the memtables to fsynced SST files, which also starts a new WAL, and only then clears
+     * the failure.
+     */
+    private <T> T writing(RocksWrite<T> write) throws RocksDBException {
+        T result;
+        try {
+            result = write.run();
+        } catch (RocksDBException e) {
+            if (writeFailure == null) {
+                LOG.error("Context store writes fail: {}", e.getMessage());
+            }
+            writeFailure = e.getMessage() == null ? e.toString() : e.getMessage();
+            throw e;
+        }
+        if (writeFailure != null) {
+            recoverFromWriteFailure();
+        }
+        return result;
+    }
+
+    private synchronized void recoverFromWriteFailure() throws RocksDBException {
+        if (writeFailure == null) {
+            return;
+        }
+        try {
+            flush();
+        } catch (RocksDBException e) {
+            writeFailure = e.getMessage();
+            throw e;
+        }
+        LOG.info("Context store writes succeed again (after: {}); memtables flushed past the failed WAL append", writeFailure);
+        writeFailure = null;
     }
 
     // ---------------------------------------------------------------- maintenance
@@ -317,6 +467,13 @@ public final class ContextStore implements AutoCloseable {
 
     @Override
     public void close() {
+        if (purgeRetry != null) {
+            try {
+                purgeRetry.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         try {
             db.flushWal(true);
         } catch (RocksDBException e) {

@@ -57,6 +57,9 @@ final class KvBlockStore {
     private final KvQuota quota;
     private final StoreCounters counters;
     private final Object writeLock;
+    /** Deleted sessions whose shared blocks are still to be purged: {@code shared-purge:<session>} keys. */
+    private final ColumnFamilyHandle pendingPurges;
+    private final java.util.concurrent.atomic.AtomicInteger purgesPending = new java.util.concurrent.atomic.AtomicInteger();
 
     /** One block's index entry. */
     private record Entry(long fileBytes, long fileId, long checksum, byte[] chainHash) {
@@ -80,9 +83,17 @@ final class KvBlockStore {
         }
     }
 
+    private static final byte[] PURGE_PREFIX = "shared-purge:".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
     KvBlockStore(Path storeDirectory, RocksDB db, WriteOptions writeOptions, ColumnFamilyHandle index,
-                 ColumnFamilyHandle access, long quotaBytes, SharedKvTier shared, StoreCounters counters,
-                 Object writeLock) {
+                 ColumnFamilyHandle access, ColumnFamilyHandle pendingPurges, long quotaBytes, SharedKvTier shared,
+                 StoreCounters counters, Object writeLock) {
+        this.pendingPurges = pendingPurges;
+        try (RocksIterator it = db.newIterator(pendingPurges)) {
+            for (it.seek(PURGE_PREFIX); it.isValid() && startsWith(it.key(), PURGE_PREFIX); it.next()) {
+                purgesPending.incrementAndGet();
+            }
+        }
         this.db = db;
         this.writeOptions = writeOptions;
         this.index = index;
@@ -134,7 +145,11 @@ final class KvBlockStore {
             deleteQuietly(localFile(fingerprint, session, blockIndex, previous.fileId()));
         }
         counters.kvBlocksWritten.incrementAndGet();
-        onShared("KV block not copied to the shared directory", s -> s.write(fingerprint, session, blockIndex, header, payload));
+        boolean copied = onShared("KV block not copied to the shared directory",
+                s -> s.write(fingerprint, session, blockIndex, header, payload));
+        if (copied && purgesPending.get() > 0) {
+            retrySharedPurges();   // the tier answers again: purge what deletes could not
+        }
         enforceQuota(session);
     }
 
@@ -157,19 +172,19 @@ final class KvBlockStore {
             if (entry != null) {
                 if (!Arrays.equals(entry.chainHash(), chain)) {
                     counters.foreignDropped.incrementAndGet();
-                    dropFrom(fingerprint, session, blockIndex, true);
+                    dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 }
                 KvBlockFile.Read read = readLocal(localFile(fingerprint, session, blockIndex, entry.fileId()), buffer);
                 if (read.status() == KvBlockFile.Read.Status.MISSING) {
                     // Lost outside the store (an operator, a disk): a miss; the shared copy may still serve.
                     LOG.warn("KV block file {} of {} is missing; recomputing from there", blockIndex, session);
-                    dropFrom(fingerprint, session, blockIndex, false);
+                    dropFailed(fingerprint, session, blockIndex, false);
                 } else if (read.status() == KvBlockFile.Read.Status.CORRUPT
                         || read.header().checksum() != entry.checksum()
                         || !Arrays.equals(read.header().chainHash(), entry.chainHash())) {
                     counters.corruptDropped.incrementAndGet();
-                    dropFrom(fingerprint, session, blockIndex, true);
+                    dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 } else {
                     payload = read.payload();
@@ -186,13 +201,13 @@ final class KvBlockStore {
                 }
                 if (read.status() == KvBlockFile.Read.Status.CORRUPT) {
                     counters.corruptDropped.incrementAndGet();
-                    dropFrom(fingerprint, session, blockIndex, true);
+                    dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 }
                 if (read.status() == KvBlockFile.Read.Status.OK) {
                     if (!Arrays.equals(read.header().chainHash(), chain)) {
                         counters.foreignDropped.incrementAndGet();
-                        dropFrom(fingerprint, session, blockIndex, true);
+                        dropFailed(fingerprint, session, blockIndex, true);
                         return blockIndex;
                     }
                     payload = read.payload();
@@ -208,17 +223,101 @@ final class KvBlockStore {
                 counters.sharedHits.incrementAndGet();
             }
             if (blockIndex == 0) {
-                quota.touch(session);
+                touchQuietly(session);
             }
             consumer.accept(blockIndex, payload);
         }
         return blockIndex;
     }
 
-    /** Removes every local block of the session (all fingerprints), its quota bookkeeping and its shared files. */
+    /**
+     * Drops blocks that failed verification during a read. A read must never fail for the store's writes (a full disk):
+     * when the drop cannot be written, the blocks stay indexed, fail verification again next time, and the caller
+     * recomputes from here either way.
+     */
+    private void dropFailed(byte[] fingerprint, String session, long from, boolean alsoShared) {
+        try {
+            dropFrom(fingerprint, session, from, alsoShared);
+        } catch (RocksDBException e) {
+            LOG.warn("Could not drop failed KV blocks {}+ of {}: {}", from, session, e.getMessage());
+        }
+    }
+
+    /** Marks a read hit for the quota's LRU order; only an eviction hint, so a failed write loses nothing. */
+    private void touchQuietly(String session) {
+        try {
+            quota.touch(session);
+        } catch (RocksDBException e) {
+            LOG.debug("KV access time of {} not recorded: {}", session, e.getMessage());
+        }
+    }
+
+    /**
+     * Removes every local block of the session (all fingerprints), its quota bookkeeping and its shared blocks. When the
+     * shared tier cannot be reached, the purge is remembered durably and retried after the next shared write that
+     * succeeds and at the next open, so a deleted session's KV never stays there for good.
+     */
     void deleteSession(String session) throws RocksDBException {
         dropAllLocal(session);
-        onShared("Could not delete a session's KV blocks from the shared directory", s -> s.dropSession(session));
+        if (shared != null && !purgeShared(session)) {
+            db.put(pendingPurges, writeOptions, purgeKey(session), new byte[0]);
+            purgesPending.incrementAndGet();
+            LOG.warn("The shared KV tier keeps the blocks of deleted session {} until it answers again (retried after "
+                    + "its next successful write and at the next open)", session);
+        }
+    }
+
+    /** Deleted sessions whose shared blocks could not be purged yet. */
+    int sharedPurgesPending() {
+        return purgesPending.get();
+    }
+
+    /** Retries the purges of deleted sessions' shared blocks that failed; how many are still pending. */
+    int retrySharedPurges() throws RocksDBException {
+        if (shared == null) {
+            return 0;
+        }
+        int left = 0;
+        List<byte[]> done = new ArrayList<>();
+        try (RocksIterator it = db.newIterator(pendingPurges)) {
+            for (it.seek(PURGE_PREFIX); it.isValid() && startsWith(it.key(), PURGE_PREFIX); it.next()) {
+                String session = new String(it.key(), PURGE_PREFIX.length, it.key().length - PURGE_PREFIX.length,
+                        java.nio.charset.StandardCharsets.UTF_8);
+                if (purgeShared(session)) {
+                    done.add(it.key());
+                    LOG.info("Purged the shared KV blocks of deleted session {}", session);
+                } else {
+                    left++;
+                }
+            }
+        }
+        for (byte[] key : done) {
+            db.delete(pendingPurges, writeOptions, key);
+        }
+        purgesPending.set(left);
+        return left;
+    }
+
+    private boolean purgeShared(String session) {
+        try {
+            shared.dropSession(session);
+            return true;
+        } catch (UncheckedIOException e) {
+            counters.sharedErrors.incrementAndGet();
+            LOG.warn("Could not delete the KV blocks of {} from the shared tier: {}", session, e.getMessage());
+            return false;
+        }
+    }
+
+    private static byte[] purgeKey(String session) {
+        byte[] name = session.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] key = Arrays.copyOf(PURGE_PREFIX, PURGE_PREFIX.length + name.length);
+        System.arraycopy(name, 0, key, PURGE_PREFIX.length, name.length);
+        return key;
+    }
+
+    private static boolean startsWith(byte[] key, byte[] prefix) {
+        return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     private KvBlockFile.Read readLocal(Path file, ByteBuffer[] buffer) {
@@ -318,15 +417,17 @@ final class KvBlockStore {
      * Runs an action on the shared KV directory, if there is one. The shared copy only spares a partition's next
      * owner the recompute: a failure is logged and counted, never passed on to the query.
      */
-    private void onShared(String failure, Consumer<SharedKvTier> action) {
+    private boolean onShared(String failure, Consumer<SharedKvTier> action) {
         if (shared == null) {
-            return;
+            return false;
         }
         try {
             action.accept(shared);
+            return true;
         } catch (UncheckedIOException e) {
             counters.sharedErrors.incrementAndGet();
             LOG.warn("{}: {}", failure, e.getMessage());
+            return false;
         }
     }
 

@@ -81,6 +81,26 @@ final class TokenLog {
         return v == null ? -1 : ByteBuffer.wrap(v).getLong();
     }
 
+    /** Forgets the partition's watermark: it is read again from its start. */
+    void resetWatermark(int partition) throws RocksDBException {
+        db.delete(watermarks, writeOptions, partitionKey(partition));
+    }
+
+    /** Records that offsets [from, to) of the partition were gone from Kafka before they were applied here. */
+    void markLost(int partition, long from, long to) throws RocksDBException {
+        db.put(watermarks, writeOptions, lostKey(partition), ByteBuffer.allocate(2 * Long.BYTES).putLong(from).putLong(to).array());
+    }
+
+    /** {from, to} of the last loss recorded for the partition, or null. */
+    long[] lost(int partition) throws RocksDBException {
+        byte[] v = db.get(watermarks, lostKey(partition));
+        if (v == null) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.wrap(v);
+        return new long[] {b.getLong(), b.getLong()};
+    }
+
     /** Tokens of the chunks with seq <= maxSeq and sourceOffset <= maxSourceOffset, in position order. */
     int[] read(String session, long maxSeq, long maxSourceOffset) throws RocksDBException {
         SessionInfo info = sessions.get(session);
@@ -115,6 +135,12 @@ final class TokenLog {
     void delete(WriteBatch batch, String session) throws RocksDBException {
         byte[] prefix = sessionPrefix(session);
         batch.deleteRange(tokens, prefix, rangeEnd(prefix));
+    }
+
+    /** Beside the watermarks, longer than their 4-byte keys so the two never meet. */
+    private static byte[] lostKey(int partition) {
+        return ByteBuffer.allocate(5 + Integer.BYTES).put("lost:".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .putInt(partition).array();
     }
 
     private static byte[] partitionKey(int partition) {

@@ -154,6 +154,63 @@ class ObjectStoreKvTierTest {
         }
     }
 
+    /**
+     * A delete while the object store is down (its endpoint refuses connections) leaves the session's blocks there
+     * only until it is back: the purge is remembered in the store, survives a reopen, and runs after the next shared
+     * write that succeeds.
+     */
+    @Test
+    void aDeleteWhileTheObjectStoreIsDownIsPurgedOnceItIsBack() throws Exception {
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        S3Proxy own = startProxy(port);
+        int[] tokens = IntStream.range(0, 2 * BLOCK).toArray();
+        try (S3Client client = client(port)) {
+            SharedKvTier tier = SharedKvTier.objectStore(client, BUCKET, "cluster-d");
+            try (ContextStore store = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, tier)) {
+                store.putKvBlock(FINGERPRINT, "acme/deleted", 0, tokens, BLOCK, ContextStoreTest.block(0, 1_000));
+                store.putKvBlock(FINGERPRINT, "acme/deleted", 1, tokens, BLOCK, ContextStoreTest.block(1, 1_000));
+                assertThat(keys("cluster-d/")).hasSize(2);
+
+                own.stop();
+                store.deleteSession("acme/deleted");
+                assertThat(store.sharedPurgesPending()).isEqualTo(1);
+                assertThat(keys("cluster-d/")).as("still in the bucket while it is down").hasSize(2);
+            }
+            own = startProxy(port);
+            try (ContextStore reopened = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, tier)) {
+                // The retry at open, or the one after this write, purges it.
+                reopened.putKvBlock(FINGERPRINT, "acme/other", 0, tokens, BLOCK, ContextStoreTest.block(0, 1_000));
+                await().atMost(Duration.ofSeconds(30)).until(() -> reopened.sharedPurgesPending() == 0);
+                assertThat(keys("cluster-d/")).hasSize(1).allMatch(k -> k.contains(SharedKvDirectory.sessionDirectoryName("acme/other")));
+            }
+        } finally {
+            own.stop();
+        }
+    }
+
+    private static S3Proxy startProxy(int port) throws Exception {
+        S3Proxy proxy = S3Proxy.builder().blobStore(blobStores.getBlobStore()).endpoint(URI.create("http://127.0.0.1:" + port))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, "access", "secret").build();
+        proxy.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> "STARTED".equals(proxy.getState()));
+        return proxy;
+    }
+
+    private static S3Client client(int port) {
+        return S3Client.builder()
+                .endpointOverride(URI.create("http://127.0.0.1:" + port))
+                .region(Region.US_EAST_1)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("access", "secret")))
+                .forcePathStyle(true)
+                .httpClient(UrlConnectionHttpClient.create())
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .build();
+    }
+
     /** Block objects under the prefix (the filesystem backend also lists its directories as "name/" keys). */
     private static List<String> keys(String prefix) {
         List<String> out = new ArrayList<>();

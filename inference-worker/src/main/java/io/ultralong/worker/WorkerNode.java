@@ -16,6 +16,7 @@ import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.worker.kafka.RequestFeed;
 import io.ultralong.worker.kafka.ResponsePublisher;
 import io.ultralong.worker.kafka.TokenFeed;
+import io.ultralong.worker.kafka.TopicRetention;
 import io.ultralong.worker.query.AnswerEngine;
 import io.ultralong.worker.query.QueryScheduler;
 import io.ultralong.worker.session.SessionLedger;
@@ -45,6 +46,7 @@ public final class WorkerNode implements AutoCloseable {
     private final QueryScheduler scheduler;
     private final WatchEvaluator watches;
     private final TokenFeed tokens;
+    private final SessionLedger ledger;
     private final Duration modelStallTimeout;
     private final IntSupplier tokenPartitions;
     private final List<Consumer<ResponseEvent>> observers = new CopyOnWriteArrayList<>();
@@ -52,9 +54,11 @@ public final class WorkerNode implements AutoCloseable {
     /**
      * @throws CoPartitioning.CoPartitioningException when the tokens and requests topics exist with different partition
      *                                                counts (a worker started before they exist checks when they appear)
+     * @throws TopicRetention.UnsafeRetentionException when the tokens topic is compacted
      */
     public WorkerNode(WorkerSettings settings, SessionLedger ledger, AnswerEngine engine) {
         checkCoPartitioning(settings);
+        this.ledger = ledger;
         this.modelStallTimeout = settings.modelStallTimeout();
         this.publisher = new ResponsePublisher(settings.kafka(), settings.topics().responses(),
                 "ul-worker-responses-" + settings.workerId());
@@ -72,11 +76,28 @@ public final class WorkerNode implements AutoCloseable {
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
         this.watches = new WatchEvaluator(settings.kafka(), settings.topics(), settings.workerId(), scheduler,
                 ledger, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));
-        this.tokens = new TokenFeed(settings, ledger, requests, session -> {
+        // Watches learn of a partition before its chunks are applied (to read the previous owner's progress) and
+        // give it up after its requests (so no answer of it is announced once the next owner may have it).
+        TokenFeed.Ownership ownership = new TokenFeed.Ownership() {
+            @Override
+            public void assigned(java.util.Collection<Integer> partitions) {
+                watches.partitionsAssigned(partitions);
+                requests.assigned(partitions);
+            }
+
+            @Override
+            public void revoked(java.util.Collection<Integer> partitions) {
+                requests.revoked(partitions);
+                watches.partitionsRevoked(partitions);
+            }
+        };
+        this.tokens = new TokenFeed(settings, ledger, ownership, session -> {
             scheduler.sessionAdvanced(session);
             watches.sessionAdvanced(session);
         });
         ledger.onSessionDeleting(engine::sessionDeleting);
+        // Dropped to be rebuilt from the log: the session's cached KV goes, its watches stay.
+        ledger.onSessionRebuilding(engine::sessionDeleting, engine::sessionDeleted);
         ledger.onSessionDeleted(session -> {
             engine.sessionDeleted(session);
             watches.sessionDeleted(session);
@@ -92,7 +113,13 @@ public final class WorkerNode implements AutoCloseable {
                 LOG.info("{} and {} do not exist yet: their partition counts are checked when they appear",
                         topics.tokens(), topics.requests());
             }
-        } catch (CoPartitioning.CoPartitioningException e) {
+            TopicRetention.check(admin, topics).forEach(warning -> LOG.warn("Topic retention: {}", warning));
+            String recordsKept = TopicRetention.recordsRetention(admin, topics);
+            if (recordsKept != null) {
+                LOG.info("A deleted session's raw text stays in {} for {}; this worker's store and the shared KV tier "
+                        + "drop it when the delete arrives", topics.records(), recordsKept);
+            }
+        } catch (CoPartitioning.CoPartitioningException | TopicRetention.UnsafeRetentionException e) {
             throw e;
         } catch (IllegalStateException e) {
             // Kafka not reachable yet: the token feed checks once it gets partitions.
@@ -132,6 +159,19 @@ public final class WorkerNode implements AutoCloseable {
                     + modelStallTimeout + "), on request " + scheduler.currentRequestId());
         }
         return Optional.empty();
+    }
+
+    /**
+     * Why this node should not count as ready although it lives: its context store cannot write (a full disk, ...), so
+     * new chunks wait and queries needing them time out, while queries on what is applied are still answered. It
+     * clears by itself once writes succeed again. A restart would not help, so this is not a liveness problem.
+     */
+    public Optional<String> readinessProblem() {
+        Optional<String> feed = tokens.storeFailure();
+        if (feed.isPresent()) {
+            return Optional.of("store-writes-failing: the token feed waits for the context store: " + feed.get());
+        }
+        return ledger.writeFailure().map(reason -> "store-writes-failing: the context store cannot write: " + reason);
     }
 
     public TokenFeed tokens() {

@@ -44,7 +44,8 @@ final class WorkerHarness implements AutoCloseable {
 
     WorkerHarness(KafkaBroker broker) {
         this.broker = broker;
-        broker.createTopics(PARTITIONS, prefix + "records", prefix + "tokens", prefix + "requests", prefix + "watches");
+        broker.createTopics(PARTITIONS, prefix + "records", prefix + "tokens", prefix + "requests", prefix + "watches",
+                prefix + "watch-progress");
         broker.createTopics(2, prefix + "responses", prefix + "answers", prefix + "tokens.dlq");
         this.producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(), new ByteArraySerializer());
         this.responses = new TopicTail(broker.bootstrapServers(), prefix + "responses", true, "harness-responses", record ->
@@ -104,6 +105,11 @@ final class WorkerHarness implements AutoCloseable {
         TokenChunk chunk = TokenChunk.marker(++state[0], state[1], sourceOffset, marker);
         producer.send(new ProducerRecord<>(prefix + "tokens", session, TokenChunkCodec.encode(chunk))).get();
         return sourceOffset;
+    }
+
+    /** Numbers the session's next chunk as its first again (its topic was recreated empty). */
+    void restartNumbering(String session) {
+        seqAndPosition.remove(session);
     }
 
     void delete(String session) throws Exception {

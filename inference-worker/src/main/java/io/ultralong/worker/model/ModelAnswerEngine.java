@@ -88,6 +88,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     /** What the caches hold, published by the model thread for readers on other threads. */
     private volatile Map<String, Long> cachedLengths = Map.of();
     private final WorkerMetrics metrics;
+    private final java.util.concurrent.atomic.AtomicLong restoreFailures = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * @param stopTokenIds the ids that end an answer ({@code StopTokens.of}: eos of the model's configs, eot, eom)
@@ -313,10 +314,19 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         long restored;
         long restoreStarted = System.nanoTime();
         try {
+            KvCache restoring = cache;
             restored = restorer.restore(
                     consumer -> store.readVerifiedKvBlocks(fingerprint, request.session(), sessionTokens, blockTokens, consumer),
-                    block -> runtime.importBlock(cache, block));
-        } catch (RuntimeException | RocksDBException e) {
+                    block -> runtime.importBlock(restoring, block));
+        } catch (RocksDBException | java.io.UncheckedIOException e) {
+            // Persisted KV is only an optimisation: a store that cannot serve it (a failing disk) costs a recompute,
+            // never the query.
+            cache.close();
+            LOG.warn("Could not restore the KV of {} from the context store, recomputing it: {}", request.session(), e.getMessage());
+            restoreFailures.incrementAndGet();
+            cache = runtime.newCache();
+            restored = 0;
+        } catch (RuntimeException e) {
             cache.close();
             throw e;
         }
@@ -408,6 +418,16 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     /** Host bytes of KV blocks waiting for the context store (any thread). */
     public long kvPersistQueueBytes() {
         return writeBehind.queuedBytes();
+    }
+
+    /** KV block writes to the context store that failed (the blocks are offered again later; any thread). */
+    public long kvPersistFailures() {
+        return writeBehind.failures();
+    }
+
+    /** Restores from the context store that failed and were recomputed instead (any thread). */
+    public long kvRestoreFailures() {
+        return restoreFailures.get();
     }
 
     /** KV blocks the write-behind queue made durable (any thread). */

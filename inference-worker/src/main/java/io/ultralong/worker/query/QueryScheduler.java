@@ -187,6 +187,11 @@ public final class QueryScheduler implements AutoCloseable {
             finish(job, null);
         } else if (job.pastDeadline()) {
             finish(job, deadlineError(job));
+        } else if (ledger.incomplete(job.request().session()).isPresent()) {
+            // Checked first: such a session may never reach the query's minSeq, and must never be answered over.
+            finish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.CONTEXT_INCOMPLETE.wireName(),
+                    "Session '" + job.request().session() + "' is incomplete: " + ledger.incomplete(job.request().session()).get()
+                            + ". Delete it and append its records again."));
         } else if (job.request().minSeq() >= 0 && ledger.appliedSeq(job.request().session()) < job.request().minSeq()) {
             synchronized (waitingForContext) {
                 waitingForContext.computeIfAbsent(job.request().session(), s -> new ArrayList<>()).add(job);

@@ -8,7 +8,7 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Ready once the model is loaded and the worker's feeds run; live while they keep running. */
+/** Ready once the model is loaded and the worker's feeds run and its store writes; live while its threads keep running. */
 public final class WorkerHealth {
 
     private WorkerHealth() {
@@ -26,9 +26,12 @@ public final class WorkerHealth {
         @Override
         public HealthCheckResponse call() {
             Worker worker = service.worker();
-            boolean up = worker != null && worker.node().running() && worker.node().watches().caughtUp();
+            // A store that cannot write (a full disk) makes the worker unready, with the reason, until writes succeed.
+            java.util.Optional<String> problem = worker == null ? java.util.Optional.empty() : worker.node().readinessProblem();
+            boolean up = worker != null && worker.node().running() && worker.node().watches().caughtUp() && problem.isEmpty();
             return HealthCheckResponse.named("ul-worker")
                     .status(up)
+                    .withData("problem", problem.orElse("none"))
                     .withData("model", worker == null ? "loading" : worker.runtime().config().architecture())
                     .withData("demoModel", worker != null && worker.demoModel())
                     .withData("partitions", worker == null ? "" : worker.node().tokens().owned().toString())

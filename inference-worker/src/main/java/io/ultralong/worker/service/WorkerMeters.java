@@ -66,6 +66,23 @@ final class WorkerMeters {
         lookups(registry, tags, "store", "miss", worker, w -> store(w, StoreStatistics::kvBlockMisses));
         lookups(registry, tags, "shared", "hit", worker, w -> store(w, StoreStatistics::kvSharedBlockHits));
 
+        // Faults: a store that cannot write, logs that no longer match the store, purges the shared tier still owes.
+        Gauge.builder("ul.worker.store.writes.failing", worker.node(), n -> n.readinessProblem().isPresent() ? 1 : 0)
+                .tags(tags).description("1 while the context store cannot write (readiness is DOWN with the reason)")
+                .register(registry);
+        FunctionCounter.builder("ul.worker.store.write.failures", worker.node().tokens(), t -> t.storeFailures()).tags(tags)
+                .description("Token chunks the context store could not write (each retry that failed counts)").register(registry);
+        FunctionCounter.builder("ul.worker.kv.persist.failures", worker.engine(), e -> e.kvPersistFailures()).tags(tags)
+                .description("KV block writes that failed (the block is offered again; the query is unaffected)").register(registry);
+        FunctionCounter.builder("ul.worker.kv.restore.failures", worker.engine(), e -> e.kvRestoreFailures()).tags(tags)
+                .description("KV restores the store could not serve (recomputed instead)").register(registry);
+        FunctionCounter.builder("ul.worker.partitions.rebuilt", worker.node().tokens(), t -> t.partitionsRebuilt()).tags(tags)
+                .description("Tokens partitions whose stored position lay beyond the log end, rebuilt from the log").register(registry);
+        FunctionCounter.builder("ul.worker.partitions.records.lost", worker.node().tokens(), t -> t.partitionsWithLostRecords())
+                .tags(tags).description("Tokens partitions whose records were gone before they were applied").register(registry);
+        Gauge.builder("ul.worker.shared.kv.purges.pending", worker.store(), st -> st.sharedPurgesPending()).tags(tags)
+                .description("Deleted sessions whose shared KV blocks are still to be purged").register(registry);
+
         Timer ttft = Timer.builder("ul.worker.ttft").tags(tags)
                 .description("Time to first token of each answered query, measured by the worker from the request's arrival")
                 .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(5)).maximumExpectedValue(Duration.ofMinutes(10))

@@ -20,6 +20,8 @@ public interface SessionLedger {
      *
      * @throws RejectedChunkException when the record can never be applied (unreadable, a seq gap, a wrong first
      *                                position): nothing was written, the caller moves it aside
+     * @throws StoreWriteException    when the store could not write it (disk full, ...): nothing was written, the
+     *                                caller applies it again later
      */
     void apply(int partition, long offset, String session, byte[] value);
 
@@ -67,6 +69,46 @@ public interface SessionLedger {
 
     /** Records how many context tokens a standing query's last evaluation covered. */
     default void recordWatchProgress(String session, String watchId, long contextTokens) {
+    }
+
+    /**
+     * Why the ledger's writes fail now (a full disk, a file-size limit, an I/O error), or empty when they succeed. While
+     * they fail {@link #apply} throws {@link StoreWriteException} and the caller retries later.
+     */
+    default java.util.Optional<String> writeFailure() {
+        return java.util.Optional.empty();
+    }
+
+    /** Tries one small write, so a failure clears once writes succeed again; whether they do. */
+    default boolean probeWrites() {
+        return true;
+    }
+
+    /**
+     * Why the session lacks records for good (they were gone from Kafka before this worker applied them), or empty.
+     * Queries on such a session answer {@code context-incomplete} instead of answering over a context with a hole.
+     */
+    default java.util.Optional<String> incomplete(String session) {
+        return java.util.Optional.empty();
+    }
+
+    /**
+     * The partition's log no longer holds what this ledger applied from it (its stored position lies beyond the log
+     * end: the topic was recreated, or Kafka lost records): drops the partition's sessions and its position, so the
+     * partition is applied again from its log start.
+     */
+    default void rebuildPartition(int partition, java.util.function.ToIntFunction<String> partitionOf) {
+    }
+
+    /**
+     * Offsets [from, to) of the partition were gone from Kafka before this ledger applied them (retention deleted
+     * them, or Kafka lost them): its sessions, and any that later shows a seq gap, are marked {@link #incomplete}.
+     */
+    default void recordsLost(int partition, long from, long to, java.util.function.ToIntFunction<String> partitionOf) {
+    }
+
+    /** Tells {@code before} and {@code after} of every session {@link #rebuildPartition} drops (its watches stay). */
+    default void onSessionRebuilding(java.util.function.Consumer<String> before, java.util.function.Consumer<String> after) {
     }
 
     /** Forgets the progress of a deleted standing query. */

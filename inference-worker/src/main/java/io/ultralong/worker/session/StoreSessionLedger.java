@@ -41,6 +41,8 @@ public final class StoreSessionLedger implements SessionLedger {
     private final ContextStore store;
     private final List<Consumer<String>> deletingListeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<String>> deletedListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> rebuildingListeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> rebuiltListeners = new CopyOnWriteArrayList<>();
     private final AtomicLong gaps = new AtomicLong();
     private final AtomicLong rejected = new AtomicLong();
 
@@ -134,11 +136,99 @@ public final class StoreSessionLedger implements SessionLedger {
             }
             if (result.status() == AppendResult.Status.GAP) {
                 gaps.incrementAndGet();
+                long[] lost = store.recordsLost(partition);
+                if (lost != null) {
+                    // After records of this partition were lost, a gap means this session lost some of them: say so
+                    // to every query rather than answer over a context with a hole.
+                    markIncomplete(session, "its records before seq " + chunk.seq() + " are incomplete: offsets " + lost[0]
+                            + " to " + (lost[1] - 1) + " of tokens partition " + partition
+                            + " were gone from Kafka (retention or data loss) before this worker applied them");
+                }
                 throw new RejectedChunkException(RejectedChunkException.SEQ_GAP, "chunk " + chunk.seq() + " of " + session
                         + " at " + partition + "@" + offset + " leaves a gap (expected seq " + result.expectedSeq() + ")");
             }
         } catch (RocksDBException e) {
-            throw new IllegalStateException("the context store failed applying " + partition + "@" + offset, e);
+            throw new StoreWriteException("the context store failed applying " + partition + "@" + offset + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public java.util.Optional<String> incomplete(String session) {
+        try {
+            SessionInfo info = store.session(session);
+            return info == null ? java.util.Optional.empty() : java.util.Optional.ofNullable(metadata(info).incomplete());
+        } catch (RocksDBException e) {
+            throw new IllegalStateException("cannot read session " + session, e);
+        }
+    }
+
+    @Override
+    public void rebuildPartition(int partition, java.util.function.ToIntFunction<String> partitionOf) {
+        try {
+            int dropped = 0;
+            for (String session : store.listSessions()) {
+                if (partitionOf.applyAsInt(session) == partition) {
+                    rebuildingListeners.forEach(listener -> listener.accept(session));
+                    store.deleteSession(session);
+                    rebuiltListeners.forEach(listener -> listener.accept(session));
+                    dropped++;
+                }
+            }
+            store.resetPartition(partition);
+            LOG.warn("Dropped the {} sessions of tokens partition {} to rebuild them from its log", dropped, partition);
+        } catch (RocksDBException e) {
+            throw new StoreWriteException("the context store failed dropping tokens partition " + partition + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void recordsLost(int partition, long from, long to, java.util.function.ToIntFunction<String> partitionOf) {
+        try {
+            store.markRecordsLost(partition, from, to);
+            String reason = "records of its tokens partition " + partition + " (offsets " + from + " to " + (to - 1)
+                    + ") were gone from Kafka (retention or data loss) before this worker applied them";
+            int marked = 0;
+            for (String session : store.listSessions()) {
+                if (partitionOf.applyAsInt(session) == partition) {
+                    markIncomplete(session, reason);
+                    marked++;
+                }
+            }
+            LOG.error("Offsets {} to {} of tokens partition {} are gone from Kafka; its {} sessions here are marked incomplete "
+                    + "and refuse queries (context-incomplete) until deleted and appended again", from, to - 1, partition, marked);
+        } catch (RocksDBException e) {
+            throw new StoreWriteException("the context store failed marking tokens partition " + partition + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void onSessionRebuilding(Consumer<String> before, Consumer<String> after) {
+        rebuildingListeners.add(before);
+        rebuiltListeners.add(after);
+    }
+
+    private void markIncomplete(String session, String reason) throws RocksDBException {
+        SessionInfo info = store.session(session);
+        Progress progress = metadata(info);
+        if (progress.incomplete() == null) {
+            store.putMetadata(session, progress.markedIncomplete(reason).encode());
+            LOG.error("Session {} is incomplete: {}", session, reason);
+        }
+    }
+
+    @Override
+    public java.util.Optional<String> writeFailure() {
+        return store.writeFailure();
+    }
+
+    @Override
+    public boolean probeWrites() {
+        try {
+            store.probeWrites();
+            return true;
+        } catch (RocksDBException e) {
+            return false;
         }
     }
 
@@ -215,24 +305,25 @@ public final class StoreSessionLedger implements SessionLedger {
     /**
      * What the ledger keeps per session beside the store's counters: whole records applied, whether the last
      * chunk ended its record, the metadata the session was created with, and its latest dead-lettered records.
-     * Stored as the 9 bytes {@code [records: int64][lastRecordWhole: byte]} while the last two are empty (most
+     * Stored as the 9 bytes {@code [records: int64][lastRecordWhole: byte]} while the last three are empty (most
      * sessions; also the format before them), else as JSON.
      */
-    private record Progress(long records, boolean lastRecordWhole, String metadataJson, List<Rejection> rejections) {
+    private record Progress(long records, boolean lastRecordWhole, String metadataJson, List<Rejection> rejections,
+                            String incomplete) {
         static final int COMPACT_BYTES = Long.BYTES + 1;
 
         static Progress decode(byte[] bytes) {
             if (bytes == null || bytes.length == 0) {
-                return new Progress(0, true, null, List.of());
+                return new Progress(0, true, null, List.of(), null);
             }
             if (bytes.length == COMPACT_BYTES) {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                return new Progress(buffer.getLong(), buffer.get() != 0, null, List.of());
+                return new Progress(buffer.getLong(), buffer.get() != 0, null, List.of(), null);
             }
             try {
                 Progress read = JSON.readValue(bytes, Progress.class);
                 return new Progress(read.records, read.lastRecordWhole, read.metadataJson,
-                        read.rejections == null ? List.of() : read.rejections);
+                        read.rejections == null ? List.of() : read.rejections, read.incomplete);
             } catch (IOException e) {
                 throw new IllegalStateException("unreadable session progress", e);
             }
@@ -241,7 +332,7 @@ public final class StoreSessionLedger implements SessionLedger {
         /** The progress once {@code chunk} is applied. */
         Progress after(TokenChunk chunk) {
             if (chunk.marker() instanceof TokenChunk.Marker.SessionCreated created) {
-                return new Progress(records, true, created.metadataJson(), rejections);
+                return new Progress(records, true, created.metadataJson(), rejections, incomplete);
             }
             if (chunk.marker() instanceof TokenChunk.Marker.Rejected rejected) {
                 List<Rejection> latest = new ArrayList<>(rejections);
@@ -249,13 +340,19 @@ public final class StoreSessionLedger implements SessionLedger {
                 if (latest.size() > MAX_REJECTIONS) {
                     latest = latest.subList(latest.size() - MAX_REJECTIONS, latest.size());
                 }
-                return new Progress(records, true, metadataJson, List.copyOf(latest));
+                return new Progress(records, true, metadataJson, List.copyOf(latest), incomplete);
             }
-            return new Progress(records + (chunk.endOfRecord() ? 1 : 0), chunk.endOfRecord(), metadataJson, rejections);
+            return new Progress(records + (chunk.endOfRecord() ? 1 : 0), chunk.endOfRecord(), metadataJson, rejections,
+                    incomplete);
+        }
+
+        /** The same progress, marked as missing records for good (the first reason stays). */
+        Progress markedIncomplete(String reason) {
+            return incomplete != null ? this : new Progress(records, lastRecordWhole, metadataJson, rejections, reason);
         }
 
         byte[] encode() {
-            if (metadataJson == null && rejections.isEmpty()) {
+            if (metadataJson == null && rejections.isEmpty() && incomplete == null) {
                 return ByteBuffer.allocate(COMPACT_BYTES).putLong(records).put((byte) (lastRecordWhole ? 1 : 0)).array();
             }
             try {

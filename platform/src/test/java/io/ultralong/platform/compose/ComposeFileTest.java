@@ -28,7 +28,8 @@ class ComposeFileTest {
 
     /** Every topic the services read or write. */
     private static final Set<String> ALL_TOPICS =
-            Set.of("records", "tokens", "requests", "responses", "records.dlq", "tokens.dlq", "watches", "answers");
+            Set.of("records", "tokens", "requests", "responses", "records.dlq", "tokens.dlq", "watches", "watch-progress",
+                    "answers");
 
     private static final Pattern CREATE_LINE = Pattern.compile("(?m)^\\s*create\\s+(\\S+)\\s+(\\S+)(.*)$");
 

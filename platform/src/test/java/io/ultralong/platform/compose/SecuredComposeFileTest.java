@@ -71,7 +71,9 @@ class SecuredComposeFileTest {
         assertThat(grants.get("worker")).containsExactlyInAnyOrder(
                 "Read tokens", "Describe tokens", "Read requests", "Describe requests", "Read watches", "Describe watches",
                 "Write responses", "Describe responses", "Write answers", "Describe answers",
-                "Write tokens.dlq", "Describe tokens.dlq", "Write watches");
+                "Write tokens.dlq", "Describe tokens.dlq", "Write watches",
+                "Read watch-progress", "Describe watch-progress", "Write watch-progress",
+                "DescribeConfigs tokens", "DescribeConfigs watches", "DescribeConfigs records");
         assertThat(grants.get("gateway")).containsExactlyInAnyOrder(
                 "Write records", "Describe records", "Write requests", "Describe requests", "Write watches", "Describe watches",
                 "Read responses", "Describe responses", "Read answers", "Describe answers", "Read watches");
@@ -107,7 +109,7 @@ class SecuredComposeFileTest {
             if (line.group(3).contains("prefixed")) {
                 continue;   // the prefixed grants are checked by name below
             }
-            Matcher topic = Pattern.compile("--topic \"\\$\\{PREFIX}([\\w.]+)\"").matcher(line.group(3));
+            Matcher topic = Pattern.compile("--topic \"\\$\\{PREFIX}([\\w.-]+)\"").matcher(line.group(3));
             while (topic.find()) {
                 for (String op : line.group(2).split(",")) {
                     grants.computeIfAbsent(line.group(1), p -> new TreeSet<>()).add(op + " " + topic.group(1));
@@ -117,6 +119,8 @@ class SecuredComposeFileTest {
         assertThat(script).contains("acl ingest All --topic \"$INGEST_APP\" --group \"$INGEST_APP\" --transactional-id \"$INGEST_APP\""
                 + " --resource-pattern-type prefixed");
         assertThat(script).contains("acl worker Read --group \"$WORKER_GROUP\" --resource-pattern-type prefixed");
+        // Watch answers and their progress are written in transactions named after the worker.
+        assertThat(script).contains("acl worker Write,Describe --transactional-id \"ul-worker-watches-\" --resource-pattern-type prefixed");
         return grants;
     }
 }

@@ -33,7 +33,8 @@ class TopicScriptTest {
 
     private static final int PARTITIONS = 3;
     private static final List<String> SUFFIXES =
-            List.of("records", "tokens", "requests", "watches", "responses", "answers", "records.dlq", "tokens.dlq");
+            List.of("records", "tokens", "requests", "watches", "watch-progress", "responses", "answers", "records.dlq",
+                    "tokens.dlq");
 
     @TempDir
     static Path tools;
@@ -71,6 +72,7 @@ class TopicScriptTest {
         assertThat(config(prefix + "records.dlq", "retention.ms")).isEqualTo("604800000");
         assertThat(config(prefix + "records.dlq", "max.message.bytes")).isEqualTo(String.valueOf(1024 * 1024 + 64 * 1024));
         assertThat(config(prefix + "watches", "cleanup.policy")).isEqualTo("compact");
+        assertThat(config(prefix + "watch-progress", "cleanup.policy")).isEqualTo("compact");
         assertThat(config(prefix + "tokens", "min.insync.replicas")).isEqualTo("1");
         assertThat(run.output()).contains(prefix + "tokens: " + PARTITIONS + " partitions");
     }

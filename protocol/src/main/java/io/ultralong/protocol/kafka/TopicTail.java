@@ -57,7 +57,9 @@ public final class TopicTail implements AutoCloseable {
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false,
                 ConsumerConfig.CLIENT_ID_CONFIG, clientId,
-                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20)),
+                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20,
+                // Watch answers are written in transactions with their progress: never show an aborted one.
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")),
                 new StringDeserializer(), new ByteArrayDeserializer());
         this.thread = new Thread(this::run, clientId);
         thread.setDaemon(true);

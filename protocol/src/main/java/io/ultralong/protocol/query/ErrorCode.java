@@ -10,6 +10,11 @@ public enum ErrorCode {
     CONTEXT_TOO_LONG("context-too-long", 413),
     /** The session's KV cache does not fit the memory the worker keeps KV in (refused before any prefill). */
     CONTEXT_EXCEEDS_DEVICE_MEMORY("context-exceeds-device-memory", 413),
+    /**
+     * The session lacks records for good: they were gone from Kafka (retention, data loss) before its worker applied
+     * them. Deleting the session and appending its records again clears it.
+     */
+    CONTEXT_INCOMPLETE("context-incomplete", 409),
     /** The deadline passed before the answer was complete, e.g. waiting for minSeq. */
     DEADLINE_EXCEEDED("deadline-exceeded", 504),
     /** The worker gave up its partition (rebalance, shutdown) before answering; retry. */

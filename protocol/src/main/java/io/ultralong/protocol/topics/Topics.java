@@ -60,6 +60,15 @@ public record Topics(String prefix) {
         return prefix + "watches";
     }
 
+    /**
+     * How far each watch's evaluations got, compacted, key = the watch's key, in its session's partition: written in
+     * one transaction with the answer it belongs to, so the worker that takes a partition over neither announces an
+     * answer again nor skips what arrived meanwhile.
+     */
+    public String watchProgress() {
+        return prefix + "watch-progress";
+    }
+
     /** Answers of standing queries (watches), key = session key. */
     public String answers() {
         return prefix + "answers";
@@ -71,18 +80,20 @@ public record Topics(String prefix) {
     }
 
     public List<String> all() {
-        return List.of(records(), tokens(), requests(), responses(), recordsDlq(), tokensDlq(), watches(), answers());
+        return List.of(records(), tokens(), requests(), responses(), recordsDlq(), tokensDlq(), watches(), watchProgress(),
+                answers());
     }
 
     /**
      * Configuration for topics created by the platform: records and tokens are the sessions' source of truth
-     * (kept forever), watches a compacted table, responses short-lived, answers kept a week.
+     * (kept forever), watches and their progress compacted tables, responses short-lived, answers kept a week.
      */
     public Map<String, Map<String, String>> defaultConfigs() {
         return Map.of(
                 records(), Map.of("retention.ms", "-1"),
                 tokens(), Map.of("retention.ms", "-1"),
                 watches(), Map.of("cleanup.policy", "compact"),
+                watchProgress(), Map.of("cleanup.policy", "compact"),
                 responses(), Map.of("retention.ms", Long.toString(Duration.ofHours(1).toMillis())),
                 tokensDlq(), Map.of("retention.ms", Long.toString(Duration.ofDays(7).toMillis())),
                 answers(), Map.of("retention.ms", Long.toString(Duration.ofDays(7).toMillis())));

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
-/** JSON encoding of the values on ul.watches and ul.answers. */
+/** JSON encoding of the values on ul.watches, ul.watch-progress and ul.answers. */
 public final class WatchJson {
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -27,6 +27,10 @@ public final class WatchJson {
 
     public static WatchDefinition decodeWatch(byte[] json) {
         return read(json, WatchDefinition.class);
+    }
+
+    public static WatchProgress decodeProgress(byte[] json) {
+        return read(json, WatchProgress.class);
     }
 
     public static WatchAnswer decodeAnswer(byte[] json) {

@@ -14,7 +14,8 @@ class TopicsTest {
         Topics topics = Topics.withDefaultPrefix();
 
         assertThat(topics.all()).containsExactly(
-                "ul.records", "ul.tokens", "ul.requests", "ul.responses", "ul.records.dlq", "ul.tokens.dlq", "ul.watches", "ul.answers");
+                "ul.records", "ul.tokens", "ul.requests", "ul.responses", "ul.records.dlq", "ul.tokens.dlq", "ul.watches",
+                "ul.watch-progress", "ul.answers");
         assertThat(topics.coPartitioned()).containsExactly("ul.records", "ul.tokens", "ul.requests");
     }
 
