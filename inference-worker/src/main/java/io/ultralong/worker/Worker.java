@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
 public final class Worker implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+    /** How long a shutdown waits for queued KV blocks to be written before the partitions are given up. */
+    private static final java.time.Duration SHUTDOWN_KV_DRAIN = java.time.Duration.ofSeconds(30);
     private static final long BLOCK_CACHE_BYTES = 256L << 20;
 
     private final ContextStore store;
@@ -129,6 +131,11 @@ public final class Worker implements AutoCloseable {
     @Override
     public void close() throws InterruptedException {
         try {
+            // Closing the node gives the partitions up, which drops their queued KV writes (right when a partition
+            // moves on, wasteful on a shutdown): let what is queued reach the store first.
+            if (!engine.awaitPersisted(SHUTDOWN_KV_DRAIN)) {
+                LOG.warn("KV write-behind not drained within {}; the rest is dropped with the partitions", SHUTDOWN_KV_DRAIN);
+            }
             node.close();
         } finally {
             engine.close();
