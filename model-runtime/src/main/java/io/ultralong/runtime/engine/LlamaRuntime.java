@@ -84,10 +84,6 @@ public final class LlamaRuntime implements AutoCloseable {
                 && placement.deviceKvBytes() == 0)) {
             this.arena = new KvArena(kvLayout, kvManager);
         } else {
-            if (kvLayout.quantised()) {
-                throw new IllegalArgumentException("KV precision " + options.kvPrecision() + " keeps KV on one device: "
-                        + "quantised KV over several devices or a host tier is not supported");
-            }
             if (hostKvRoot == null && placement.hostKvBytes() > 0) {
                 hostKvRoot = NDManager.newBaseManager(Device.cpu(), "PyTorch");
             }

@@ -49,8 +49,8 @@ import io.ultralong.runtime.placement.KvPrecision;
  * their raw bytes (uint8, DJL aborts on bfloat16) and the slab list kernels see holds bfloat16 views of them. int8
  * and fp8 slabs hold codes (int8 bytes; fp8 viewed as float8_e4m3fn), with one float32 scale per block, layer, K or
  * V and KV head in a scale slab per slab ({@link #scaleList}); the fused forward pass dequantises what it reads and
- * quantises what it writes, export dequantises and import quantises, so stored blocks stay f32/f16. Quantised KV
- * lives on one device (no shards).
+ * quantises what it writes, export dequantises and import quantises, so stored blocks stay f32/f16. A block's scales
+ * live beside it, in its shard, and move with it.
  */
 public final class KvArena implements AutoCloseable {
 
@@ -142,9 +142,6 @@ public final class KvArena implements AutoCloseable {
         }
         if (shards.get(0).host()) {
             throw new IllegalArgumentException("a KV arena needs a device shard before the host tier");
-        }
-        if (layout.quantised() && shards.size() > 1) {
-            throw new IllegalArgumentException("quantised KV (" + layout.dtypeName() + ") lives on one device");
         }
         this.layout = layout;
         this.manager = shards.get(0).parent().newSubManager();
@@ -338,7 +335,12 @@ public final class KvArena implements AutoCloseable {
         // DJL allocates no page-locked memory; the TorchScript op does (pin_memory=True), so copies to the GPU can be
         // asynchronous: the host tier's pieces stream while the previous piece is attended.
         try (IValue size = IValue.listFrom(shape.getShape());
-                IValue dtype = IValue.from(storage == DataType.FLOAT16 ? 5L : storage == DataType.UINT8 ? 0L : 6L);
+                IValue dtype = IValue.from(switch (storage) {
+                    case FLOAT16 -> 5L;    // torch ScalarType numbers
+                    case UINT8 -> 0L;
+                    case INT8 -> 1L;
+                    default -> 6L;
+                });
                 IValue slab = ops.call("pinned_slab", size, dtype)) {
             return slab.toTensor((PtNDManager) pool.manager);
         }
@@ -495,7 +497,7 @@ public final class KvArena implements AutoCloseable {
             withSlabs(slabs -> run("copy_rows", slabs, fromSlab, fromRow, toSlab, toRow, n));
         }
         if (layout.quantised()) {
-            // the block's scales go with its rows (one pool: quantised KV is never sharded)
+            // the block's scales go with its rows
             try (IValue fromSlab = IValue.from(from.firstSlab + fromSlot / from.slabBlocks);
                     IValue fromBlock = IValue.from(fromSlot % from.slabBlocks);
                     IValue toSlab = IValue.from(to.firstSlab + toSlot / to.slabBlocks);

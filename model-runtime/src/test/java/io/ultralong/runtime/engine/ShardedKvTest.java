@@ -167,7 +167,28 @@ class ShardedKvTest {
      * Prefill, three decode steps, then a fork with a question and a decode step on it, each against the one-device
      * runtime; returns the session's tokens per shard after the decode steps.
      */
+    /**
+     * int8 KV over four shards and a host tier: the codes and scales of each block are those one device would hold,
+     * dequantised where they are attended, so the logits equal quantised KV on one device.
+     */
+    @Test
+    void int8KvOverShardsAndTheHostTierGivesTheLogitsOfInt8OnOneDevice() {
+        RuntimeOptions int8 = options().withKvPrecision("int8");
+        try (LlamaRuntime one = LlamaRuntime.load(model, int8);
+                LlamaRuntime tiered = LlamaRuntime.load(model, int8.withPlacement(KvPlacement.SINGLE.withDevices(FOUR_CPUS)
+                        .withDeviceKvBytes(6L * BLOCK * one.kvBytesPerToken())
+                        .withHostKvBytes(64L * BLOCK * one.kvBytesPerToken()).withHostPieceTokens(100)))) {
+            assertThat(tiered.kvDtype()).isEqualTo("int8");
+            long[] perShard = assertSameAsOneDevice(one, tiered, 3000);
+            assertThat(perShard[perShard.length - 1]).as("tokens in the host tier").isPositive();
+        }
+    }
+
     private long[] assertSameAsOneDevice(LlamaRuntime sharded, int contextTokens) {
+        return assertSameAsOneDevice(single, sharded, contextTokens);
+    }
+
+    private long[] assertSameAsOneDevice(LlamaRuntime single, LlamaRuntime sharded, int contextTokens) {
         int[] context = LogitsAssert.tokens(contextTokens, vocab, contextTokens);
         try (KvCache one = single.newCache(); KvCache many = sharded.newCache()) {
             assertSame("prefill", sharded.prefill(many, context, PrefillListener.NONE),
