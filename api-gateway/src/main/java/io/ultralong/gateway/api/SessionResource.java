@@ -1,5 +1,6 @@
 package io.ultralong.gateway.api;
 
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -135,12 +136,13 @@ public class SessionResource {
         return Response.accepted(Map.of("id", id, "seq", tombstone.lastSeq())).build();
     }
 
+    /** The body is parsed as it arrives, record by record: a bad line ends the read with an error naming it. */
     @POST
     @Path("/{id}/records")
     @Consumes({MediaType.APPLICATION_JSON, "application/x-ndjson", "application/jsonl", MediaType.TEXT_PLAIN})
     @Blocking
     public Response append(@PathParam("id") String id, @HeaderParam(HttpHeaders.CONTENT_TYPE) String contentType,
-                           byte[] body) {
+                           InputStream body) {
         String key = caller.sessionKey(id);
         var values = RecordBodies.parse(key, body, contentType, config.limits().maxRecordsPerRequest(),
                 config.limits().maxRecordBytes());

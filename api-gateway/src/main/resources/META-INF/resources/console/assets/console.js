@@ -318,7 +318,9 @@ async function loadWatches(id) {
 
 async function createWatch(id, event) {
   event.preventDefault();
-  const request = { question: $('watch-question').value, trigger: { everyTokens: Number($('watch-every').value) || 0 } };
+  const request = { question: $('watch-question').value, trigger: {} };
+  const every = Number($('watch-every').value);
+  if (every) request.trigger.everyTokens = every;   // absent: the gateway's minimum (ul.limits.min-every-tokens)
   const notify = $('watch-notify').value.trim();
   if (notify) request.notifyWhen = notify;
   try {
