@@ -148,6 +148,15 @@ class GatewayStreamsTest {
 
     @Test
     void watchesArePerTenantCappedAndTheirTriggerHasAMinimum() {
+        // A watch re-evaluated every few tokens would keep the model busy: below the minimum is refused, and
+        // a watch without a trigger gets the minimum.
+        given().header("Authorization", GLOBEX).contentType(ContentType.JSON)
+                .body("{\"id\": \"w0\", \"question\": \"q\", \"trigger\": {\"everyTokens\": 255}}")
+                .post("/v1/sessions/capped/watches").then().statusCode(400).body("error.code", equalTo("invalid-request"))
+                .body("error.message", equalTo("\"trigger.everyTokens\" must be at least 256; got 255."));
+        given().header("Authorization", GLOBEX).contentType(ContentType.JSON)
+                .body("{\"id\": \"w0\", \"question\": \"q\", \"trigger\": {\"minIntervalSeconds\": 5}}")
+                .post("/v1/sessions/capped/watches").then().statusCode(201).body("trigger.everyTokens", equalTo(256));
         for (int i = 0; i < 3; i++) {
             createWatch(GLOBEX, "capped", "w" + i);
         }
