@@ -57,6 +57,7 @@ class GatewayStreamsTest {
             return Map.of("ul.limits.max-streams-per-tenant", Integer.toString(STREAMS),
                     "ul.limits.max-in-flight-per-tenant", Integer.toString(STREAMS + 4),
                     "ul.limits.max-watches-per-tenant", "3",
+                    "ul.limits.min-every-tokens", "256",
                     "ul.limits.requests-per-second", "0",
                     // the production record limit, against Kafka's own
                     "ul.limits.max-record-bytes", "1048576",

@@ -2,6 +2,7 @@ package io.ultralong.gateway.api;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,6 +14,7 @@ import jakarta.ws.rs.core.MediaType;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.ultralong.gateway.security.TenantAdmission;
+import io.ultralong.gateway.trace.TraceIdHeader;
 import io.vertx.core.buffer.Buffer;
 import org.jboss.resteasy.reactive.RestMulti;
 
@@ -63,19 +65,24 @@ final class SseStream {
                 .select().first(Optional::isPresent)
                 .map(Optional::get)
                 .onTermination().invoke(stream::close);
-        return RestMulti.fromMultiData(body)
+        RestMulti.SyncRestMulti.Builder<Buffer> response = RestMulti.fromMultiData(body)
                 .status(200)
                 .header(HttpHeaders.CONTENT_TYPE, MediaType.SERVER_SENT_EVENTS)
                 .header(HttpHeaders.CACHE_CONTROL, "no-cache")
-                .header("X-Accel-Buffering", "no")
-                .build();
+                .header("X-Accel-Buffering", "no");
+        TraceIdHeader.current().ifPresent(traceId -> response.header(TraceIdHeader.HEADER, traceId));
+        return response.build();
     }
 
     /** One JSON document with its status, once {@code answer} completes. */
     static RestMulti<Buffer> json(Uni<JsonAnswer> answer) {
+        Map<String, List<String>> headers = new HashMap<>();
+        headers.put(HttpHeaders.CONTENT_TYPE, List.of(MediaType.APPLICATION_JSON));
+        // Taken now, on the request's thread: the answer completes on the Kafka router's.
+        TraceIdHeader.current().ifPresent(traceId -> headers.put(TraceIdHeader.HEADER, List.of(traceId)));
         return RestMulti.fromUniResponse(answer,
                 done -> Multi.createFrom().item(Buffer.buffer(done.body())),
-                done -> Map.of(HttpHeaders.CONTENT_TYPE, List.of(MediaType.APPLICATION_JSON)),
+                done -> headers,
                 JsonAnswer::status);
     }
 

@@ -2,7 +2,6 @@ package io.ultralong.gateway.api;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
