@@ -86,30 +86,35 @@ public final class QueryScheduler implements AutoCloseable {
 
     /**
      * Takes a query; refuses it at once with {@code unavailable} when the queue is full or its tenant holds its
-     * share of it. Only the Kafka feeds submit, one thread per feed; the counts below are exact under that lock.
+     * share of it. The request feed and the watch evaluator both submit: counts are checked and taken under one lock.
      */
     public void submit(QueryJob job) {
         String tenant = tenantOf(job.request().session());
+        String refusal = null;
+        boolean duplicate = false;
         synchronized (queuedByTenant) {
             int tenantQueued = queuedByTenant.getOrDefault(tenant, 0);
             if (byRequestId.containsKey(job.request().requestId())) {
-                completion.finished(job);   // a duplicate delivery of a request already here
-                return;
+                duplicate = true;   // a duplicate delivery of a request already here
+            } else if (tenantQueued >= maxQueuedPerTenant) {
+                refusal = "Tenant '" + tenant + "' has " + tenantQueued + " queries queued on this worker, its share of "
+                        + maxQueuedPerTenant + "; retry later.";
+            } else if (byRequestId.size() >= maxQueued) {
+                refusal = "The worker has " + maxQueued + " queries queued; retry later.";
+            } else {
+                byRequestId.put(job.request().requestId(), job);
+                queuedByTenant.put(tenant, tenantQueued + 1);
+                job.tenantRound(tenantQueued);
             }
-            if (tenantQueued >= maxQueuedPerTenant || byRequestId.size() >= maxQueued) {
-                String why = tenantQueued >= maxQueuedPerTenant
-                        ? "Tenant '" + tenant + "' has " + tenantQueued + " queries queued on this worker, its share of "
-                                + maxQueuedPerTenant + "; retry later."
-                        : "The worker has " + maxQueued + " queries queued; retry later.";
-                publish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.UNAVAILABLE.wireName(), why));
-                completion.finished(job);
-                return;
-            }
-            byRequestId.put(job.request().requestId(), job);
-            queuedByTenant.put(tenant, tenantQueued + 1);
-            job.tenantRound(tenantQueued);
         }
-        ready.add(job);
+        if (refusal != null) {
+            publish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.UNAVAILABLE.wireName(), refusal));
+        }
+        if (duplicate || refusal != null) {
+            completion.finished(job);
+        } else {
+            ready.add(job);
+        }
     }
 
     /** The tenant of a session key: gateway keys are {@code <tenant>/<session>}; a key without one is its own. */
