@@ -104,6 +104,8 @@ class GatewayStreamsTest {
                     .post("/v1/sessions/s-busy/query").then().statusCode(200).body("answer", equalTo(ScriptedResponder.ANSWER));
             given().header("Authorization", ACME).contentType(ContentType.TEXT).body("still here")
                     .post("/v1/sessions/s-busy/records").then().statusCode(202);
+            given().header("Authorization", ACME).get("/v1/sessions/s-busy").then().statusCode(200)
+                    .body("id", equalTo("s-busy"));
             given().header("Authorization", GLOBEX).contentType(ContentType.JSON).body("{\"question\": \"q\", \"stream\": true}")
                     .post("/v1/sessions/s-other/query").then().statusCode(200)
                     .contentType(startsWith("text/event-stream")).body(org.hamcrest.Matchers.containsString("event: done"));
