@@ -94,6 +94,32 @@ public interface GatewayConfig {
         /** Requests a key may send at once above the steady rate. */
         @WithDefault("100")
         int burst();
+
+        /**
+         * Requests one tenant may have in progress at once, open streams included; more answer 429
+         * {@code too-many-requests}. Bounds what one tenant holds of the gateway whatever its number of keys.
+         */
+        @WithDefault("128")
+        int maxInFlightPerTenant();
+
+        /**
+         * Server-Sent Event streams (watch events, streamed queries and chat completions) one tenant may hold open at
+         * once; more answer 429 {@code too-many-streams}. Streams hold no thread, but each holds a connection and a
+         * subscription.
+         */
+        @WithDefault("64")
+        int maxStreamsPerTenant();
+
+        /** Watches one tenant may have over all its sessions; more answer 429 {@code too-many-watches}. */
+        @WithDefault("100")
+        int maxWatchesPerTenant();
+
+        /**
+         * Smallest {@code trigger.everyTokens} of a watch, and its value when absent: a smaller one answers 400. A
+         * watch re-evaluated on every few tokens would keep the model busy for one tenant.
+         */
+        @WithDefault("256")
+        long minEveryTokens();
     }
 
     interface Query {

@@ -172,7 +172,7 @@ class GatewayApiTest {
                 .post("/v1/sessions/s/records").then().statusCode(413).body("error.code", equalTo("too-large"));
         given().header("Authorization", ACME).contentType(ContentType.TEXT).body("x".repeat(5000))
                 .post("/v1/sessions/s/records").then().statusCode(413).body("error.code", equalTo("too-large"))
-                .body("error.message", startsWith("Record 0: record of 5011 bytes exceeds the maximum of 4096 bytes"));
+                .body("error.message", startsWith("Line 1: record of 5011 bytes exceeds the maximum of 4096 bytes"));
         given().header("Authorization", ACME).contentType(ContentType.TEXT).body("x")
                 .post("/v1/sessions/bad%2Fid/records").then().statusCode(400);
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"question\": \"" + "q".repeat(201) + "\"}")
@@ -197,7 +197,7 @@ class GatewayApiTest {
         given().header("Authorization", ACME).contentType("application/x-ndjson")
                 .body("{\"text\": \"fine\"}\n{\"text\": \"x\", \"ts\": 1.5}\n".getBytes(StandardCharsets.UTF_8))
                 .post("/v1/sessions/s-validate/records").then().statusCode(400).body("error.code", equalTo("invalid-field"))
-                .body("error.message", startsWith("Record 1: "));
+                .body("error.message", startsWith("Line 2: "));
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("[{\"text\": 5}]")
                 .post("/v1/sessions/s-validate/records").then().statusCode(400).body("error.code", equalTo("missing-text"));
         given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"text\": \"x\", \"source\": [1]}")

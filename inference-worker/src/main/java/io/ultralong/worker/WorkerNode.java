@@ -72,7 +72,7 @@ public final class WorkerNode implements AutoCloseable {
         this.scheduler = new QueryScheduler(ledger, engine, event -> {
             observers.forEach(observer -> observer.accept(event));
             publisher.publish(event);
-        }, requests, settings.maxQueuedQueries());
+        }, requests, settings.maxQueuedQueries(), settings.maxQueuedQueriesPerTenant());
         // Ingest keys ul.tokens by session with Kafka's default partitioner: the same hash finds its partition.
         this.watches = new WatchEvaluator(settings.kafka(), settings.topics(), settings.workerId(), scheduler,
                 ledger, session -> WatchKeys.partitionOf(session, publisher.partitions(settings.topics().tokens())));

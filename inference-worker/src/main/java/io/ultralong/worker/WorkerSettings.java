@@ -21,6 +21,8 @@ import io.ultralong.protocol.topics.Topics;
  * @param modelStallTimeout liveness turns DOWN when the model thread goes this long without progress
  * @param kafkaProperties   passthrough client properties of every Kafka client of the worker (security),
  *                          see {@link KafkaConnection}
+ * @param maxQueuedQueriesPerTenant of {@code maxQueuedQueries}, what one tenant may hold; its next queries get
+ *                          {@code unavailable}, and other tenants' still find room
  */
 public record WorkerSettings(
         String bootstrapServers,
@@ -31,7 +33,8 @@ public record WorkerSettings(
         Duration sessionTimeout,
         int maxQueuedQueries,
         Duration modelStallTimeout,
-        Map<String, String> kafkaProperties) {
+        Map<String, String> kafkaProperties,
+        int maxQueuedQueriesPerTenant) {
 
     public static final String DEFAULT_MODEL_STALL_TIMEOUT = "PT5M";
 
@@ -43,17 +46,27 @@ public record WorkerSettings(
     public WorkerSettings(String bootstrapServers, String topicPrefix, String groupId, String workerId, Path dataDir,
                           Duration sessionTimeout, int maxQueuedQueries) {
         this(bootstrapServers, topicPrefix, groupId, workerId, dataDir, sessionTimeout, maxQueuedQueries,
-                Duration.parse(DEFAULT_MODEL_STALL_TIMEOUT), Map.of());
+                Duration.parse(DEFAULT_MODEL_STALL_TIMEOUT), Map.of(), defaultPerTenant(maxQueuedQueries));
     }
 
     public WorkerSettings withKafka(KafkaConnection kafka) {
         return new WorkerSettings(kafka.bootstrapServers(), topicPrefix, groupId, workerId, dataDir, sessionTimeout,
-                maxQueuedQueries, modelStallTimeout, kafka.properties());
+                maxQueuedQueries, modelStallTimeout, kafka.properties(), maxQueuedQueriesPerTenant);
     }
 
     public WorkerSettings withModelStallTimeout(Duration timeout) {
         return new WorkerSettings(bootstrapServers, topicPrefix, groupId, workerId, dataDir, sessionTimeout,
-                maxQueuedQueries, timeout, kafkaProperties);
+                maxQueuedQueries, timeout, kafkaProperties, maxQueuedQueriesPerTenant);
+    }
+
+    public WorkerSettings withMaxQueuedQueriesPerTenant(int perTenant) {
+        return new WorkerSettings(bootstrapServers, topicPrefix, groupId, workerId, dataDir, sessionTimeout,
+                maxQueuedQueries, modelStallTimeout, kafkaProperties, perTenant);
+    }
+
+    /** A quarter of the queue: four tenants flooding at once still leave nothing to a fifth, one never does. */
+    public static int defaultPerTenant(int maxQueuedQueries) {
+        return Math.max(1, maxQueuedQueries / 4);
     }
 
     /** How every Kafka client of this worker connects. */

@@ -102,6 +102,13 @@ public final class IngestApplication implements AutoCloseable {
                 Map<String, Map<String, String>> configs = new HashMap<>(topics.defaultConfigs());
                 configs.put(topics.recordsDlq(), Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                         Integer.toString(maxRequestBytes(settings))));
+                // A record at the size limit must be stored by the broker too (the gateway accepts it), and so
+                // must its token chunk.
+                for (String sized : List.of(topics.records(), topics.tokens())) {
+                    Map<String, String> config = new HashMap<>(configs.getOrDefault(sized, Map.of()));
+                    config.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxRequestBytes(settings)));
+                    configs.put(sized, config);
+                }
                 var provisioner = new TopicProvisioner(settings.partitions(), settings.replicationFactor(), configs);
                 List<String> created = provisioner.createMissing(admin, topics.all());
                 if (!created.isEmpty()) {

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -37,6 +38,13 @@ class IngestStartupTest {
                     .get(30, TimeUnit.SECONDS);
             assertThat(described).containsOnlyKeys(topics.all());
             described.values().forEach(d -> assertThat(d.partitions()).hasSize(3));
+            // A record at the size limit (what the gateway accepts) and its token chunk fit the topics.
+            for (String sized : List.of(topics.records(), topics.tokens())) {
+                ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, sized);
+                assertThat(broker.admin().describeConfigs(List.of(topic)).all().get(30, TimeUnit.SECONDS).get(topic)
+                        .get("max.message.bytes").value()).as(sized)
+                        .isEqualTo(String.valueOf(IngestApplication.maxRequestBytes(settings(broker, prefix, stateDir))));
+            }
             assertThat(ingest.state()).isIn(KafkaStreams.State.REBALANCING, KafkaStreams.State.RUNNING);
         }
     }

@@ -8,6 +8,7 @@ import java.util.concurrent.TimeoutException;
 
 import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.ResponseEvent;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 
 /** Turning worker answers and Kafka acknowledgements into HTTP outcomes. */
 final class Answers {
@@ -30,6 +31,12 @@ final class Answers {
         } catch (TimeoutException e) {
             throw new ApiException(504, "deadline-exceeded", "Kafka did not acknowledge within " + timeout.toSeconds() + " s.");
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof RecordTooLargeException) {
+                // The gateway's own limit let the record through, so Kafka's is lower (the producer's
+                // max.request.size or the topic's max.message.bytes): the record is too large, retrying cannot help.
+                throw ApiException.tooLarge("Kafka refused a record this large: " + e.getCause().getMessage()
+                        + " The records topic's max.message.bytes must exceed ul.limits.max-record-bytes.");
+            }
             throw new ApiException(503, "unavailable", "Kafka did not accept the records: " + e.getCause().getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -10,25 +10,23 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
-import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.ultralong.gateway.GatewayConfig;
 import io.ultralong.gateway.kafka.QueryRelay;
 import io.ultralong.gateway.kafka.SeqTracker;
 import io.ultralong.gateway.security.Caller;
+import io.ultralong.gateway.security.TenantAdmission;
 import io.ultralong.protocol.query.ChatMessage;
 import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
-import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.buffer.Buffer;
+import org.jboss.resteasy.reactive.RestMulti;
 
 /**
  * {@code POST /v1/chat/completions}, OpenAI-compatible. The conversation is answered over the whole
@@ -59,12 +57,13 @@ public class ChatCompletionResource {
     @Inject
     ObjectMapper json;
 
+    @Inject
+    TenantAdmission admission;
+
+    /** Runs on the event loop and returns at once, as a query does: no thread waits for the model. */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
-    @Blocking
-    public Response complete(@HeaderParam(SESSION_HEADER) String sessionHeader, JsonNode body,
-                             @Context HttpServerResponse connection) {
+    public RestMulti<Buffer> complete(@HeaderParam(SESSION_HEADER) String sessionHeader, JsonNode body) {
         if (body == null || !body.isObject()) {
             throw ApiException.badRequest("The body must be an OpenAI chat completion request object.");
         }
@@ -93,25 +92,36 @@ public class ChatCompletionResource {
         if (stream) {
             boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
             return SseStream.of(events, event -> chunks(id, created, event, includeUsage),
-                    List.of(new SseStream.Frame(null, "[DONE]")), connection);
+                    List.of(new SseStream.Frame(null, "[DONE]")), admission.admitStream(caller.tenant()));
         }
-        ResponseEvent last = events.select().last().toUni().await().indefinitely();
-        if (!(last instanceof ResponseEvent.Done done)) {
-            throw Answers.failure(last);
+        return SseStream.json(events.collect().last().map(last -> {
+            if (!(last instanceof ResponseEvent.Done done)) {
+                ApiException failure = Answers.failure(last);
+                return new SseStream.JsonAnswer(failure.status(),
+                        bytes(OpenAiError.of(failure.status(), failure.code(), failure.getMessage())));
+            }
+            Map<String, Object> answer = new LinkedHashMap<>();
+            answer.put("id", id);
+            answer.put("object", "chat.completion");
+            answer.put("created", created);
+            answer.put("model", config.modelId());
+            answer.put("choices", List.of(Map.of("index", 0,
+                    "message", Map.of("role", "assistant", "content", done.answer()),
+                    "finish_reason", done.finishReason())));
+            answer.put("usage", usage(done.usage()));
+            if (!done.warnings().isEmpty()) {
+                answer.put("warnings", done.warnings());   // not OpenAI's; its clients ignore unknown fields
+            }
+            return new SseStream.JsonAnswer(200, bytes(answer));
+        }));
+    }
+
+    private byte[] bytes(Object value) {
+        try {
+            return json.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
-        Map<String, Object> answer = new LinkedHashMap<>();
-        answer.put("id", id);
-        answer.put("object", "chat.completion");
-        answer.put("created", created);
-        answer.put("model", config.modelId());
-        answer.put("choices", List.of(Map.of("index", 0,
-                "message", Map.of("role", "assistant", "content", done.answer()),
-                "finish_reason", done.finishReason())));
-        answer.put("usage", usage(done.usage()));
-        if (!done.warnings().isEmpty()) {
-            answer.put("warnings", done.warnings());   // not OpenAI's; its clients ignore unknown fields
-        }
-        return Response.ok(answer, MediaType.APPLICATION_JSON_TYPE).build();
     }
 
     private List<SseStream.Frame> chunks(String id, long created, ResponseEvent event, boolean includeUsage) {

@@ -10,25 +10,23 @@ import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
-import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
-import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
 import io.ultralong.gateway.GatewayConfig;
 import io.ultralong.gateway.kafka.QueryRelay;
 import io.ultralong.gateway.kafka.SeqTracker;
 import io.ultralong.gateway.security.Caller;
+import io.ultralong.gateway.security.TenantAdmission;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.SamplingParams;
-import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.buffer.Buffer;
+import org.jboss.resteasy.reactive.RestMulti;
 
 /** {@code POST /v1/sessions/{id}/query}: a question over the session's whole context, as JSON or SSE. */
 @Path("/v1/sessions/{id}/query")
@@ -52,6 +50,9 @@ public class QueryResource {
     @Inject
     ObjectMapper json;
 
+    @Inject
+    TenantAdmission admission;
+
     /** The query body of the REST contract. */
     public record QueryBody(String question, Integer maxTokens, Double temperature, Double topP, Integer topK,
                             Long seed, Long asOfSeq, Long minSeq, Boolean stream) {
@@ -66,12 +67,14 @@ public class QueryResource {
         }
     }
 
+    /**
+     * Runs on the event loop and returns at once: the answer, streamed or whole, is written as the worker's events
+     * arrive, so a query waiting on the model holds no thread.
+     */
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
-    @Produces({MediaType.APPLICATION_JSON, MediaType.SERVER_SENT_EVENTS})
-    @Blocking
-    public Response query(@PathParam("id") String id, @HeaderParam(HttpHeaders.ACCEPT) String accept, JsonNode json,
-                          @Context HttpServerResponse connection) {
+    public RestMulti<Buffer> query(@PathParam("id") String id, @HeaderParam(HttpHeaders.ACCEPT) String accept,
+                                   JsonNode json) {
         String key = caller.sessionKey(id);
         QueryBody body = queryBody(json);
         if (body.question() == null || body.question().isBlank()) {
@@ -87,15 +90,26 @@ public class QueryResource {
                 sampling(body.maxTokens(), body.temperature(), body.topP(), body.topK(), body.seed()),
                 body.minSeq() != null ? body.minSeq() : seqs.lastAcknowledged(key), body.asOfSeq(),
                 System.currentTimeMillis() + config.query().timeout().toMillis(), sse);
+        // Nothing is sent to the worker before the response subscribes: a refused stream costs it nothing.
         Multi<ResponseEvent> events = relay.events(request, config.query().timeout());
         if (sse) {
-            return SseStream.of(events, this::frames, List.of(), connection);
+            return SseStream.of(events, this::frames, List.of(), admission.admitStream(caller.tenant()));
         }
-        ResponseEvent last = events.select().last().toUni().await().indefinitely();
-        if (last instanceof ResponseEvent.Done done) {
-            return Response.ok(QueryAnswer.of(done)).type(MediaType.APPLICATION_JSON_TYPE).build();
+        return SseStream.json(events.collect().last().map(last -> {
+            if (last instanceof ResponseEvent.Done done) {
+                return new SseStream.JsonAnswer(200, bytes(QueryAnswer.of(done)));
+            }
+            ApiException failure = Answers.failure(last);
+            return new SseStream.JsonAnswer(failure.status(), bytes(ErrorBody.of(failure.code(), failure.getMessage())));
+        }));
+    }
+
+    private byte[] bytes(Object value) {
+        try {
+            return json.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
-        throw Answers.failure(last);
     }
 
     /**

@@ -1,13 +1,19 @@
 package io.ultralong.gateway.api;
 
+import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.ByteBuffer;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -22,6 +28,10 @@ import io.ultralong.protocol.records.RejectReason;
  * {@code source} and {@code id}, {@code ts} as ISO-8601 string or epoch milliseconds, the size
  * limit) so that an accepted append is never sent to the dead-letter topic, and a refused one
  * answers with the reason code the dead-letter header would have carried.
+ *
+ * <p>The body is read as a stream, record by record (a line, or an array element): only the accepted values
+ * are held, never the body as one string nor its whole JSON tree, and the first bad record, or the record one
+ * past the count limit, ends the read with an error naming its line or element.
  */
 final class RecordBodies {
 
@@ -30,59 +40,104 @@ final class RecordBodies {
     private RecordBodies() {
     }
 
-    static List<byte[]> parse(String sessionKey, byte[] body, String contentType, int maxRecords, int maxRecordBytes) {
-        String text = strictUtf8(body);
+    static List<byte[]> parse(String sessionKey, InputStream body, String contentType, int maxRecords,
+                              int maxRecordBytes) {
         String type = contentType == null ? "" : contentType.toLowerCase();
-        List<ObjectNode> records = new ArrayList<>();
-        if (type.startsWith("text/plain")) {
-            for (String line : text.split("\r?\n")) {
-                if (!line.isBlank()) {
-                    records.add(JSON.createObjectNode().put("text", line));
-                }
-            }
-        } else if (type.startsWith("application/x-ndjson") || type.startsWith("application/jsonl")) {
-            String[] lines = text.split("\r?\n");
-            for (int i = 0; i < lines.length; i++) {
-                if (!lines[i].isBlank()) {
-                    records.add(record(readJson(lines[i], "line " + (i + 1)), "line " + (i + 1)));
-                }
-            }
-        } else {
-            JsonNode root = readJson(text, "body");
-            if (root.isArray()) {
-                for (int i = 0; i < root.size(); i++) {
-                    records.add(record(root.get(i), "element " + i));
-                }
+        Accepted accepted = new Accepted(sessionKey, maxRecords, maxRecordBytes);
+        try (Reader text = strictUtf8(body)) {
+            if (type.startsWith("text/plain")) {
+                readLines(text, (line, where) -> accepted.add(JSON.createObjectNode().put("text", line), where));
+            } else if (type.startsWith("application/x-ndjson") || type.startsWith("application/jsonl")) {
+                readLines(text, (line, where) -> accepted.add(record(readJson(line, where), where), where));
             } else {
-                records.add(record(root, "body"));
+                readJsonBody(text, accepted);
             }
+        } catch (CharacterCodingException e) {
+            throw new ApiException(400, "invalid-utf8", "The body is not valid UTF-8.");
+        } catch (IOException e) {
+            throw new ApiException(400, "invalid-request", "The body could not be read: " + e.getMessage());
         }
-        if (records.isEmpty()) {
+        if (accepted.values.isEmpty()) {
             throw ApiException.badRequest("The body holds no record.");
         }
-        if (records.size() > maxRecords) {
-            throw ApiException.tooLarge("At most " + maxRecords + " records per request; got " + records.size() + ".");
+        return accepted.values;
+    }
+
+    private interface LineHandler {
+        void accept(String line, String where);
+    }
+
+    /** Non-blank lines one at a time, numbered from 1 as an editor shows them. */
+    private static void readLines(Reader text, LineHandler handler) throws IOException {
+        BufferedReader lines = new BufferedReader(text);
+        int number = 0;
+        for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+            number++;
+            if (!line.isBlank()) {
+                handler.accept(line, "Line " + number);
+            }
         }
-        RecordParser parser = new RecordParser(maxRecordBytes);
-        byte[] key = sessionKey.getBytes(StandardCharsets.UTF_8);
-        List<byte[]> values = new ArrayList<>(records.size());
-        for (int i = 0; i < records.size(); i++) {
-            byte[] value = records.get(i).toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** One JSON value: an array is read element by element, anything else as one record. */
+    private static void readJsonBody(Reader text, Accepted accepted) throws IOException {
+        try (JsonParser parser = JSON.createParser(text)) {
+            JsonToken first = parser.nextToken();
+            if (first == null) {
+                throw new ApiException(400, "invalid-json", "The body is empty: send a JSON record or an array of them.");
+            }
+            if (first == JsonToken.START_ARRAY) {
+                int index = 0;
+                while (parser.nextToken() != JsonToken.END_ARRAY) {
+                    String where = "Record " + index++;
+                    accepted.add(record(parser.readValueAsTree(), where), where);
+                }
+            } else {
+                accepted.add(record(parser.readValueAsTree(), "Record 0"), "Record 0");
+            }
+            if (parser.nextToken() != null) {
+                throw new ApiException(400, "invalid-json", "The body holds more than one JSON value (after line "
+                        + parser.currentLocation().getLineNr() + "); send an array, or NDJSON as application/x-ndjson.");
+            }
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "invalid-json", "The body is not valid JSON: " + e.getOriginalMessage()
+                    + " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
+        }
+    }
+
+    /** The values accepted so far; each record is checked as it is read. */
+    private static final class Accepted {
+        private final byte[] key;
+        private final int maxRecords;
+        private final RecordParser parser;
+        private final List<byte[]> values = new ArrayList<>();
+
+        Accepted(String sessionKey, int maxRecords, int maxRecordBytes) {
+            this.key = sessionKey.getBytes(StandardCharsets.UTF_8);
+            this.maxRecords = maxRecords;
+            this.parser = new RecordParser(maxRecordBytes);
+        }
+
+        void add(ObjectNode record, String where) {
+            if (values.size() == maxRecords) {
+                throw ApiException.tooLarge("At most " + maxRecords + " records per request; " + where
+                        + " is one more.");
+            }
+            byte[] value = record.toString().getBytes(StandardCharsets.UTF_8);
             // The ingest service's own validator: what it would dead-letter is refused here, with its reason.
             if (parser.parse(key, value) instanceof ParseResult.Rejected rejected) {
                 int status = rejected.reason() == RejectReason.TOO_LARGE ? 413 : 400;
-                throw new ApiException(status, rejected.reason().code(), "Record " + i + ": " + rejected.message() + ".");
+                throw new ApiException(status, rejected.reason().code(), where + ": " + rejected.message() + ".");
             }
             values.add(value);
         }
-        return values;
     }
 
     private static ObjectNode record(JsonNode node, String where) {
-        if (node.isTextual()) {
+        if (node != null && node.isTextual()) {
             return JSON.createObjectNode().put("text", node.asText());
         }
-        if (!node.isObject()) {
+        if (node == null || !node.isObject()) {
             throw ApiException.badRequest(where + ": a record is a JSON object with a \"text\" string, or a string.");
         }
         return (ObjectNode) node;
@@ -91,19 +146,15 @@ final class RecordBodies {
     private static JsonNode readJson(String text, String where) {
         try {
             return JSON.readTree(text);
-        } catch (IOException e) {
-            throw new ApiException(400, "invalid-json", where + " is not valid JSON: " + e.getMessage().split("\n")[0]);
+        } catch (JsonProcessingException e) {
+            throw new ApiException(400, "invalid-json", where + " is not valid JSON: " + e.getOriginalMessage());
         }
     }
 
-    private static String strictUtf8(byte[] body) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(body)).toString();
-        } catch (CharacterCodingException e) {
-            throw new ApiException(400, "invalid-utf8", "The body is not valid UTF-8.");
-        }
+    /** Strict decoding: a reader's default would replace bad bytes with U+FFFD silently. */
+    private static Reader strictUtf8(InputStream body) {
+        return new InputStreamReader(body, StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT));
     }
 }

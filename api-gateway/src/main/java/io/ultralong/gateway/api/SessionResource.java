@@ -1,5 +1,6 @@
 package io.ultralong.gateway.api;
 
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -23,6 +24,7 @@ import jakarta.ws.rs.core.Response;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Uni;
 import io.ultralong.gateway.GatewayConfig;
 import io.ultralong.gateway.console.RecordTail;
 import io.ultralong.gateway.console.SessionCatalog;
@@ -106,20 +108,21 @@ public class SessionResource {
         return Map.of("data", recordTail.latest(caller.sessionKey(id), afterSeq, limit));
     }
 
+    /** Runs on the event loop: the wait for the owning worker's answer holds no thread. */
     @GET
     @Path("/{id}")
-    @Blocking
-    public Response get(@PathParam("id") String id) {
+    public Uni<Response> get(@PathParam("id") String id) {
         String key = caller.sessionKey(id);
         Duration timeout = Duration.ofSeconds(Math.min(30, config.query().timeout().toSeconds()));
-        ResponseEvent answer = sessions.info(key, timeout);
-        if (answer instanceof ResponseEvent.SessionInfo info) {
-            if (!info.exists()) {
-                throw sessionNotFound(id);
+        return sessions.infoLater(key, timeout).map(answer -> {
+            if (answer instanceof ResponseEvent.SessionInfo info) {
+                if (!info.exists()) {
+                    throw sessionNotFound(id);
+                }
+                return Response.ok(new SessionView(id, info)).build();
             }
-            return Response.ok(new SessionView(id, info)).build();
-        }
-        throw Answers.failure(answer);
+            throw Answers.failure(answer);
+        });
     }
 
     static ApiException sessionNotFound(String id) {
@@ -135,12 +138,13 @@ public class SessionResource {
         return Response.accepted(Map.of("id", id, "seq", tombstone.lastSeq())).build();
     }
 
+    /** The body is parsed as it arrives, record by record: a bad line ends the read with an error naming it. */
     @POST
     @Path("/{id}/records")
     @Consumes({MediaType.APPLICATION_JSON, "application/x-ndjson", "application/jsonl", MediaType.TEXT_PLAIN})
     @Blocking
     public Response append(@PathParam("id") String id, @HeaderParam(HttpHeaders.CONTENT_TYPE) String contentType,
-                           byte[] body) {
+                           InputStream body) {
         String key = caller.sessionKey(id);
         var values = RecordBodies.parse(key, body, contentType, config.limits().maxRecordsPerRequest(),
                 config.limits().maxRecordBytes());

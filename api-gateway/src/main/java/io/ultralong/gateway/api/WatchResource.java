@@ -2,7 +2,6 @@ package io.ultralong.gateway.api;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -14,24 +13,19 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.common.annotation.Blocking;
 import io.ultralong.gateway.GatewayConfig;
-import io.ultralong.gateway.kafka.AnswerRouter;
 import io.ultralong.gateway.kafka.SessionLookup;
 import io.ultralong.gateway.kafka.WatchRegistry;
 import io.ultralong.gateway.security.Caller;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.watch.NotifyPattern;
-import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
-import io.vertx.core.http.HttpServerResponse;
 
 /** Standing queries ("watches") on a session: questions re-answered as the session grows. */
 @Path("/v1/sessions/{id}/watches")
@@ -45,9 +39,6 @@ public class WatchResource {
     WatchRegistry registry;
 
     @Inject
-    AnswerRouter answers;
-
-    @Inject
     SessionLookup sessions;
 
     @Inject
@@ -58,6 +49,7 @@ public class WatchResource {
 
     @Inject
     ObjectMapper json;
+
 
     /** When a watch is evaluated again: after {@code everyTokens} new tokens and/or at most once per interval. */
     public record Trigger(Long everyTokens, Long minIntervalSeconds) {
@@ -89,6 +81,13 @@ public class WatchResource {
         }
         String watchId = body.id() != null ? body.id() : UUID.randomUUID().toString();
         caller.sessionKey(watchId);   // same rules as session ids
+        // Replacing a watch adds none. Creates racing each other may pass the check together: the cap bounds a
+        // tenant's watches, it is not an exact quota.
+        if (registry.find(session, watchId).isEmpty()
+                && registry.countOfTenant(caller.tenant()) >= config.limits().maxWatchesPerTenant()) {
+            throw new ApiException(429, "too-many-watches", "This tenant has " + config.limits().maxWatchesPerTenant()
+                    + " watches, its limit; delete one first.");
+        }
         if (body.notifyWhen() != null) {
             try {
                 NotifyPattern.compile(body.notifyWhen(), config.limits().maxNotifyWhenChars());
@@ -97,9 +96,14 @@ public class WatchResource {
             }
         }
         Trigger trigger = body.trigger() != null ? body.trigger() : new Trigger(null, null);
-        long everyTokens = trigger.everyTokens() == null ? 0 : trigger.everyTokens();
+        long minEveryTokens = config.limits().minEveryTokens();
+        long everyTokens = trigger.everyTokens() == null ? minEveryTokens : trigger.everyTokens();
         long intervalSeconds = trigger.minIntervalSeconds() == null ? 0 : trigger.minIntervalSeconds();
-        if (everyTokens < 0 || intervalSeconds < 0) {
+        if (everyTokens < minEveryTokens) {
+            throw ApiException.badRequest("\"trigger.everyTokens\" must be at least " + minEveryTokens + "; got "
+                    + everyTokens + ".");
+        }
+        if (intervalSeconds < 0) {
             throw ApiException.badRequest("Trigger values must be >= 0.");
         }
         WatchDefinition watch;
@@ -157,32 +161,7 @@ public class WatchResource {
     }
 
     /** The watch's answers as SSE {@code answer} events, from now until the client disconnects. */
-    @GET
-    @Path("/{wid}/events")
-    @Produces(MediaType.SERVER_SENT_EVENTS)
-    @Blocking
-    public Response events(@PathParam("id") String sessionId, @PathParam("wid") String watchId,
-                           @Context HttpServerResponse connection) {
-        WatchDefinition watch = find(sessionId, watchId);
-        return SseStream.of(answers.follow(watch.session(), watch.watchId()), this::frame, List.of(), connection);
-    }
-
-    private List<SseStream.Frame> frame(WatchAnswer answer) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("watchId", answer.watchId());
-        data.put("coveredSeq", answer.coveredSeq());
-        data.put("answer", answer.answer());
-        data.put("usage", answer.usage());
-        data.put("timings", answer.timings());
-        data.put("evaluatedAt", answer.evaluatedAt());
-        try {
-            return List.of(new SseStream.Frame("answer", json.writeValueAsString(data)));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private WatchDefinition find(String sessionId, String watchId) {
+    WatchDefinition find(String sessionId, String watchId) {
         return registry.find(caller.sessionKey(sessionId), watchId)
                 .orElseThrow(() -> ApiException.notFound("No watch '" + watchId + "' on session '" + sessionId + "'."));
     }

@@ -13,6 +13,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.ultralong.protocol.query.ErrorCode;
 import io.ultralong.protocol.query.QueryRequest;
 import io.ultralong.protocol.query.ResponseEvent;
@@ -47,7 +48,7 @@ public class QueryRelay {
     public Multi<ResponseEvent> events(WorkerRequest request, Duration timeout) {
         // Taken here, on the caller's thread: a stream is subscribed later, on a thread that no longer knows the trace.
         Context trace = Context.current();
-        return Multi.createFrom().emitter(emitter -> {
+        return Multi.createFrom().<ResponseEvent>emitter(emitter -> {
             AtomicBoolean timedOut = new AtomicBoolean();
             ResponseRouter.Subscription subscription = router.subscribe(request.requestId(), event -> {
                 emitter.emit(event);
@@ -75,7 +76,10 @@ public class QueryRelay {
                             "Kafka did not accept the request: " + error.getMessage()));
                 }
             });
-        });
+        })
+                // Streams are subscribed on the event loop, and a producer's send may wait for topic metadata:
+                // never there.
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
     @PreDestroy

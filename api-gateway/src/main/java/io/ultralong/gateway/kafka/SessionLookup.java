@@ -1,10 +1,10 @@
 package io.ultralong.gateway.kafka;
 
 import java.time.Duration;
-import java.util.concurrent.locks.LockSupport;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.smallrye.mutiny.Uni;
 import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.WorkerRequest;
 
@@ -30,25 +30,30 @@ public class SessionLookup {
 
     /** The worker's answer: a {@code session-info} event (possibly {@code exists == false}), or an error event. */
     public ResponseEvent info(String sessionKey, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        long pause = FIRST_RETRY_NANOS;
-        while (true) {
-            if (seqs.recentlyDeleted(sessionKey)) {
-                return new ResponseEvent.SessionInfo("deleted", false, 0, 0, -1, -1, 0, -1, 0, 0);
-            }
-            long remaining = deadline - System.nanoTime();
-            WorkerRequest.SessionInfo request = new WorkerRequest.SessionInfo(QueryRelay.newRequestId(), sessionKey,
-                    System.currentTimeMillis() + Duration.ofNanos(remaining).toMillis());
-            ResponseEvent answer = relay.events(request, Duration.ofNanos(Math.max(remaining, 1)))
-                    .toUni().await().indefinitely();
+        return infoLater(sessionKey, timeout).await().indefinitely();
+    }
+
+    /** {@link #info} without holding the caller's thread: retries wait on a timer, not a parked thread. */
+    public Uni<ResponseEvent> infoLater(String sessionKey, Duration timeout) {
+        return attempt(sessionKey, System.nanoTime() + timeout.toNanos(), FIRST_RETRY_NANOS);
+    }
+
+    private Uni<ResponseEvent> attempt(String sessionKey, long deadline, long pause) {
+        if (seqs.recentlyDeleted(sessionKey)) {
+            return Uni.createFrom().item(new ResponseEvent.SessionInfo("deleted", false, 0, 0, -1, -1, 0, -1, 0, 0));
+        }
+        long remaining = deadline - System.nanoTime();
+        WorkerRequest.SessionInfo request = new WorkerRequest.SessionInfo(QueryRelay.newRequestId(), sessionKey,
+                System.currentTimeMillis() + Duration.ofNanos(remaining).toMillis());
+        return relay.events(request, Duration.ofNanos(Math.max(remaining, 1))).toUni().flatMap(answer -> {
             long acknowledged = seqs.lastAcknowledged(sessionKey);
             boolean behind = acknowledged >= 0 && answer instanceof ResponseEvent.SessionInfo info
                     && (!info.exists() || info.appliedSeq() < acknowledged);
             if (!behind || System.nanoTime() + pause >= deadline) {
-                return answer;
+                return Uni.createFrom().item(answer);
             }
-            LockSupport.parkNanos(pause);
-            pause = Math.min(2 * pause, MAX_RETRY_NANOS);
-        }
+            return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofNanos(pause))
+                    .flatMap(waited -> attempt(sessionKey, deadline, Math.min(2 * pause, MAX_RETRY_NANOS)));
+        });
     }
 }

@@ -59,6 +59,12 @@ public class WatchRegistry {
                 .toList();
     }
 
+    /** How many watches the sessions of {@code tenant} have (session keys are {@code <tenant>/<session>}). */
+    public long countOfTenant(String tenant) {
+        String prefix = tenant + "/";
+        return watches.values().stream().filter(w -> w.session().startsWith(prefix)).count();
+    }
+
     public Optional<WatchDefinition> find(String session, String watchId) {
         return Optional.ofNullable(watches.get(WatchKeys.key(session, watchId)));
     }

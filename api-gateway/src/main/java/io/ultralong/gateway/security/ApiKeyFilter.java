@@ -8,12 +8,15 @@ import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 
 import io.ultralong.gateway.GatewayConfig;
+import io.ultralong.gateway.api.ApiException;
 import io.ultralong.gateway.api.ErrorBody;
+import io.vertx.ext.web.RoutingContext;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /**
  * Authenticates {@code /v1} calls by bearer API key, resolves the tenant and applies the per-key
- * rate limit. With authentication off every caller is the anonymous tenant, limited as one key.
+ * rate limit and the tenant's cap on requests in progress. With authentication off every caller is the
+ * anonymous tenant, limited as one key.
  */
 public class ApiKeyFilter {
 
@@ -31,8 +34,11 @@ public class ApiKeyFilter {
     @Inject
     ApiKeys apiKeys;
 
+    @Inject
+    TenantAdmission admission;
+
     @ServerRequestFilter
-    public Optional<Response> authenticate(ContainerRequestContext request) {
+    public Optional<Response> authenticate(ContainerRequestContext request, RoutingContext exchange) {
         if (!request.getUriInfo().getPath().startsWith("/v1")) {
             return Optional.empty();
         }
@@ -61,6 +67,17 @@ public class ApiKeyFilter {
                     "Too many requests for this API key; retry after " + seconds + " s."))
                     .header("Retry-After", Long.toString(seconds)).build());
         }
+        TenantAdmission.Permit inFlight;
+        try {
+            inFlight = admission.admitRequest(tenant);
+        } catch (ApiException e) {
+            // Requests end within the query timeout, most far sooner: a second is a fair first wait.
+            return Optional.of(Response.fromResponse(error(e.status(), e.code(), e.getMessage()))
+                    .header("Retry-After", "1").build());
+        }
+        // Called when the response ends or the connection closes, whichever comes first: a stream holds its
+        // permit until its client goes away.
+        exchange.addEndHandler(ended -> inFlight.close());
         caller.authenticate(tenant);
         return Optional.empty();
     }

@@ -1,5 +1,7 @@
 package io.ultralong.gateway.trace;
 
+import java.util.Optional;
+
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ContainerResponseContext;
 import jakarta.ws.rs.container.ContainerResponseFilter;
@@ -19,9 +21,15 @@ public class TraceIdHeader implements ContainerResponseFilter {
 
     @Override
     public void filter(ContainerRequestContext request, ContainerResponseContext response) {
+        current().ifPresent(traceId -> response.getHeaders().putSingle(HEADER, traceId));
+    }
+
+    /**
+     * The trace id of the request being handled on this thread. Streamed answers (a {@code RestMulti}) pass no
+     * response filter: they set the header themselves with this.
+     */
+    public static Optional<String> current() {
         SpanContext span = Span.current().getSpanContext();
-        if (span.isValid()) {
-            response.getHeaders().putSingle(HEADER, span.getTraceId());
-        }
+        return span.isValid() ? Optional.of(span.getTraceId()) : Optional.empty();
     }
 }

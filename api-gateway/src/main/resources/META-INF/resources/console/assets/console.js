@@ -320,7 +320,7 @@ async function createWatch(id, event) {
   event.preventDefault();
   const request = { question: $('watch-question').value, trigger: {} };
   const every = Number($('watch-every').value);
-  if (every) request.trigger.everyTokens = every;   // absent: the gateway's minimum
+  if (every) request.trigger.everyTokens = every;   // absent: the gateway's minimum (ul.limits.min-every-tokens)
   const notify = $('watch-notify').value.trim();
   if (notify) request.notifyWhen = notify;
   try {

@@ -24,6 +24,7 @@ public final class QueryJob {
     private volatile boolean abandoned;
     private volatile long coveredSeq = -1;
     private volatile long coveredTokens = -1;
+    private volatile int tenantRound;
 
     /** A user's query from {@code ul.requests}: its events go to {@code ul.responses}. */
     public QueryJob(QueryRequest request, int partition, long offset, int priority) {
@@ -51,6 +52,15 @@ public final class QueryJob {
         this.priority = priority;
         this.events = events;
         this.trace = trace;
+    }
+
+    /** How many queries of its tenant were queued ahead of it when it arrived: tenants take turns by it. */
+    int tenantRound() {
+        return tenantRound;
+    }
+
+    void tenantRound(int round) {
+        this.tenantRound = round;
     }
 
     /** Where this query's spans go. */

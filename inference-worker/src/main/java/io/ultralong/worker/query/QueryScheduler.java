@@ -43,8 +43,13 @@ public final class QueryScheduler implements AutoCloseable {
     private final Consumer<ResponseEvent> publisher;
     private final Completion completion;
     private final int maxQueued;
+    private final int maxQueuedPerTenant;
+    // Within a priority, tenants take turns: a job's round is how many of its tenant's jobs were queued before it,
+    // so one tenant's burst queues behind the first job of every other tenant instead of ahead of it.
     private final PriorityBlockingQueue<QueryJob> ready = new PriorityBlockingQueue<>(64,
-            Comparator.comparingInt(QueryJob::priority).thenComparingLong(QueryJob::arrivalNanos));
+            Comparator.comparingInt(QueryJob::priority).thenComparingInt(QueryJob::tenantRound)
+                    .thenComparingLong(QueryJob::arrivalNanos));
+    private final Map<String, Integer> queuedByTenant = new HashMap<>();   // guarded by itself
     // Guarded by itself: parking and waking race between the model thread and the token feed.
     private final Map<String, List<QueryJob>> waitingForContext = new HashMap<>();
     private final Map<String, QueryJob> byRequestId = new ConcurrentHashMap<>();
@@ -55,29 +60,76 @@ public final class QueryScheduler implements AutoCloseable {
 
     public QueryScheduler(SessionLedger ledger, AnswerEngine engine, Consumer<ResponseEvent> publisher,
                           Completion completion, int maxQueued) {
+        this(ledger, engine, publisher, completion, maxQueued, maxQueued);
+    }
+
+    /**
+     * @param maxQueued          queries held at once (waiting, queued or running); more are refused
+     * @param maxQueuedPerTenant of which one tenant (the session key up to its first {@code /}) may hold, so that a
+     *                           tenant flooding the worker fills its share and not the queue every tenant shares
+     */
+    public QueryScheduler(SessionLedger ledger, AnswerEngine engine, Consumer<ResponseEvent> publisher,
+                          Completion completion, int maxQueued, int maxQueuedPerTenant) {
+        if (maxQueued < 1 || maxQueuedPerTenant < 1) {
+            throw new IllegalArgumentException("Queue limits must be at least 1");
+        }
         this.ledger = ledger;
         this.engine = engine;
         this.publisher = publisher;
         this.completion = completion;
         this.maxQueued = maxQueued;
+        this.maxQueuedPerTenant = Math.min(maxQueuedPerTenant, maxQueued);
         this.modelThread = new Thread(this::run, "ul-model");
         modelThread.setDaemon(true);
         modelThread.start();
     }
 
-    /** Takes a query; refuses it at once with {@code unavailable} when the queue is full. */
+    /**
+     * Takes a query; refuses it at once with {@code unavailable} when the queue is full or its tenant holds its
+     * share of it. The request feed and the watch evaluator both submit: counts are checked and taken under one lock.
+     */
     public void submit(QueryJob job) {
-        if (byRequestId.size() >= maxQueued) {
-            publish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.UNAVAILABLE.wireName(),
-                    "The worker has " + maxQueued + " queries queued; retry later."));
+        String tenant = tenantOf(job.request().session());
+        String refusal = null;
+        boolean duplicate = false;
+        synchronized (queuedByTenant) {
+            int tenantQueued = queuedByTenant.getOrDefault(tenant, 0);
+            if (byRequestId.containsKey(job.request().requestId())) {
+                duplicate = true;   // a duplicate delivery of a request already here
+            } else if (tenantQueued >= maxQueuedPerTenant) {
+                refusal = "Tenant '" + tenant + "' has " + tenantQueued + " queries queued on this worker, its share of "
+                        + maxQueuedPerTenant + "; retry later.";
+            } else if (byRequestId.size() >= maxQueued) {
+                refusal = "The worker has " + maxQueued + " queries queued; retry later.";
+            } else {
+                byRequestId.put(job.request().requestId(), job);
+                queuedByTenant.put(tenant, tenantQueued + 1);
+                job.tenantRound(tenantQueued);
+            }
+        }
+        if (refusal != null) {
+            publish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.UNAVAILABLE.wireName(), refusal));
+        }
+        if (duplicate || refusal != null) {
             completion.finished(job);
-            return;
+        } else {
+            ready.add(job);
         }
-        if (byRequestId.putIfAbsent(job.request().requestId(), job) != null) {
-            completion.finished(job);   // a duplicate delivery of a request already here
-            return;
+    }
+
+    /** The tenant of a session key: gateway keys are {@code <tenant>/<session>}; a key without one is its own. */
+    static String tenantOf(String session) {
+        int slash = session.indexOf('/');
+        return slash < 0 ? session : session.substring(0, slash);
+    }
+
+    /** The job leaves the scheduler: its slot, and its tenant's, are free again. */
+    private void release(QueryJob job) {
+        synchronized (queuedByTenant) {
+            if (byRequestId.remove(job.request().requestId(), job)) {
+                queuedByTenant.computeIfPresent(tenantOf(job.request().session()), (t, n) -> n > 1 ? n - 1 : null);
+            }
         }
-        ready.add(job);
     }
 
     /** Cancels a query whose client went away. */
@@ -159,7 +211,7 @@ public final class QueryScheduler implements AutoCloseable {
             finish(job, new ResponseEvent.Error(job.request().requestId(), ErrorCode.INTERNAL.wireName(),
                     "The worker failed to answer: " + failure));
         } catch (RuntimeException e) {
-            byRequestId.remove(job.request().requestId(), job);
+            release(job);
             LOG.error("Query {} could not be ended cleanly", job.request().requestId(), e);
         }
     }
@@ -272,7 +324,7 @@ public final class QueryScheduler implements AutoCloseable {
         if (terminal != null && !job.abandoned()) {
             publish(job, terminal);
         }
-        byRequestId.remove(job.request().requestId(), job);
+        release(job);
         completion.finished(job);
     }
 

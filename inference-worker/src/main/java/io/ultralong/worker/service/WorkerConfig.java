@@ -46,6 +46,13 @@ public interface WorkerConfig {
     @WithDefault("256")
     int maxQueuedQueries();
 
+    /**
+     * Of {@link #maxQueuedQueries()}, the queries one tenant (the session key up to its first {@code /}) may hold;
+     * its next ones are refused with {@code unavailable} while other tenants' are still taken.
+     */
+    @WithDefault("64")
+    int maxQueuedQueriesPerTenant();
+
     @WithDefault(ModelSettings.DEFAULT_PREFILL_CHUNK_TOKENS)
     int prefillChunkTokens();
 

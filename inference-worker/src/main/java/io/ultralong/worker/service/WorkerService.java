@@ -46,7 +46,8 @@ public class WorkerService {
         WorkerSettings settings = new WorkerSettings(bootstrapServers, topicPrefix, config.groupId(), config.id(),
                 config.dataDir(), config.sessionTimeout(), config.maxQueuedQueries())
                 .withKafka(kafka)
-                .withModelStallTimeout(config.modelStallTimeout());
+                .withModelStallTimeout(config.modelStallTimeout())
+                .withMaxQueuedQueriesPerTenant(config.maxQueuedQueriesPerTenant());
         ModelSettings model = new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
                 config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),

@@ -66,6 +66,8 @@ class TopicScriptTest {
 
         assertThat(config(prefix + "records", "retention.ms")).isEqualTo("-1");
         assertThat(config(prefix + "tokens", "retention.ms")).isEqualTo("-1");
+        // a record at the gateway's 1 MiB limit fits, with room for key and framing
+        assertThat(config(prefix + "records", "max.message.bytes")).isEqualTo(String.valueOf(1024 * 1024 + 64 * 1024));
         assertThat(config(prefix + "requests", "retention.ms")).isEqualTo("86400000");
         assertThat(config(prefix + "responses", "retention.ms")).isEqualTo("3600000");
         assertThat(config(prefix + "answers", "retention.ms")).isEqualTo("604800000");
