@@ -251,6 +251,9 @@ public final class StoreSessionLedger implements SessionLedger {
                 }
                 return new Progress(records, true, metadataJson, List.copyOf(latest));
             }
+            if (chunk.marker() instanceof TokenChunk.Marker.Duplicate) {
+                return new Progress(records, true, metadataJson, rejections);
+            }
             return new Progress(records + (chunk.endOfRecord() ? 1 : 0), chunk.endOfRecord(), metadataJson, rejections);
         }
 
