@@ -79,7 +79,7 @@ class SoakIT {
         }
         SoakProcess gateway = new SoakProcess("gateway", List.of(SoakProcess.javaBinary(), "-Xmx384m",
                 "-Dquarkus.http.port=" + httpPort, "-Dquarkus.http.host=127.0.0.1", "-Dkafka.bootstrap.servers=" + bootstrap,
-                "-Dul.topics.prefix=" + PREFIX, "-Dul.auth.enabled=false", "-Dul.query.timeout=PT15S",
+                "-Dul.topics.prefix=" + PREFIX, "-Dul.auth.enabled=false", "-Dul.query.timeout=PT60S",
                 "-jar", gatewayJar.toString()), "Listening on:", dir);
         List<SoakProcess> all = new ArrayList<>(List.of(broker, ingest, workers.get(0), gateway, workers.get(1)));
         // The order of the kills: the broker last in each round, so its restart is also tested under full load.
@@ -155,8 +155,14 @@ class SoakIT {
     private static void awaitProgress(SoakLoad load, String what) {
         long batches = load.batchesAcknowledged();
         long answers = load.queriesAnswered();
-        await(what).atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
-                .until(() -> load.batchesAcknowledged() >= batches + 3 && load.queriesAnswered() >= answers + 1);
+        try {
+            await(what).atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> load.batchesAcknowledged() >= batches + 3 && load.queriesAnswered() >= answers + 1);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("No " + what + " within 3 minutes: batches acknowledged " + batches + " -> "
+                    + load.batchesAcknowledged() + ", queries answered " + answers + " -> " + load.queriesAnswered()
+                    + ", query outcomes so far " + load.queryOutcomes() + "; logs in target/soak/", e);
+        }
     }
 
     private static void createTopics(String bootstrap) throws Exception {

@@ -87,7 +87,9 @@ final class SoakLoad {
 
     void start() {
         for (SessionLoad session : sessions) {
-            scheduler.scheduleWithFixedDelay(() -> appendStep(session), 0, 250, TimeUnit.MILLISECONDS);
+            // A batch per session per second: contexts grow to ~15k tokens in 10 minutes, which a restarted worker
+            // on a starved 2-core machine can still prefill within the query timeout.
+            scheduler.scheduleWithFixedDelay(() -> appendStep(session), 0, 1000, TimeUnit.MILLISECONDS);
         }
         scheduler.scheduleWithFixedDelay(this::queryStep, 500, 400, TimeUnit.MILLISECONDS);
     }
@@ -184,8 +186,8 @@ final class SoakLoad {
                     "{\"question\": \"What was the last batch?\", \"maxTokens\": 2, \"temperature\": 0}", null);
             outcome = classify(response);
         } catch (java.net.http.HttpTimeoutException e) {
-            // the gateway answers 504 after its own query timeout, well before this client's
-            unclear.add("query: no answer within the client's 40 s");
+            // the gateway answers 504 after its own query timeout (60 s), well before this client's
+            unclear.add("query: no answer within the client's 90 s");
             outcome = "unclear";
         } catch (IOException e) {
             outcome = "unreachable";
@@ -219,7 +221,7 @@ final class SoakLoad {
     }
 
     private HttpResponse<String> post(String path, String body, String idempotencyKey) throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(40))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(90))
                 .header("Content-Type", path.endsWith("/records") ? "application/x-ndjson" : "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (idempotencyKey != null) {
@@ -229,7 +231,7 @@ final class SoakLoad {
     }
 
     HttpResponse<String> get(String path) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(40)).GET().build(),
+        return http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(90)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 }
