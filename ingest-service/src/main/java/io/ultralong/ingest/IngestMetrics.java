@@ -22,4 +22,8 @@ public interface IngestMetrics {
 
     default void sessionDeleted() {
     }
+
+    /** A record repeated an id its session already had, and was dropped (a retried append). */
+    default void recordDuplicate() {
+    }
 }

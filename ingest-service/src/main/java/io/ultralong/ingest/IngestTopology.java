@@ -1,12 +1,15 @@
 package io.ultralong.ingest;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Optional;
 
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.BytesSerializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.Topology;
@@ -15,12 +18,14 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
 import io.ultralong.ingest.record.ContextTemplate;
 import io.ultralong.protocol.records.InputRecord;
 import io.ultralong.protocol.records.ParseResult;
+import io.ultralong.protocol.records.RecordId;
 import io.ultralong.protocol.records.RecordParser;
 import io.ultralong.protocol.records.RejectReason;
 import io.ultralong.protocol.records.SessionControl;
@@ -29,18 +34,21 @@ import io.ultralong.protocol.tokens.TokenChunkCodec;
 import io.ultralong.protocol.topics.Topics;
 
 /**
- * The ingest data flow, top to bottom: {@code ul.records} -> validate (rejects to {@code ul.records.dlq}) -> format
+ * The ingest data flow, top to bottom: {@code ul.records} -> validate (rejects to {@code ul.records.dlq}) ->
+ * deduplicate by record id -> format
  * with the template and tokenize -> number with the session's counters and cut into chunks -> {@code ul.tokens}.
  *
  * <p>Keys are kept as the producer's bytes end to end and the sink uses Kafka's default (murmur2 of the key)
  * partitioner, so with equal partition counts a session's chunks land in the same partition number as its records
- * (when producers use the default partitioner, as the gateway does). Only the counters store is stateful; with
- * {@code exactly_once_v2} its changelog, the output and the input offsets commit in one transaction, which is what
+ * (when producers use the default partitioner, as the gateway does). The counters and record-id stores are the state; with
+ * {@code exactly_once_v2} their changelogs, the output and the input offsets commit in one transaction, which is what
  * makes seq gapless and duplicate-free across crashes.
  */
 public final class IngestTopology {
 
     public static final String SESSION_COUNTERS_STORE = "session-counters";
+    /** Per session, the ids of the records it has (SHA-256 of each id, see {@link RecordIdKey}). */
+    public static final String RECORD_IDS_STORE = "session-record-ids";
 
     /** DLQ headers: the reason code, a human message, and where the record came from. */
     public static final String HEADER_REASON = "ul.dlq.reason";
@@ -51,6 +59,7 @@ public final class IngestTopology {
 
     private static final String SOURCE = "records";
     private static final String VALIDATE = "validate";
+    private static final String DEDUPLICATE = "deduplicate";
     private static final String DLQ_SINK = "records-dlq";
     private static final String FORMAT_AND_TOKENIZE = "format-and-tokenize";
     private static final String NUMBER_AND_CHUNK = "number-and-chunk";
@@ -77,7 +86,10 @@ public final class IngestTopology {
         topology.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.records());
         topology.addProcessor(VALIDATE, () -> new Validate(parser, metrics), SOURCE);
         topology.addSink(DLQ_SINK, topics.recordsDlq(), new ByteArraySerializer(), new ByteArraySerializer(), VALIDATE);
-        topology.addProcessor(FORMAT_AND_TOKENIZE, () -> new FormatAndTokenize(template, tokenizer), VALIDATE);
+        topology.addProcessor(DEDUPLICATE, () -> new Deduplicate(metrics), VALIDATE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(RECORD_IDS_STORE), Serdes.Bytes(), Serdes.ByteArray()), DEDUPLICATE);
+        topology.addProcessor(FORMAT_AND_TOKENIZE, () -> new FormatAndTokenize(template, tokenizer), DEDUPLICATE);
         topology.addProcessor(NUMBER_AND_CHUNK, () -> new NumberAndChunk(maxChunkTokens, metrics), FORMAT_AND_TOKENIZE);
         topology.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(SESSION_COUNTERS_STORE), Serdes.Bytes(), Serdes.ByteArray()),
@@ -103,12 +115,12 @@ public final class IngestTopology {
                     ? parser.parseSessionCreation(record.key(), record.value())
                     : parser.parse(record.key(), record.value());
             if (result instanceof ParseResult.Accepted accepted) {
-                context().forward(record.withValue(accepted.record()), FORMAT_AND_TOKENIZE);
+                context().forward(record.withValue(accepted.record()), DEDUPLICATE);
             } else if (result instanceof ParseResult.SessionCreated created) {
                 context().forward(record.withValue(new TokenChunk.Marker.SessionCreated(created.metadataJson())),
-                        FORMAT_AND_TOKENIZE);
+                        DEDUPLICATE);
             } else if (result instanceof ParseResult.Deleted) {
-                context().forward(record.withValue(null), FORMAT_AND_TOKENIZE);
+                context().forward(record.withValue(null), DEDUPLICATE);
             } else if (result instanceof ParseResult.Rejected rejected) {
                 metrics.recordRejected(rejected.reason());
                 context().forward(record.withHeaders(dlqHeaders(record.headers(), rejected)), DLQ_SINK);
@@ -116,7 +128,7 @@ public final class IngestTopology {
                     // The record's offset still takes the session's next seq, as an empty marker chunk, so that a
                     // query waiting for that offset answers (naming the reason) instead of timing out.
                     context().forward(record.withValue(new TokenChunk.Marker.Rejected(rejected.reason().code(),
-                            rejected.message())), FORMAT_AND_TOKENIZE);
+                            rejected.message())), DEDUPLICATE);
                 }
             }
         }
@@ -132,6 +144,55 @@ public final class IngestTopology {
                 headers.add(HEADER_OFFSET, utf8(Long.toString(source.offset())));
             });
             return headers;
+        }
+    }
+
+    /**
+     * Drops a record whose id ({@link RecordId}: the {@code ul.record-id} header, else the JSON {@code id}) its
+     * session already has, forwarding a {@link TokenChunk.Marker.Duplicate} instead so that the offset still
+     * becomes visible to readers waiting for it. This is what makes a retried append (after a 503 whose records
+     * had in fact reached Kafka) add each record once. The ids live in a state store whose changelog commits in
+     * the same exactly-once transaction as the chunks, so a crash can neither forget an id nor keep one whose
+     * chunks were lost. A delete forgets the session's ids with its counters.
+     */
+    private static final class Deduplicate extends ContextualProcessor<byte[], Object, byte[], Object> {
+        private final IngestMetrics metrics;
+        private KeyValueStore<Bytes, byte[]> ids;
+
+        Deduplicate(IngestMetrics metrics) {
+            this.metrics = metrics;
+        }
+
+        @Override
+        public void init(ProcessorContext<byte[], Object> context) {
+            super.init(context);
+            this.ids = context.getStateStore(RECORD_IDS_STORE);
+        }
+
+        @Override
+        public void process(Record<byte[], Object> record) {
+            if (record.value() == null) {
+                try (KeyValueIterator<Bytes, byte[]> known = ids.prefixScan(RecordIdKey.sessionPrefix(record.key()),
+                        new BytesSerializer())) {
+                    known.forEachRemaining(entry -> ids.delete(entry.key));
+                }
+                context().forward(record);
+                return;
+            }
+            if (record.value() instanceof InputRecord input) {
+                Optional<String> id = RecordId.of(record.headers(), input);
+                if (id.isPresent()) {
+                    Bytes key = RecordIdKey.of(record.key(), id.get());
+                    if (ids.get(key) != null) {
+                        metrics.recordDuplicate();
+                        context().forward(record.withValue(new TokenChunk.Marker.Duplicate(id.get())));
+                        return;
+                    }
+                    long offset = context().recordMetadata().map(RecordMetadata::offset).orElse(-1L);
+                    ids.put(key, ByteBuffer.allocate(Long.BYTES).putLong(offset).array());
+                }
+            }
+            context().forward(record);
         }
     }
 

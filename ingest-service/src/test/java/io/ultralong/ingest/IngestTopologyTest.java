@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.ultralong.ingest.record.ContextTemplate;
+import io.ultralong.protocol.records.RecordId;
 import io.ultralong.protocol.records.RecordParser;
 import io.ultralong.protocol.records.SessionControl;
 import io.ultralong.protocol.tokens.TokenChunk;
@@ -197,6 +198,45 @@ class IngestTopologyTest {
         assertThat(chunks).containsExactly(
                 new TokenChunk(1, 0, 0, true, new int[0]),
                 new TokenChunk(2, 0, 1, true, tokenizer.encode("x")));
+    }
+
+    @Test
+    void recordRepeatingAnIdOfItsSessionBecomesADuplicateMarkerAndAddsNoTokens() {
+        startDriver("{text}");
+        var retry = new org.apache.kafka.common.header.internals.RecordHeaders()
+                .add(RecordId.HEADER, RecordId.forAppend("k1", 0));
+        records.pipeInput(new TestRecord<>(utf8("s"), utf8("first"), retry));
+        records.pipeInput(utf8("s"), utf8("{\"text\": \"second\", \"id\": \"r2\"}"));
+        // the client's retry of both, and the same ids in another session (ids are per session)
+        records.pipeInput(new TestRecord<>(utf8("s"), utf8("first"), retry));
+        records.pipeInput(utf8("s"), utf8("{\"text\": \"second\", \"id\": \"r2\"}"));
+        records.pipeInput(new TestRecord<>(utf8("t"), utf8("first"), retry));
+
+        List<TokenChunk> chunks = chunksOf(tokens.readRecordsToList());
+
+        int[] first = tokenizer.encode("first");
+        assertThat(chunks).containsExactly(
+                new TokenChunk(1, 0, 0, true, first),
+                new TokenChunk(2, first.length, 1, true, tokenizer.encode("second")),
+                TokenChunk.marker(3, first.length + tokenizer.encode("second").length, 2,
+                        new TokenChunk.Marker.Duplicate("k1#0")),
+                TokenChunk.marker(4, first.length + tokenizer.encode("second").length, 3,
+                        new TokenChunk.Marker.Duplicate("r2")),
+                new TokenChunk(1, 0, 4, true, first));
+    }
+
+    @Test
+    void deletedSessionForgetsItsRecordIds() {
+        startDriver("{text}");
+        records.pipeInput(utf8("s"), utf8("{\"text\": \"a\", \"id\": \"r1\"}"));
+        records.pipeInput(utf8("s"), (byte[]) null);
+        records.pipeInput(utf8("s"), utf8("{\"text\": \"a\", \"id\": \"r1\"}"));
+
+        List<TestRecord<byte[], byte[]>> out = tokens.readRecordsToList();
+
+        assertThat(out).hasSize(3);
+        assertThat(out.get(1).value()).isNull();
+        assertThat(TokenChunkCodec.decode(out.get(2).value())).isEqualTo(new TokenChunk(1, 0, 2, true, tokenizer.encode("a")));
     }
 
     @Test

@@ -105,7 +105,8 @@ public final class IngestWorkload {
             expected.append(source).append(": ");
         }
         if (random.nextBoolean()) {
-            json.put("id", "r-" + random.nextInt(1_000_000));
+            // 64 random bits: ids must not collide, since ingest drops a record repeating its session's id
+            json.put("id", "r-" + Long.toHexString(random.nextLong()));
         }
         expected.append(text).append('\n');
         return new InputRecord(key, utf8(json.toString()), new Valid(expected.toString()));

@@ -4,6 +4,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 import jakarta.inject.Inject;
@@ -38,6 +39,9 @@ import io.ultralong.protocol.query.ResponseEvent;
 @Path("/v1/sessions")
 @Produces(MediaType.APPLICATION_JSON)
 public class SessionResource {
+
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+    static final int MAX_IDEMPOTENCY_KEY = 128;
 
     @Inject
     Caller caller;
@@ -144,13 +148,30 @@ public class SessionResource {
     @Consumes({MediaType.APPLICATION_JSON, "application/x-ndjson", "application/jsonl", MediaType.TEXT_PLAIN})
     @Blocking
     public Response append(@PathParam("id") String id, @HeaderParam(HttpHeaders.CONTENT_TYPE) String contentType,
-                           InputStream body) {
+                           @HeaderParam(IDEMPOTENCY_KEY) String idempotencyKey, InputStream body) {
         String key = caller.sessionKey(id);
+        Optional<String> retryKey = idempotencyKey(idempotencyKey);
         var values = RecordBodies.parse(key, body, contentType, config.limits().maxRecordsPerRequest(),
                 config.limits().maxRecordBytes());
-        RecordAppender.Appended appended = Answers.await(appender.append(key, values), config.query().timeout());
+        RecordAppender.Appended appended = Answers.await(appender.append(key, values, retryKey), config.query().timeout());
         return Response.accepted(Map.of("firstSeq", appended.firstSeq(), "lastSeq", appended.lastSeq(),
                 "count", appended.count())).build();
+    }
+
+    /**
+     * An append's {@code Idempotency-Key}: record i of the body gets the record id {@code <key>#<i>}, and ingest
+     * drops a record whose session already has its id, so sending the same body again with the same key (after a
+     * 503 or a lost answer) adds nothing twice. Printable ASCII, at most {@value #MAX_IDEMPOTENCY_KEY} characters.
+     */
+    static Optional<String> idempotencyKey(String header) {
+        if (header == null) {
+            return Optional.empty();
+        }
+        if (header.isEmpty() || header.length() > MAX_IDEMPOTENCY_KEY || !header.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new ApiException(400, "invalid-idempotency-key", IDEMPOTENCY_KEY + " must be 1 to "
+                    + MAX_IDEMPOTENCY_KEY + " printable ASCII characters without spaces");
+        }
+        return Optional.of(header);
     }
 
     /** {@code GET /v1/sessions/{id}}: the session as its worker sees it now. */

@@ -2,11 +2,13 @@ package io.ultralong.gateway.kafka;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.ultralong.protocol.records.RecordId;
 import io.ultralong.protocol.records.SessionControl;
 import io.ultralong.protocol.topics.Topics;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -34,9 +36,21 @@ public class RecordAppender {
     }
 
     public CompletionStage<Appended> append(String sessionKey, List<byte[]> values) {
+        return append(sessionKey, values, Optional.empty());
+    }
+
+    /**
+     * As {@link #append(String, List)}; with an idempotency key, record i carries the record id {@code <key>#<i>}
+     * ({@link RecordId}) so that ingest adds it to the session only once however often the append is retried.
+     */
+    public CompletionStage<Appended> append(String sessionKey, List<byte[]> values, Optional<String> idempotencyKey) {
         List<CompletableFuture<RecordMetadata>> acks = new ArrayList<>(values.size());
-        for (byte[] value : values) {
-            acks.add(send(sessionKey, value));
+        for (int i = 0; i < values.size(); i++) {
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topics.records(), sessionKey, values.get(i));
+            if (idempotencyKey.isPresent()) {
+                record.headers().add(RecordId.HEADER, RecordId.forAppend(idempotencyKey.get(), i));
+            }
+            acks.add(send(record));
         }
         return CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).thenApply(done -> {
             long first = Long.MAX_VALUE;

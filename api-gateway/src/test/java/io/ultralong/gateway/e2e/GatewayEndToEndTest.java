@@ -101,6 +101,47 @@ class GatewayEndToEndTest {
                 .post("/v1/sessions/e2e-log/query").then().statusCode(404).body("error.code", equalTo("session-not-found"));
     }
 
+    /**
+     * A client whose append answered 503 (here: the answer it never saw, after the records had reached Kafka) sends
+     * the same batch again with the same {@code Idempotency-Key}: the session holds each record once, exactly the
+     * context of a session given the batch once.
+     */
+    @Test
+    void batchAppendRetriedWithItsIdempotencyKeyAddsEachRecordOnce() {
+        String batch = "{\"text\": \"disk full on node-7\"}\n{\"text\": \"node-7 drained\"}\n{\"text\": \"node-7 back ✓\"}\n";
+        for (String session : List.of("e2e-retried", "e2e-once")) {
+            given().header("Authorization", ACME).contentType(ContentType.JSON).body("{\"id\": \"" + session + "\"}")
+                    .post("/v1/sessions").then().statusCode(201);
+        }
+        long firstTry = given().header("Authorization", ACME).header("Idempotency-Key", "batch-0001")
+                .contentType("application/x-ndjson").body(batch.getBytes(StandardCharsets.UTF_8))
+                .post("/v1/sessions/e2e-retried/records").then().statusCode(202).extract().jsonPath().getLong("lastSeq");
+        long retry = given().header("Authorization", ACME).header("Idempotency-Key", "batch-0001")
+                .contentType("application/x-ndjson").body(batch.getBytes(StandardCharsets.UTF_8))
+                .post("/v1/sessions/e2e-retried/records").then().statusCode(202).body("count", equalTo(3))
+                .extract().jsonPath().getLong("lastSeq");
+        given().header("Authorization", ACME).header("Idempotency-Key", "another-key")
+                .contentType("application/x-ndjson").body(batch.getBytes(StandardCharsets.UTF_8))
+                .post("/v1/sessions/e2e-once/records").then().statusCode(202);
+        assertThat(retry).as("the retry's records are new offsets, dropped by ingest").isGreaterThan(firstTry);
+
+        // read-your-writes covers the retry's offsets: the query waits for them, then sees three records
+        JsonPath retried = given().header("Authorization", ACME).contentType(ContentType.JSON)
+                .body("{\"question\": \"" + QUESTION + "\", \"maxTokens\": 1}")
+                .post("/v1/sessions/e2e-retried/query").then().statusCode(200).extract().jsonPath();
+        JsonPath once = given().header("Authorization", ACME).contentType(ContentType.JSON)
+                .body("{\"question\": \"" + QUESTION + "\", \"maxTokens\": 1}")
+                .post("/v1/sessions/e2e-once/query").then().statusCode(200).extract().jsonPath();
+        assertThat(retried.getLong("usage.contextTokens")).isEqualTo(once.getLong("usage.contextTokens"));
+        given().header("Authorization", ACME).get("/v1/sessions/e2e-retried").then().statusCode(200)
+                .body("records", equalTo(3))
+                .body("tokens", equalTo(given().header("Authorization", ACME).get("/v1/sessions/e2e-once")
+                        .then().extract().jsonPath().getInt("tokens")));
+        given().header("Authorization", ACME).header("Idempotency-Key", "has space").contentType(ContentType.TEXT)
+                .body("x").post("/v1/sessions/e2e-retried/records").then().statusCode(400)
+                .body("error.code", equalTo("invalid-idempotency-key"));
+    }
+
     @Test
     void sessionsThatDoNotExistAre404OnQueryChatAndWatchesNeverAnAnswer() {
         // Another tenant's session is one that does not exist for the caller.

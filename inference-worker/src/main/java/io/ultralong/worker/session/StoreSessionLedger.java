@@ -342,6 +342,9 @@ public final class StoreSessionLedger implements SessionLedger {
                 }
                 return new Progress(records, true, metadataJson, List.copyOf(latest), incomplete);
             }
+            if (chunk.marker() instanceof TokenChunk.Marker.Duplicate) {
+                return new Progress(records, true, metadataJson, rejections, incomplete);
+            }
             return new Progress(records + (chunk.endOfRecord() ? 1 : 0), chunk.endOfRecord(), metadataJson, rejections,
                     incomplete);
         }

@@ -15,6 +15,7 @@ final class MicrometerIngestMetrics implements IngestMetrics {
     private final Counter chunks;
     private final Counter tokens;
     private final Counter deletes;
+    private final Counter duplicates;
     private final Map<RejectReason, Counter> rejected = new EnumMap<>(RejectReason.class);
 
     MicrometerIngestMetrics(MeterRegistry registry) {
@@ -22,6 +23,8 @@ final class MicrometerIngestMetrics implements IngestMetrics {
         chunks = Counter.builder("ul.ingest.chunks").description("Chunks produced to ul.tokens").register(registry);
         tokens = Counter.builder("ul.ingest.tokens").description("Tokens produced to ul.tokens").register(registry);
         deletes = Counter.builder("ul.ingest.deletes").description("Sessions deleted by a tombstone").register(registry);
+        duplicates = Counter.builder("ul.ingest.duplicates")
+                .description("Records dropped because their session already had their record id").register(registry);
         for (RejectReason reason : RejectReason.values()) {
             rejected.put(reason, Counter.builder("ul.ingest.rejected").tag("reason", reason.code())
                     .description("Records sent to the DLQ").register(registry));
@@ -43,5 +46,10 @@ final class MicrometerIngestMetrics implements IngestMetrics {
     @Override
     public void sessionDeleted() {
         deletes.increment();
+    }
+
+    @Override
+    public void recordDuplicate() {
+        duplicates.increment();
     }
 }

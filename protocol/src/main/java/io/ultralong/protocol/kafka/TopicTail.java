@@ -13,6 +13,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -86,26 +87,35 @@ public final class TopicTail implements AutoCloseable {
         long nextRefresh = 0;
         try {
             while (running) {
-                if (System.nanoTime() >= nextRefresh) {
-                    Set<TopicPartition> added = refresh(partitions);
-                    if (!added.isEmpty() && catchUpTo.isEmpty()) {
-                        catchUpTo = fromBeginning ? consumer.endOffsets(added) : Map.of();
+                try {
+                    if (System.nanoTime() >= nextRefresh) {
+                        Set<TopicPartition> added = refresh(partitions);
+                        if (!added.isEmpty() && catchUpTo.isEmpty()) {
+                            catchUpTo = fromBeginning ? consumer.endOffsets(added) : Map.of();
+                        }
+                        nextRefresh = System.nanoTime() + (partitions.isEmpty() ? Duration.ofSeconds(1) : REFRESH).toNanos();
                     }
-                    nextRefresh = System.nanoTime() + (partitions.isEmpty() ? Duration.ofSeconds(1) : REFRESH).toNanos();
-                }
-                if (partitions.isEmpty()) {
-                    LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
-                    continue;
-                }
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    try {
-                        handler.accept(record);
-                    } catch (RuntimeException e) {
-                        LOG.warn("Skipping record {}-{}@{}", record.topic(), record.partition(), record.offset(), e);
+                    if (partitions.isEmpty()) {
+                        LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+                        continue;
                     }
-                }
-                if (!caughtUp) {
-                    caughtUp = catchUpTo.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+                    for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                        try {
+                            handler.accept(record);
+                        } catch (RuntimeException e) {
+                            LOG.warn("Skipping record {}-{}@{}", record.topic(), record.partition(), record.offset(), e);
+                        }
+                    }
+                    if (!caughtUp) {
+                        Map<TopicPartition, Long> target = catchUpTo;
+                        caughtUp = target.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+                    }
+                } catch (RetriableException e) {
+                    // The broker is away (restarting, failing over): keep the partitions and positions and try
+                    // again. Stopping here left the gateway deaf to ul.responses after a broker restart, so that
+                    // every query timed out (found by the soak, SoakIT).
+                    LOG.warn("Reading {} failed ({}); retrying", topic, e.toString());
+                    LockSupport.parkNanos(Duration.ofSeconds(1).toNanos());
                 }
             }
         } catch (WakeupException e) {

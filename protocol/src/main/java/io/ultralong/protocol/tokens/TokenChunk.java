@@ -12,8 +12,8 @@ import java.util.Arrays;
  *                      of one record carries the same value (this is the "seq" the gateway returns for appends)
  * @param endOfRecord   whether this is the last chunk of its record, i.e. the record is now whole
  * @param tokens        token ids of the model's tokenizer
- * @param marker        for a record that adds no text: what it is instead (the session's creation, or a record
- *                      ingest dead-lettered); null for ordinary text. A marker chunk has no tokens and ends its
+ * @param marker        for a record that adds no text: what it is instead (the session's creation, a record
+ *                      ingest dead-lettered, or a duplicate of a record the session has); null for ordinary text. A marker chunk has no tokens and ends its
  *                      record, so it takes a seq like any record and waiting readers see its offset applied.
  */
 public record TokenChunk(long seq, long firstPosition, long sourceOffset, boolean endOfRecord, int[] tokens,
@@ -35,6 +35,18 @@ public record TokenChunk(long seq, long firstPosition, long sourceOffset, boolea
             public Rejected {
                 if (reason == null || message == null) {
                     throw new IllegalArgumentException("reason and message must not be null");
+                }
+            }
+        }
+
+        /**
+         * The record repeats one the session already has (same record id: a client retrying an append after a
+         * 503, or a producer re-sending); its text is not added again. The chunk only makes its offset visible.
+         */
+        record Duplicate(String recordId) implements Marker {
+            public Duplicate {
+                if (recordId == null) {
+                    throw new IllegalArgumentException("recordId must not be null");
                 }
             }
         }

@@ -23,9 +23,10 @@ import java.nio.charset.StandardCharsets;
  * With flag bit 1 (a marker chunk: n is 0, bit 0 is set) the marker follows the token ids:
  *
  * <pre>
- *  1     kind: 1 = session created, 2 = record rejected (dead-lettered by ingest)
- *  4+m   text a: int32 length m, then m bytes of UTF-8 (created: the metadata JSON; rejected: the reason code)
- *  4+k   text b: int32 length k, then k bytes of UTF-8 (created: empty; rejected: the message)
+ *  1     kind: 1 = session created, 2 = record rejected (dead-lettered by ingest), 3 = duplicate record
+ *  4+m   text a: int32 length m, then m bytes of UTF-8 (created: the metadata JSON; rejected: the reason code;
+ *              duplicate: the record id)
+ *  4+k   text b: int32 length k, then k bytes of UTF-8 (created, duplicate: empty; rejected: the message)
  * </pre>
  *
  * A null value (tombstone) deletes the session. Anything else that does not match this layout exactly is
@@ -40,6 +41,7 @@ public final class TokenChunkCodec {
     private static final int HAS_MARKER = 2;
     private static final byte SESSION_CREATED = 1;
     private static final byte REJECTED = 2;
+    private static final byte DUPLICATE = 3;
 
     private TokenChunkCodec() {
     }
@@ -55,6 +57,9 @@ public final class TokenChunkCodec {
             kind = REJECTED;
             a = rejected.reason().getBytes(StandardCharsets.UTF_8);
             b = rejected.message().getBytes(StandardCharsets.UTF_8);
+        } else if (chunk.marker() instanceof TokenChunk.Marker.Duplicate duplicate) {
+            kind = DUPLICATE;
+            a = duplicate.recordId().getBytes(StandardCharsets.UTF_8);
         }
         int markerBytes = kind == 0 ? 0 : 1 + 4 + a.length + 4 + b.length;
         ByteBuffer buffer = ByteBuffer.allocate(HEADER_BYTES + 4 * chunk.tokens().length + markerBytes)
@@ -118,6 +123,7 @@ public final class TokenChunkCodec {
             return switch (kind) {
                 case SESSION_CREATED -> new TokenChunk.Marker.SessionCreated(a);
                 case REJECTED -> new TokenChunk.Marker.Rejected(a, b);
+                case DUPLICATE -> new TokenChunk.Marker.Duplicate(a);
                 default -> throw new IllegalArgumentException("unknown marker kind " + kind);
             };
         } catch (BufferUnderflowException | IndexOutOfBoundsException e) {

@@ -45,6 +45,17 @@ class TokenChunkCodecTest {
     }
 
     @Test
+    void duplicateMarkerRoundTripsWithItsRecordIdAndKindThree() {
+        TokenChunk duplicate = TokenChunk.marker(9, 120, 33, new TokenChunk.Marker.Duplicate("retry-7/2 ✓"));
+
+        byte[] bytes = TokenChunkCodec.encode(duplicate);
+
+        assertThat(TokenChunkCodec.decode(bytes)).isEqualTo(duplicate);
+        assertThat(bytes[31]).as("marker kind").isEqualTo((byte) 3);
+        assertThat(bytes).hasSize(31 + 1 + 4 + "retry-7/2 ✓".getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 4);
+    }
+
+    @Test
     void rejectsForeignTruncatedAndOverlongValues() {
         byte[] good = TokenChunkCodec.encode(new TokenChunk(1, 0, 0, true, new int[] {5, 6}));
         byte[] foreign = good.clone();
