@@ -80,6 +80,8 @@ class SoakIT {
         SoakProcess gateway = new SoakProcess("gateway", List.of(SoakProcess.javaBinary(), "-Xmx384m",
                 "-Dquarkus.http.port=" + httpPort, "-Dquarkus.http.host=127.0.0.1", "-Dkafka.bootstrap.servers=" + bootstrap,
                 "-Dul.topics.prefix=" + PREFIX, "-Dul.auth.enabled=false", "-Dul.query.timeout=PT60S",
+                // the tiny model's short records: watches every 48 tokens, below the production minimum of 256
+                "-Dul.limits.min-every-tokens=1",
                 "-jar", gatewayJar.toString()), "Listening on:", dir);
         List<SoakProcess> all = new ArrayList<>(List.of(broker, ingest, workers.get(0), gateway, workers.get(1)));
         // The order of the kills: the broker last in each round, so its restart is also tested under full load.
