@@ -314,7 +314,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         long restoreStarted = System.nanoTime();
         try {
             restored = restorer.restore(
-                    consumer -> store.readVerifiedKvBlocks(fingerprint, request.session(), sessionTokens, blockTokens, consumer),
+                    consumer -> store.readVerifiedKvBuffers(fingerprint, request.session(), sessionTokens, blockTokens, consumer),
                     block -> runtime.importBlock(cache, block));
         } catch (RuntimeException | RocksDBException e) {
             cache.close();
