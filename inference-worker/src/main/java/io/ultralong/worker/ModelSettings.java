@@ -25,6 +25,8 @@ import io.ultralong.worker.model.KvSettings;
  * @param kvPersistQueueBytes     host copies of KV blocks waiting to be written to the context store behind the model
  * @param kvRestoreReadAheadBlocks KV blocks read and verified ahead of the model's import when restoring from the store
  * @param kvDeviceHeadroomBytes   on a CUDA device, memory kept free of KV for the forward pass's activations
+ * @param sharedKvObjectStore an S3-compatible bucket as the shared KV tier instead of {@code sharedKvDir}, for
+ *                            workers that share no file system; empty: none
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -39,7 +41,8 @@ public record ModelSettings(
         Optional<Path> sharedKvDir,
         long kvPersistQueueBytes,
         int kvRestoreReadAheadBlocks,
-        long kvDeviceHeadroomBytes) {
+        long kvDeviceHeadroomBytes,
+        Optional<SharedKvObjectStore> sharedKvObjectStore) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
@@ -55,6 +58,22 @@ public record ModelSettings(
     public static final String DEFAULT_KV_PERSIST_QUEUE_BYTES = KvSettings.DEFAULT_PERSIST_QUEUE_BYTES;
     public static final String DEFAULT_KV_RESTORE_READ_AHEAD_BLOCKS = KvSettings.DEFAULT_RESTORE_READ_AHEAD_BLOCKS;
     public static final String DEFAULT_KV_DEVICE_HEADROOM_BYTES = KvSettings.DEFAULT_DEVICE_HEADROOM_BYTES;
+
+    public ModelSettings {
+        if (sharedKvDir.isPresent() && sharedKvObjectStore.isPresent()) {
+            throw new IllegalArgumentException("The shared KV tier is either a directory (ul.worker.shared-kv-dir) or a "
+                    + "bucket (ul.worker.shared-kv-s3-bucket), not both");
+        }
+    }
+
+    /** Without an object-store tier. */
+    public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
+                         long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId, boolean kvOnHost,
+                         Optional<Path> sharedKvDir, long kvPersistQueueBytes, int kvRestoreReadAheadBlocks,
+                         long kvDeviceHeadroomBytes) {
+        this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId,
+                kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes, Optional.empty());
+    }
 
     /** The KV persistence and restore settings at their defaults. */
     public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
@@ -75,12 +94,20 @@ public record ModelSettings(
     public ModelSettings withSharedKvDir(Path dir) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, Optional.of(dir), kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes);
+                kvDeviceHeadroomBytes, sharedKvObjectStore);
+    }
+
+    /** The shared KV tier in a bucket (empty: none, or the directory if one is set). */
+    public ModelSettings withSharedKvObjectStore(Optional<SharedKvObjectStore> bucket) {
+        return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
+                systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
+                kvDeviceHeadroomBytes, bucket);
     }
 
     public ModelSettings withKvTransfer(long persistQueueBytes, int restoreReadAheadBlocks, long deviceHeadroomBytes) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
-                systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes);
+                systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes,
+                sharedKvObjectStore);
     }
 
     /** How the answer engine holds, persists and restores KV. */
