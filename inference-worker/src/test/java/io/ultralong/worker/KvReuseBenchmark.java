@@ -61,6 +61,7 @@ public final class KvReuseBenchmark {
         List<String[]> rows = new ArrayList<>();
         List<String[]> restoreRows = new ArrayList<>();
         List<List<Long>> sideBySide = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        List<List<Long>> sideBySidePrefilled = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         long persistedBlocks;
         long persistMillis;
         try (LlamaRuntime runtime = LlamaRuntime.load(ModelDirectory.resolve(modelDir), options);
@@ -139,13 +140,18 @@ public final class KvReuseBenchmark {
                     throw new IllegalStateException("the warm engine's KV blocks did not become durable");
                 }
                 long[] ttft = new long[3];
+                long[] prefilled = new long[3];
                 for (int k = 0; k < 3; k++) {
                     int which = order[(round + k) % 3];
                     if (which == 0) {
-                        ttft[0] = ask(warm, session).timings().timeToFirstTokenMs();
+                        ResponseEvent.Done done = ask(warm, session);
+                        ttft[0] = done.timings().timeToFirstTokenMs();
+                        prefilled[0] = done.usage().prefilledTokens();
                     } else if (which == 1) {
                         ModelAnswerEngine restarted = engine(runtime, eos, store);
-                        ttft[1] = ask(restarted, session).timings().timeToFirstTokenMs();
+                        ResponseEvent.Done done = ask(restarted, session);
+                        ttft[1] = done.timings().timeToFirstTokenMs();
+                        prefilled[1] = done.usage().prefilledTokens();
                         restarted.awaitPersisted(java.time.Duration.ofMinutes(5));
                         restarted.close();
                     } else {
@@ -158,7 +164,9 @@ public final class KvReuseBenchmark {
                                 position += chunks.get(c).length;
                             }
                             ModelAnswerEngine successor = engine(runtime, eos, successorStore);
-                            ttft[2] = ask(successor, session).timings().timeToFirstTokenMs();
+                            ResponseEvent.Done done = ask(successor, session);
+                            ttft[2] = done.timings().timeToFirstTokenMs();
+                            prefilled[2] = done.usage().prefilledTokens();
                             successor.awaitPersisted(java.time.Duration.ofMinutes(5));
                             successor.close();
                         }
@@ -166,6 +174,7 @@ public final class KvReuseBenchmark {
                 }
                 for (int v = 0; v < 3; v++) {
                     sideBySide.get(v).add(ttft[v]);
+                    sideBySidePrefilled.get(v).add(prefilled[v]);
                 }
             }
             warm.close();
@@ -200,8 +209,8 @@ public final class KvReuseBenchmark {
                 ratios.append(String.format(" %.2f", perRound[r]));
             }
             java.util.Arrays.sort(perRound);
-            System.out.printf("%-26s TTFT %s  ratio%s  median %.2fx%n", names[v], sideBySide.get(v), ratios,
-                    perRound[perRound.length / 2]);
+            System.out.printf("%-26s TTFT %s  prefilled %s  ratio%s  median %.2fx%n", names[v], sideBySide.get(v),
+                    sideBySidePrefilled.get(v), ratios, perRound[perRound.length / 2]);
         }
         System.out.printf("%nRestore from the store alone (read, verify, import), median of 3 alternated runs%n");
         System.out.printf("%-26s %10s %10s %10s %10s%n", "restore", "blocks", "MiB", "restore ms", "TTFT ms");
