@@ -161,6 +161,8 @@ final class KvBlockFile {
     static long[] writeDurably(List<Path> targets, List<Header> headers, List<ByteBuffer> payloads) throws IOException {
         int n = targets.size();
         Path[] temporaries = new Path[n];
+        // Kept open from write to fsync: a write-back error is reported to the descriptors open when it happened.
+        FileChannel[] channels = new FileChannel[n];
         long[] sizes = new long[n];
         Set<Path> directories = new LinkedHashSet<>();
         try {
@@ -172,17 +174,16 @@ final class KvBlockFile {
                 temporaries[i] = directory.resolve(targets.get(i).getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
                 ByteBuffer[] parts = {encodeHeader(headers.get(i)), payloads.get(i).duplicate()};
                 sizes[i] = HEADER_BYTES + (long) payloads.get(i).remaining();
-                try (FileChannel ch = FileChannel.open(temporaries[i], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                    long written = 0;
-                    while (written < sizes[i]) {
-                        written += ch.write(parts);
-                    }
+                channels[i] = FileChannel.open(temporaries[i], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                long written = 0;
+                while (written < sizes[i]) {
+                    written += channels[i].write(parts);
                 }
             }
             for (int i = 0; i < n; i++) {
-                try (FileChannel ch = FileChannel.open(temporaries[i], StandardOpenOption.WRITE)) {
-                    ch.force(false);   // data and the size; the name is made durable by the directory fsync below
-                }
+                channels[i].force(false);   // data and the size; the name is made durable by the directory fsync below
+                channels[i].close();
+                channels[i] = null;
             }
             for (int i = 0; i < n; i++) {
                 try {
@@ -193,6 +194,11 @@ final class KvBlockFile {
                 temporaries[i] = null;
             }
         } catch (IOException | RuntimeException e) {
+            for (FileChannel channel : channels) {
+                if (channel != null) {
+                    channel.close();
+                }
+            }
             for (Path temporary : temporaries) {
                 if (temporary != null) {
                     Files.deleteIfExists(temporary);
