@@ -30,8 +30,8 @@ import io.ultralong.worker.query.QueryJob;
  * partition's next owner) from the shared KV directory, and recomputed from scratch; the warm case is
  * also what a standing query's evaluation costs after +256 tokens. A second table times the restore alone (read,
  * verification, import) with the store read on the model thread (read-ahead 0, the worker's earlier behaviour)
- * and read ahead on the I/O thread, alternated, median of three runs each. A third table asks the warm engine, a
- * restarted one and a successor side by side, three rounds of +256 tokens in rotating order: the ratios to warm that
+ * and read ahead on the I/O thread, alternated, median of three runs each. A third table asks the warm engine and a
+ * restoring one (restarted or successor) right after each other, six rounds of +256 tokens: the ratios to warm that
  * the first table's single queries, minutes apart on a shared machine, cannot give.
  *
  * <pre>./mvnw -B -q -pl inference-worker -am test-compile exec:java -Dexec.classpathScope=test \
@@ -62,6 +62,7 @@ public final class KvReuseBenchmark {
         List<String[]> restoreRows = new ArrayList<>();
         List<List<Long>> sideBySide = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         List<List<Long>> sideBySidePrefilled = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        List<List<Double>> ratios = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         long persistedBlocks;
         long persistMillis;
         try (LlamaRuntime runtime = LlamaRuntime.load(ModelDirectory.resolve(modelDir), options);
@@ -124,58 +125,54 @@ public final class KvReuseBenchmark {
             // Warm: the first engine still holds the prefix in memory.
             rows.add(0, row("warm in memory", ask(warm, session)));
 
-            // Side by side: each round appends another 256 tokens, then the warm engine, a restarted worker (a fresh
-            // engine on the store) and a successor (a fresh store on the shared directory) answer in an order that
-            // rotates, so all three see the same minute of a shared machine's load; per-round ratios against warm.
-            int[] order = {0, 1, 2};
+            // Side by side: each round appends another 256 tokens, then the warm engine and ONE restoring engine
+            // answer, one right after the other (which goes first alternates), so both see the same minute of a
+            // shared machine's load. One restoring engine per round: what it persists would otherwise serve the next
+            // one, which would then prefill less than a restore does. Restarted (a fresh engine on the store) and
+            // successor (a fresh store on the live shared directory) alternate from round to round.
             List<int[]> chunks = new ArrayList<>(List.of(base, more));
             int length = contextTokens + appended;
-            for (int round = 0; round < SIDE_BY_SIDE_ROUNDS; round++) {
+            for (int round = 0; round < 2 * SIDE_BY_SIDE_ROUNDS; round++) {
                 int[] extra = random.ints(appended, 0, 500).toArray();
                 store.appendChunk(session, chunks.size() + 1, length, chunks.size(), extra);
                 chunks.add(extra);
                 length += appended;
-                // The blocks the warm engine completed are what a restart or a successor would find.
+                // The blocks completed so far are what a restart or a successor would find.
                 if (!warm.awaitPersisted(java.time.Duration.ofMinutes(5))) {
                     throw new IllegalStateException("the warm engine's KV blocks did not become durable");
                 }
-                long[] ttft = new long[3];
-                long[] prefilled = new long[3];
-                for (int k = 0; k < 3; k++) {
-                    int which = order[(round + k) % 3];
-                    if (which == 0) {
-                        ResponseEvent.Done done = ask(warm, session);
-                        ttft[0] = done.timings().timeToFirstTokenMs();
-                        prefilled[0] = done.usage().prefilledTokens();
-                    } else if (which == 1) {
-                        ModelAnswerEngine restarted = engine(runtime, eos, store);
-                        ResponseEvent.Done done = ask(restarted, session);
-                        ttft[1] = done.timings().timeToFirstTokenMs();
-                        prefilled[1] = done.usage().prefilledTokens();
-                        restarted.awaitPersisted(java.time.Duration.ofMinutes(5));
-                        restarted.close();
-                    } else {
-                        Path successorDir = dir.resolve("successor-" + round);
-                        try (ContextStore successorStore = ContextStore.open(successorDir, 64L << 20, Long.MAX_VALUE,
-                                dir.resolve("shared-kv"))) {
-                            int position = 0;
-                            for (int c = 0; c < chunks.size(); c++) {
-                                successorStore.appendChunk(session, c + 1, position, c, chunks.get(c));
-                                position += chunks.get(c).length;
-                            }
-                            ModelAnswerEngine successor = engine(runtime, eos, successorStore);
-                            ResponseEvent.Done done = ask(successor, session);
-                            ttft[2] = done.timings().timeToFirstTokenMs();
-                            prefilled[2] = done.usage().prefilledTokens();
-                            successor.awaitPersisted(java.time.Duration.ofMinutes(5));
-                            successor.close();
+                int restoring = 1 + round % 2;
+                boolean warmFirst = (round / 2) % 2 == 0;
+                ResponseEvent.Done warmDone = warmFirst ? ask(warm, session) : null;
+                ResponseEvent.Done restoredDone;
+                if (restoring == 1) {
+                    ModelAnswerEngine restarted = engine(runtime, eos, store);
+                    restoredDone = ask(restarted, session);
+                    restarted.awaitPersisted(java.time.Duration.ofMinutes(5));
+                    restarted.close();
+                } else {
+                    try (ContextStore successorStore = ContextStore.open(dir.resolve("successor-" + round), 64L << 20,
+                            Long.MAX_VALUE, dir.resolve("shared-kv"))) {
+                        int position = 0;
+                        for (int c = 0; c < chunks.size(); c++) {
+                            successorStore.appendChunk(session, c + 1, position, c, chunks.get(c));
+                            position += chunks.get(c).length;
                         }
+                        ModelAnswerEngine successor = engine(runtime, eos, successorStore);
+                        restoredDone = ask(successor, session);
+                        successor.awaitPersisted(java.time.Duration.ofMinutes(5));
+                        successor.close();
                     }
                 }
-                for (int v = 0; v < 3; v++) {
-                    sideBySide.get(v).add(ttft[v]);
-                    sideBySidePrefilled.get(v).add(prefilled[v]);
+                if (!warmFirst) {
+                    warmDone = ask(warm, session);
                 }
+                sideBySide.get(0).add(warmDone.timings().timeToFirstTokenMs());
+                sideBySidePrefilled.get(0).add(warmDone.usage().prefilledTokens());
+                sideBySide.get(restoring).add(restoredDone.timings().timeToFirstTokenMs());
+                sideBySidePrefilled.get(restoring).add(restoredDone.usage().prefilledTokens());
+                ratios.get(restoring).add((double) restoredDone.timings().timeToFirstTokenMs()
+                        / warmDone.timings().timeToFirstTokenMs());
             }
             warm.close();
 
@@ -198,19 +195,19 @@ public final class KvReuseBenchmark {
         }
         System.out.printf("%nFirst query: %d KV blocks written to the store (and the shared KV directory) in %d ms on the"
                 + " writer thread, behind the model (its TTFT above does not include them)%n", persistedBlocks, persistMillis);
-        System.out.printf("%nSide by side, %d rounds of +%d tokens each, order rotating (TTFT ms per round; ratio vs warm)%n",
-                SIDE_BY_SIDE_ROUNDS, appended);
+        System.out.printf("%nSide by side, %d rounds of +%d tokens, warm and one restoring engine each (alternating restarted"
+                + " and successor, and which goes first); TTFT ms and tokens prefilled per round, ratio to warm of that round%n",
+                2 * SIDE_BY_SIDE_ROUNDS, appended);
         String[] names = {"warm in memory", "restored from store", "successor, shared KV dir"};
         for (int v = 0; v < 3; v++) {
-            StringBuilder ratios = new StringBuilder();
-            double[] perRound = new double[SIDE_BY_SIDE_ROUNDS];
-            for (int r = 0; r < SIDE_BY_SIDE_ROUNDS; r++) {
-                perRound[r] = (double) sideBySide.get(v).get(r) / sideBySide.get(0).get(r);
-                ratios.append(String.format(" %.2f", perRound[r]));
+            StringBuilder shown = new StringBuilder();
+            List<Double> sorted = new ArrayList<>(ratios.get(v));
+            sorted.sort(null);
+            for (double r : ratios.get(v)) {
+                shown.append(String.format(" %.2f", r));
             }
-            java.util.Arrays.sort(perRound);
-            System.out.printf("%-26s TTFT %s  prefilled %s  ratio%s  median %.2fx%n", names[v], sideBySide.get(v),
-                    sideBySidePrefilled.get(v), ratios, perRound[perRound.length / 2]);
+            System.out.printf("%-26s TTFT %s  prefilled %s%s%n", names[v], sideBySide.get(v), sideBySidePrefilled.get(v),
+                    v == 0 ? "" : String.format("  ratio%s  median %.2fx", shown, sorted.get(sorted.size() / 2)));
         }
         System.out.printf("%nRestore from the store alone (read, verify, import), median of 3 alternated runs%n");
         System.out.printf("%-26s %10s %10s %10s %10s%n", "restore", "blocks", "MiB", "restore ms", "TTFT ms");
