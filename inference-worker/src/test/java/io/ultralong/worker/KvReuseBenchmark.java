@@ -30,8 +30,8 @@ import io.ultralong.worker.query.QueryJob;
  * partition's next owner) from the shared KV directory, and recomputed from scratch; the warm case is
  * also what a standing query's evaluation costs after +256 tokens. A second table times the restore alone (read,
  * verification, import) with the store read on the model thread (read-ahead 0, the worker's earlier behaviour)
- * and read ahead on the I/O thread, alternated, median of three runs each. A third table asks the warm engine and a
- * restoring one (restarted or successor) right after each other, six rounds of +256 tokens: the ratios to warm that
+ * and read ahead on the I/O thread, alternated, median of three runs each. A third table asks a restoring engine
+ * (restarted or successor) and the warm one right after each other, six rounds of +256 tokens: the ratios to warm that
  * the first table's single queries, minutes apart on a shared machine, cannot give.
  *
  * <pre>./mvnw -B -q -pl inference-worker -am test-compile exec:java -Dexec.classpathScope=test \
@@ -125,11 +125,11 @@ public final class KvReuseBenchmark {
             // Warm: the first engine still holds the prefix in memory.
             rows.add(0, row("warm in memory", ask(warm, session)));
 
-            // Side by side: each round appends another 256 tokens, then the warm engine and ONE restoring engine
-            // answer, one right after the other (which goes first alternates), so both see the same minute of a
-            // shared machine's load. One restoring engine per round: what it persists would otherwise serve the next
-            // one, which would then prefill less than a restore does. Restarted (a fresh engine on the store) and
-            // successor (a fresh store on the live shared directory) alternate from round to round.
+            // Side by side: each round appends another 256 tokens, then ONE restoring engine and the warm engine
+            // answer, one right after the other, so both see the same minute of a shared machine's load. The restoring
+            // one goes first and alone: the block a query's prefill completes is persisted during that query, and would
+            // let a restore after it prefill 92 tokens instead of the 348 a restore does. Restarted (a fresh engine on
+            // the store) and successor (a fresh store on the live shared directory) alternate from round to round.
             List<int[]> chunks = new ArrayList<>(List.of(base, more));
             int length = contextTokens + appended;
             for (int round = 0; round < 2 * SIDE_BY_SIDE_ROUNDS; round++) {
@@ -142,8 +142,6 @@ public final class KvReuseBenchmark {
                     throw new IllegalStateException("the warm engine's KV blocks did not become durable");
                 }
                 int restoring = 1 + round % 2;
-                boolean warmFirst = (round / 2) % 2 == 0;
-                ResponseEvent.Done warmDone = warmFirst ? ask(warm, session) : null;
                 ResponseEvent.Done restoredDone;
                 if (restoring == 1) {
                     ModelAnswerEngine restarted = engine(runtime, eos, store);
@@ -164,9 +162,7 @@ public final class KvReuseBenchmark {
                         successor.close();
                     }
                 }
-                if (!warmFirst) {
-                    warmDone = ask(warm, session);
-                }
+                ResponseEvent.Done warmDone = ask(warm, session);
                 sideBySide.get(0).add(warmDone.timings().timeToFirstTokenMs());
                 sideBySidePrefilled.get(0).add(warmDone.usage().prefilledTokens());
                 sideBySide.get(restoring).add(restoredDone.timings().timeToFirstTokenMs());
@@ -195,8 +191,8 @@ public final class KvReuseBenchmark {
         }
         System.out.printf("%nFirst query: %d KV blocks written to the store (and the shared KV directory) in %d ms on the"
                 + " writer thread, behind the model (its TTFT above does not include them)%n", persistedBlocks, persistMillis);
-        System.out.printf("%nSide by side, %d rounds of +%d tokens, warm and one restoring engine each (alternating restarted"
-                + " and successor, and which goes first); TTFT ms and tokens prefilled per round, ratio to warm of that round%n",
+        System.out.printf("%nSide by side, %d rounds of +%d tokens, a restoring engine then warm in each (restarted and"
+                + " successor alternate); TTFT ms and tokens prefilled per round, ratio to warm of that round%n",
                 2 * SIDE_BY_SIDE_ROUNDS, appended);
         String[] names = {"warm in memory", "restored from store", "successor, shared KV dir"};
         for (int v = 0; v < 3; v++) {
