@@ -322,6 +322,18 @@ public final class ContextStore implements AutoCloseable {
     }
 
     /**
+     * Stores consecutive blocks {@code firstBlock, firstBlock+1, ...} of the session, as many as {@code blocks}
+     * holds, like {@link #putKvBlock} each, but made durable together: every file is written before the first fsync
+     * and the index entries commit in one batch, which keeps the disk busy where block-by-block syncs leave it idle
+     * between blocks. Returns once all are durable and indexed.
+     */
+    public void putKvBlocks(byte[] fingerprint, String session, long firstBlock, int[] sessionTokens, int blockSize,
+                            List<byte[]> blocks) throws RocksDBException {
+        kvBlocks.putAll(fingerprint, session, firstBlock, sessionTokens, blockSize,
+                blocks.stream().map(ByteBuffer::wrap).toList());
+    }
+
+    /**
      * Streams the longest prefix of stored blocks whose chained hash matches the session's current tokens and
      * whose checksum verifies, each copied into its own byte[]. The first block that fails is deleted with
      * everything after it and counted.
@@ -338,8 +350,8 @@ public final class ContextStore implements AutoCloseable {
     }
 
     /**
-     * Like {@link #readVerifiedKvBlocks} without the heap copy: each block arrives in the direct buffer its file
-     * was read into, valid only during the consumer's call.
+     * Like {@link #readVerifiedKvBlocks} without the heap copy: each block arrives in a read-only direct buffer of
+     * its own, the block file mapped into memory and verified in place ({@link KvBlockBufferConsumer}).
      */
     public long readVerifiedKvBuffers(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
                                       KvBlockBufferConsumer consumer) throws RocksDBException {

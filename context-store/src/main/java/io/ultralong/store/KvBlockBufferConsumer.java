@@ -3,9 +3,10 @@ package io.ultralong.store;
 import java.nio.ByteBuffer;
 
 /**
- * Receives verified KV blocks in order, each in a direct buffer (position 0, limit the payload length) that the
- * store read the block file into: the engine can import from it without another copy. The buffer is valid only
- * during the call (the store reuses it for the next block); copy what must outlive it.
+ * Receives verified KV blocks in order, each in a read-only direct buffer of its own (position 0, limit the payload
+ * length): the block file mapped into memory (or read into a new buffer where the file system cannot map, or an
+ * object store's response), so the engine can import from it without another copy. The buffer stays valid for as
+ * long as it is referenced (it may be handed to another thread); the mapping goes when the buffer is collected.
  */
 @FunctionalInterface
 public interface KvBlockBufferConsumer {

@@ -1,9 +1,9 @@
 package io.ultralong.store;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -11,6 +11,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.stream.IntStream;
 
@@ -33,9 +36,10 @@ import net.jpountz.xxhash.XXHashFactory;
  *     64     n  payload
  * </pre>
  *
- * The payload check is XXH64 (lz4-java, native) run over the direct buffer the payload is read into, segment by
- * segment as each arrives, on the common fork-join pool: it keeps up with the read, where CRC32C on a heap copy
- * did not. Which tokens the block belongs to is proven by the chained SHA-256, not by this checksum.
+ * A read maps the file and verifies the payload in place: the XXH64 pass is the only pass over the bytes, and the
+ * verified payload is handed on as the mapping itself (the page cache's pages), so the engine's import is the one
+ * copy, where a read into a buffer costs a copy more than the check itself. Segments are hashed in parallel on the
+ * common fork-join pool. Which tokens the block belongs to is proven by the chained SHA-256, not by this checksum.
  */
 final class KvBlockFile {
 
@@ -48,6 +52,12 @@ final class KvBlockFile {
     private static final int HEADER_CHECKED_BYTES = 56;
     /** lz4-java's JNI build when its native library loads (it does on linux/mac x86-64 and arm64), else pure Java. */
     private static final XXHash64 XXH64 = XXHashFactory.fastestInstance().hash64();
+    /**
+     * For direct and mapped buffers: lz4-java's Java build reads them through the buffer's own accessors, as fast
+     * as the JNI build here (~10 GB/s on one core), and a fault on a mapping (the file truncated under us, a disk
+     * error) surfaces as an {@link InternalError} the read turns into CORRUPT, where native code would kill the JVM.
+     */
+    private static final XXHash64 XXH64_DIRECT = XXHashFactory.safeInstance().hash64();
     private static final long SEED = 0;
     /** Unit of parallel, cache-hot checksumming. */
     static final int SEGMENT_BYTES = 1 << 20;
@@ -74,11 +84,17 @@ final class KvBlockFile {
     static long checksum(ByteBuffer payload) {
         ByteBuffer bytes = payload.slice();
         long[] hashes = new long[segments(bytes.remaining())];
+        XXHash64 hash = hashOf(bytes);
         IntStream.range(0, hashes.length).parallel().forEach(k -> {
             ByteBuffer segment = segment(bytes, k);
-            hashes[k] = XXH64.hash(segment, 0, segment.capacity(), SEED);
+            hashes[k] = hash.hash(segment, 0, segment.capacity(), SEED);
         });
         return combine(hashes);
+    }
+
+    /** The JNI build for heap arrays; for direct and mapped memory the Java one (see {@link #XXH64_DIRECT}). */
+    private static XXHash64 hashOf(ByteBuffer bytes) {
+        return bytes.hasArray() ? XXH64 : XXH64_DIRECT;
     }
 
     private static int segments(int payloadBytes) {
@@ -121,7 +137,7 @@ final class KvBlockFile {
         byte[] chain = new byte[ChainHash.BYTES];
         b.get(chain);
         long headerCheck = b.getLong();
-        if (XXH64.hash(bytes, start, HEADER_CHECKED_BYTES, SEED) != headerCheck || length < 0) {
+        if (hashOf(bytes).hash(bytes, start, HEADER_CHECKED_BYTES, SEED) != headerCheck || length < 0) {
             return null;
         }
         return new Header(length, checksum, chain);
@@ -132,96 +148,127 @@ final class KvBlockFile {
      * (replacing a file of the same name), fsync of the directory. Returns the file's size.
      */
     static long writeDurably(Path target, Header header, ByteBuffer payload) throws IOException {
-        Path directory = target.getParent();
-        ensureDirectory(directory);
-        Path temporary = directory.resolve(target.getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
-        ByteBuffer[] parts = {encodeHeader(header), payload.duplicate()};
-        long size = HEADER_BYTES + (long) payload.remaining();
-        try {
-            try (FileChannel ch = FileChannel.open(temporary, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                long written = 0;
-                while (written < size) {
-                    written += ch.write(parts);
-                }
-                ch.force(false);   // data and the size; the name is made durable by the directory fsync below
-            }
-            try {
-                Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(temporary);
-            throw e;
-        }
-        fsyncDirectory(directory);
-        return size;
+        return writeDurably(List.of(target), List.of(header), List.of(payload))[0];
     }
 
     /**
-     * Reads the file into {@code buffer} (a direct buffer, grown when too small; the returned payload may live in a
-     * new one) and verifies it: a missing file is MISSING; a short, long, or damaged file, a bad header or a
-     * payload whose XXH64 differs is CORRUPT.
+     * Writes several block files durably, each as {@link #writeDurably(Path, Header, ByteBuffer)} does, but in
+     * phases: every temporary file is written before the first fsync, so the kernel writes the later ones back while
+     * the earlier ones are synced (one file at a time, write then wait, leaves the disk idle half the time); then
+     * each file is fsynced and renamed, and each directory fsynced once. A failure deletes the temporary files;
+     * files already renamed are whole (a store sweeps those no index entry names). Returns the files' sizes.
      */
-    static Read read(Path file, ByteBuffer[] buffer) throws IOException {
+    static long[] writeDurably(List<Path> targets, List<Header> headers, List<ByteBuffer> payloads) throws IOException {
+        int n = targets.size();
+        Path[] temporaries = new Path[n];
+        // Kept open from write to fsync: a write-back error is reported to the descriptors open when it happened.
+        FileChannel[] channels = new FileChannel[n];
+        long[] sizes = new long[n];
+        Set<Path> directories = new LinkedHashSet<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                Path directory = targets.get(i).getParent();
+                if (directories.add(directory)) {
+                    ensureDirectory(directory);
+                }
+                temporaries[i] = directory.resolve(targets.get(i).getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
+                ByteBuffer[] parts = {encodeHeader(headers.get(i)), payloads.get(i).duplicate()};
+                sizes[i] = HEADER_BYTES + (long) payloads.get(i).remaining();
+                channels[i] = FileChannel.open(temporaries[i], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                long written = 0;
+                while (written < sizes[i]) {
+                    written += channels[i].write(parts);
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                channels[i].force(false);   // data and the size; the name is made durable by the directory fsync below
+                channels[i].close();
+                channels[i] = null;
+            }
+            for (int i = 0; i < n; i++) {
+                try {
+                    Files.move(temporaries[i], targets.get(i), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(temporaries[i], targets.get(i), StandardCopyOption.REPLACE_EXISTING);
+                }
+                temporaries[i] = null;
+            }
+        } catch (IOException | RuntimeException e) {
+            for (FileChannel channel : channels) {
+                if (channel != null) {
+                    channel.close();
+                }
+            }
+            for (Path temporary : temporaries) {
+                if (temporary != null) {
+                    Files.deleteIfExists(temporary);
+                }
+            }
+            throw e;
+        }
+        for (Path directory : directories) {
+            fsyncDirectory(directory);
+        }
+        return sizes;
+    }
+
+    /**
+     * Maps the file and verifies it in place: a missing file is MISSING; a short, long, or damaged file, a bad header
+     * or a payload whose XXH64 differs is CORRUPT. The payload of an OK read is a read-only direct buffer over the
+     * mapping, valid for as long as it is referenced (the mapping goes with the buffer, at garbage collection). A
+     * file system that cannot map files is read into a new direct buffer instead.
+     */
+    static Read read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (size < HEADER_BYTES || size - HEADER_BYTES > Integer.MAX_VALUE - HEADER_BYTES) {
+            if (size < HEADER_BYTES || size > Integer.MAX_VALUE) {
                 return Read.CORRUPT;
             }
-            int total = (int) size;
-            if (buffer[0] == null || buffer[0].capacity() < total) {
-                buffer[0] = ByteBuffer.allocateDirect(Math.max(total, buffer[0] == null ? 0 : buffer[0].capacity()));
-            }
-            ByteBuffer into = buffer[0].clear().limit(total);
-            if (!readFully(ch, into.slice(0, HEADER_BYTES), 0)) {
-                return Read.CORRUPT;
-            }
-            Header header = decodeHeader(into.slice(0, HEADER_BYTES));
-            if (header == null || header.payloadLength() != size - HEADER_BYTES) {
-                return Read.CORRUPT;
-            }
-            ByteBuffer payload = into.slice(HEADER_BYTES, total - HEADER_BYTES);
-            // Each segment is read and hashed by one task while it is still in the CPU cache: the check costs no
-            // second pass over memory, and segments of one block load in parallel (queue depth for an NVMe).
-            long[] hashes = new long[segments(payload.remaining())];
-            boolean[] shortRead = {false};
+            ByteBuffer whole;
             try {
-                IntStream.range(0, hashes.length).parallel().forEach(k -> {
-                    ByteBuffer segment = segment(payload, k);
-                    try {
-                        if (!readFully(ch, segment.duplicate(), HEADER_BYTES + (long) k * SEGMENT_BYTES)) {
-                            shortRead[0] = true;
-                        }
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                    hashes[k] = XXH64.hash(segment, 0, segment.capacity(), SEED);
-                });
-            } catch (UncheckedIOException e) {
-                throw e.getCause();
+                MappedByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+                // madvise(WILLNEED) and one touch per page: a cold file is read ahead as a whole (queue depth for
+                // an NVMe) rather than page fault by page fault; a warm one costs a few hundred soft faults.
+                mapped.load();
+                whole = mapped;
+            } catch (InternalError e) {
+                return Read.CORRUPT;   // a fault while loading the mapping, as in verify
+            } catch (IOException e) {
+                whole = readWhole(ch, (int) size);
+                if (whole == null) {
+                    return Read.CORRUPT;   // shorter than its size said: truncated while we read
+                }
             }
-            if (shortRead[0] || combine(hashes) != header.checksum()) {
-                return Read.CORRUPT;   // damaged, or truncated while we read
-            }
-            return new Read(Read.Status.OK, header, payload);
+            return verify(whole);
         } catch (NoSuchFileException e) {
             return Read.MISSING;
         }
     }
 
+    private static ByteBuffer readWhole(FileChannel ch, int size) throws IOException {
+        ByteBuffer into = ByteBuffer.allocateDirect(size);
+        return readFully(ch, into, 0) ? into.flip() : null;
+    }
+
     /**
-     * Verifies a whole block file already in memory (an object store's response) the way {@link #read} verifies
-     * a file; the payload is a slice of {@code file}.
+     * Verifies a whole block file in memory (a mapping, an object store's response); the payload of an OK read is a
+     * slice of {@code file}, read-only.
      */
     static Read verify(ByteBuffer file) {
-        ByteBuffer whole = file.slice();
-        Header header = decodeHeader(whole);
-        if (header == null || header.payloadLength() != whole.remaining() - HEADER_BYTES) {
+        try {
+            ByteBuffer whole = file.slice();
+            Header header = decodeHeader(whole);
+            if (header == null || header.payloadLength() != whole.remaining() - HEADER_BYTES) {
+                return Read.CORRUPT;
+            }
+            ByteBuffer payload = whole.slice(HEADER_BYTES, whole.remaining() - HEADER_BYTES);
+            return checksum(payload) == header.checksum()
+                    ? new Read(Read.Status.OK, header, payload.asReadOnlyBuffer()) : Read.CORRUPT;
+        } catch (InternalError e) {
+            // HotSpot's report of a fault on a mapped page (SIGBUS): the file shrank under the mapping or the disk
+            // failed. The block is unreadable, which to the caller is corruption: recompute.
             return Read.CORRUPT;
         }
-        ByteBuffer payload = whole.slice(HEADER_BYTES, whole.remaining() - HEADER_BYTES);
-        return checksum(payload) == header.checksum() ? new Read(Read.Status.OK, header, payload) : Read.CORRUPT;
     }
 
     /** Header and payload in one array (for stores that take whole objects). */

@@ -114,39 +114,67 @@ final class KvBlockStore {
      */
     void put(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize,
              ByteBuffer payload) throws RocksDBException {
-        long end = (blockIndex + 1) * blockSize;
+        putAll(fingerprint, session, blockIndex, sessionTokens, blockSize, List.of(payload));
+    }
+
+    /**
+     * Stores consecutive blocks {@code firstBlock, firstBlock+1, ...} of the session: all files durable in one batch
+     * ({@link KvBlockFile#writeDurably(List, List, List)}), then all index entries in one RocksDB batch. A crash in
+     * between leaves orphan files (swept at open) and no entry, so every block is visible whole or not at all.
+     */
+    void putAll(byte[] fingerprint, String session, long firstBlock, int[] sessionTokens, int blockSize,
+                List<ByteBuffer> payloads) throws RocksDBException {
+        int n = payloads.size();
+        long end = (firstBlock + n) * blockSize;
         if (end > sessionTokens.length) {
-            throw new IllegalArgumentException("block " + blockIndex + " needs " + end + " tokens, have "
+            throw new IllegalArgumentException("blocks up to " + (firstBlock + n - 1) + " need " + end + " tokens, have "
                     + sessionTokens.length);
         }
-        byte[] key = key(session, fingerprint, blockIndex);
-        byte[] chain = chainHash(fingerprint, session, blockIndex, sessionTokens, blockSize);
-        KvBlockFile.Header header = new KvBlockFile.Header(payload.remaining(), KvBlockFile.checksum(payload.duplicate()), chain);
-        long fileId = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-        Path file = localFile(fingerprint, session, blockIndex, fileId);
-        long fileBytes;
-        try {
-            // Outside the write lock: the slow part, and the file is invisible until its entry commits.
-            fileBytes = KvBlockFile.writeDurably(file, header, payload);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot write KV block " + blockIndex + " of " + session + " to " + root, e);
+        List<KvBlockFile.Header> headers = new ArrayList<>(n);
+        List<Path> files = new ArrayList<>(n);
+        long[] fileIds = new long[n];
+        byte[] chain = null;
+        for (int i = 0; i < n; i++) {
+            long blockIndex = firstBlock + i;
+            chain = i == 0 ? chainHash(fingerprint, session, blockIndex, sessionTokens, blockSize)
+                    : ChainHash.next(chain, sessionTokens, Math.toIntExact(blockIndex), blockSize);
+            ByteBuffer payload = payloads.get(i);
+            headers.add(new KvBlockFile.Header(payload.remaining(), KvBlockFile.checksum(payload.duplicate()), chain));
+            fileIds[i] = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+            files.add(localFile(fingerprint, session, blockIndex, fileIds[i]));
         }
-        Entry previous;
+        long[] fileBytes;
+        try {
+            // Outside the write lock: the slow part, and the files are invisible until their entries commit.
+            fileBytes = KvBlockFile.writeDurably(files, headers, payloads);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write KV blocks " + firstBlock + ".." + (firstBlock + n - 1) + " of "
+                    + session + " to " + root, e);
+        }
+        List<Path> replaced = new ArrayList<>();
         synchronized (writeLock) {
-            previous = Entry.decode(db.get(index, key));
+            long added = 0;
             try (WriteBatch batch = new WriteBatch()) {
-                batch.put(index, key, new Entry(fileBytes, fileId, header.checksum(), chain).encode());
+                for (int i = 0; i < n; i++) {
+                    byte[] key = key(session, fingerprint, firstBlock + i);
+                    Entry previous = Entry.decode(db.get(index, key));
+                    if (previous != null) {
+                        replaced.add(localFile(fingerprint, session, firstBlock + i, previous.fileId()));
+                        added -= previous.fileBytes();
+                    }
+                    KvBlockFile.Header header = headers.get(i);
+                    batch.put(index, key, new Entry(fileBytes[i], fileIds[i], header.checksum(), header.chainHash()).encode());
+                    added += fileBytes[i];
+                }
                 quota.touch(batch, session);
                 db.write(writeOptions, batch);
             }
-            quota.add(fileBytes - (previous == null ? 0 : previous.fileBytes()));
+            quota.add(added);
         }
-        if (previous != null) {
-            deleteQuietly(localFile(fingerprint, session, blockIndex, previous.fileId()));
-        }
-        counters.kvBlocksWritten.incrementAndGet();
-        boolean copied = onShared("KV block not copied to the shared directory",
-                s -> s.write(fingerprint, session, blockIndex, header, payload));
+        replaced.forEach(KvBlockStore::deleteQuietly);
+        counters.kvBlocksWritten.addAndGet(n);
+        boolean copied = onShared("KV blocks not copied to the shared directory",
+                s -> s.writeAll(fingerprint, session, firstBlock, headers, payloads));
         if (copied && purgesPending.get() > 0) {
             retrySharedPurges();   // the tier answers again: purge what deletes could not
         }
@@ -155,14 +183,13 @@ final class KvBlockStore {
 
     /**
      * Streams the longest prefix of stored blocks whose chained hash matches the session's current tokens and
-     * whose payload verifies, each in a direct buffer the consumer may read only during its call. The first block
+     * whose payload verifies, each in a read-only direct buffer of its own (the mapped file). The first block
      * that fails is deleted with everything after it and counted.
      */
     long readVerified(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
                       KvBlockBufferConsumer consumer) throws RocksDBException {
         long fullBlocks = sessionTokens.length / blockSize;
         byte[][] expected = ChainHash.chain(sessionTokens, blockSize, fullBlocks);
-        ByteBuffer[] buffer = {null};
         long blockIndex = 0;
         for (; blockIndex < fullBlocks; blockIndex++) {
             byte[] chain = expected[Math.toIntExact(blockIndex)];
@@ -175,7 +202,7 @@ final class KvBlockStore {
                     dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 }
-                KvBlockFile.Read read = readLocal(localFile(fingerprint, session, blockIndex, entry.fileId()), buffer);
+                KvBlockFile.Read read = readLocal(localFile(fingerprint, session, blockIndex, entry.fileId()));
                 if (read.status() == KvBlockFile.Read.Status.MISSING) {
                     // Lost outside the store (an operator, a disk): a miss; the shared copy may still serve.
                     LOG.warn("KV block file {} of {} is missing; recomputing from there", blockIndex, session);
@@ -193,7 +220,7 @@ final class KvBlockStore {
             if (payload == null && shared != null) {
                 KvBlockFile.Read read;
                 try {
-                    read = shared.read(fingerprint, session, blockIndex, buffer);
+                    read = shared.read(fingerprint, session, blockIndex);
                 } catch (UncheckedIOException e) {
                     counters.sharedErrors.incrementAndGet();
                     LOG.warn("Shared KV directory unreadable, recomputing from block {}: {}", blockIndex, e.getMessage());
@@ -320,9 +347,9 @@ final class KvBlockStore {
         return key.length >= prefix.length && Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
     }
 
-    private KvBlockFile.Read readLocal(Path file, ByteBuffer[] buffer) {
+    private KvBlockFile.Read readLocal(Path file) {
         try {
-            return KvBlockFile.read(file, buffer);
+            return KvBlockFile.read(file);
         } catch (IOException e) {
             LOG.warn("Cannot read KV block file {}: {}", file, e.getMessage());
             return KvBlockFile.Read.CORRUPT;   // an unreadable file is as good as a damaged one: recompute

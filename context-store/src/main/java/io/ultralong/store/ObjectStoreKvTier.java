@@ -44,7 +44,7 @@ final class ObjectStoreKvTier extends SharedKvTier {
     }
 
     @Override
-    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, ByteBuffer[] buffer) {
+    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex) {
         return call("read KV block " + blockIndex, () -> {
             try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket)
                     .key(key(fingerprint, session, blockIndex)))) {
@@ -52,11 +52,7 @@ final class ObjectStoreKvTier extends SharedKvTier {
                 if (length == null || length < KvBlockFile.HEADER_BYTES || length > Integer.MAX_VALUE) {
                     return KvBlockFile.Read.CORRUPT;
                 }
-                int total = Math.toIntExact(length);
-                if (buffer[0] == null || buffer[0].capacity() < total) {
-                    buffer[0] = ByteBuffer.allocateDirect(total);
-                }
-                ByteBuffer into = buffer[0].clear().limit(total);
+                ByteBuffer into = ByteBuffer.allocateDirect(Math.toIntExact(length));
                 if (!readFully(in, into) || in.read() >= 0) {
                     return KvBlockFile.Read.CORRUPT;
                 }

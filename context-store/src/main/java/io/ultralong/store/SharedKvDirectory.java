@@ -12,8 +12,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.stream.Stream;
 
 import org.slf4j.Logger;
@@ -69,9 +71,23 @@ final class SharedKvDirectory extends SharedKvTier {
     }
 
     @Override
-    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, ByteBuffer[] buffer) {
+    void writeAll(byte[] fingerprint, String session, long firstBlock, List<KvBlockFile.Header> headers,
+                  List<ByteBuffer> payloads) {
+        List<Path> files = new ArrayList<>(headers.size());
+        for (int i = 0; i < headers.size(); i++) {
+            files.add(blockFile(fingerprint, session, firstBlock + i));
+        }
         try {
-            return KvBlockFile.read(blockFile(fingerprint, session, blockIndex), buffer);
+            KvBlockFile.writeDurably(files, headers, payloads);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write KV blocks from " + firstBlock + " of a session to " + root, e);
+        }
+    }
+
+    @Override
+    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex) {
+        try {
+            return KvBlockFile.read(blockFile(fingerprint, session, blockIndex));
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read KV block " + blockIndex + " of a session from " + root, e);
         }

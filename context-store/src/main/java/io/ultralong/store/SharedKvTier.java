@@ -2,6 +2,7 @@ package io.ultralong.store;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.List;
 
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -34,8 +35,19 @@ public abstract class SharedKvTier {
     /** Makes the block available whole or not at all. */
     abstract void write(byte[] fingerprint, String session, long blockIndex, KvBlockFile.Header header, ByteBuffer payload);
 
-    /** The verified block, MISSING when no worker wrote it, CORRUPT when it is damaged (empty, short, ...). */
-    abstract KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, ByteBuffer[] buffer);
+    /** Consecutive blocks from {@code firstBlock}, each available whole or not at all; by default one at a time. */
+    void writeAll(byte[] fingerprint, String session, long firstBlock, List<KvBlockFile.Header> headers,
+                  List<ByteBuffer> payloads) {
+        for (int i = 0; i < headers.size(); i++) {
+            write(fingerprint, session, firstBlock + i, headers.get(i), payloads.get(i));
+        }
+    }
+
+    /**
+     * The verified block, its payload in a direct buffer of its own; MISSING when no worker wrote it, CORRUPT when
+     * it is damaged (empty, short, ...).
+     */
+    abstract KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex);
 
     /** The chain hash stored with a block, or null when the block is absent or its header is damaged. */
     abstract byte[] chainHash(byte[] fingerprint, String session, long blockIndex);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -136,6 +137,35 @@ class ContextStoreTest {
             store.putKvBlock(FINGERPRINT, "t", 1, tokens, BLOCK, block(1, 1_000));
             store.putKvBlock(FINGERPRINT, "t", 2, edited, BLOCK, block(2, 1_000));
             assertThat(store.readVerifiedKvBlocks(FINGERPRINT, "t", edited, BLOCK, (i, b) -> { })).isEqualTo(1);
+        }
+    }
+
+    /** A batch writes the same files a block-by-block put does, shared copies included, and later blocks chain on. */
+    @Test
+    void blocksStoredInOneBatchAreTheFilesOfOneByOnePutsAndLaterBlocksChainOnThem() throws Exception {
+        Path sharedDir = dir.resolve("shared-kv");
+        int[] tokens = IntStream.range(0, 4 * BLOCK).toArray();
+        try (ContextStore store = ContextStore.open(dir.resolve("w1"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            store.putKvBlocks(FINGERPRINT, "batch", 0, tokens, BLOCK, List.of(block(0, 1_000), block(1, 1_000), block(2, 1_000)));
+            for (int b = 0; b < 3; b++) {
+                store.putKvBlock(FINGERPRINT, "single", b, tokens, BLOCK, block(b, 1_000));
+            }
+            store.putKvBlock(FINGERPRINT, "batch", 3, tokens, BLOCK, block(3, 1_000));
+            assertThat(store.statistics().kvBlocksWritten()).isEqualTo(7);
+            for (int b = 0; b < 3; b++) {
+                assertThat(Files.readAllBytes(sharedPath(sharedDir, "batch").resolve(b + ".kv")))
+                        .isEqualTo(Files.readAllBytes(sharedPath(sharedDir, "single").resolve(b + ".kv")));
+            }
+            // Each buffer is the block's own mapping: still valid, and read-only, after the read is over.
+            List<ByteBuffer> kept = new ArrayList<>();
+            assertThat(store.readVerifiedKvBuffers(FINGERPRINT, "batch", tokens, BLOCK, (i, b) -> kept.add(b))).isEqualTo(4);
+            for (int b = 0; b < 4; b++) {
+                assertThat(kept.get(b).isReadOnly()).isTrue();
+                assertThat(KvBlockFileTest.bytes(kept.get(b))).isEqualTo(block(b, 1_000));
+            }
+        }
+        try (ContextStore successor = ContextStore.open(dir.resolve("w2"), 8L << 20, Long.MAX_VALUE, sharedDir)) {
+            assertThat(successor.readVerifiedKvBlocks(FINGERPRINT, "batch", tokens, BLOCK, (i, b) -> { })).isEqualTo(4);
         }
     }
 

@@ -3,8 +3,10 @@ package io.ultralong.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 import org.junit.jupiter.api.Test;
@@ -19,12 +21,12 @@ class KvBlockFileTest {
     private final byte[] chain = ChainHash.chain(new int[] {1, 2, 3, 4}, 4, 1)[0];
 
     @Test
-    void aWrittenBlockReadsBackIntoADirectBufferWithItsHeader() throws Exception {
+    void aWrittenBlockReadsBackIntoAReadOnlyDirectBufferWithItsHeader() throws Exception {
         Path file = write("0.kv");
-        ByteBuffer[] buffer = {null};
-        KvBlockFile.Read read = KvBlockFile.read(file, buffer);
+        KvBlockFile.Read read = KvBlockFile.read(file);
         assertThat(read.status()).isEqualTo(KvBlockFile.Read.Status.OK);
         assertThat(read.payload().isDirect()).isTrue();
+        assertThat(read.payload().isReadOnly()).isTrue();
         assertThat(bytes(read.payload())).isEqualTo(payload);
         assertThat(read.header().chainHash()).isEqualTo(chain);
         assertThat(Files.size(file)).isEqualTo(KvBlockFile.HEADER_BYTES + payload.length);
@@ -41,11 +43,10 @@ class KvBlockFileTest {
         ByteBuffer direct = ByteBuffer.allocateDirect(big.length - 7).put(heapSlice.duplicate()).flip();
         long checksum = KvBlockFile.checksum(heapSlice);
         assertThat(KvBlockFile.checksum(direct)).isEqualTo(checksum);
-        ByteBuffer[] buffer = {null};
         for (ByteBuffer source : new ByteBuffer[] {heapSlice, direct}) {
             Path file = dir.resolve("big.kv");
             KvBlockFile.writeDurably(file, new KvBlockFile.Header(source.remaining(), checksum, chain), source);
-            KvBlockFile.Read read = KvBlockFile.read(file, buffer);
+            KvBlockFile.Read read = KvBlockFile.read(file);
             assertThat(read.status()).isEqualTo(KvBlockFile.Read.Status.OK);
             assertThat(bytes(read.payload())).isEqualTo(bytes(heapSlice));
         }
@@ -54,7 +55,7 @@ class KvBlockFileTest {
         byte[] onDisk = Files.readAllBytes(file);
         onDisk[onDisk.length - 3] ^= 1;
         Files.write(file, onDisk);
-        assertThat(KvBlockFile.read(file, buffer).status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
+        assertThat(KvBlockFile.read(file).status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
     }
 
     /** A flip of any single bit pattern in any byte, header or payload, makes the file CORRUPT. */
@@ -62,12 +63,11 @@ class KvBlockFileTest {
     void everyFlippedByteOfTheFileIsDetected() throws Exception {
         byte[] good = Files.readAllBytes(write("0.kv"));
         Path damaged = dir.resolve("damaged.kv");
-        ByteBuffer[] buffer = {null};
         for (int at = 0; at < good.length; at++) {
             byte[] bad = good.clone();
             bad[at] ^= (byte) (1 << (at % 8));
             Files.write(damaged, bad);
-            assertThat(KvBlockFile.read(damaged, buffer).status()).as("flip at byte %d", at)
+            assertThat(KvBlockFile.read(damaged).status()).as("flip at byte %d", at)
                     .isEqualTo(KvBlockFile.Read.Status.CORRUPT);
         }
     }
@@ -75,15 +75,31 @@ class KvBlockFileTest {
     @Test
     void aTruncatedEmptyOrLongerFileIsCorruptAndAnAbsentOneMissing() throws Exception {
         byte[] good = Files.readAllBytes(write("0.kv"));
-        ByteBuffer[] buffer = {null};
         for (byte[] bad : new byte[][] {new byte[0], Arrays.copyOf(good, 10), Arrays.copyOf(good, KvBlockFile.HEADER_BYTES),
                 Arrays.copyOf(good, good.length - 1), Arrays.copyOf(good, good.length + 1)}) {
             Path file = dir.resolve("bad.kv");
             Files.write(file, bad);
-            assertThat(KvBlockFile.read(file, buffer).status()).as("%d bytes", bad.length)
+            assertThat(KvBlockFile.read(file).status()).as("%d bytes", bad.length)
                     .isEqualTo(KvBlockFile.Read.Status.CORRUPT);
         }
-        assertThat(KvBlockFile.read(dir.resolve("absent.kv"), buffer).status()).isEqualTo(KvBlockFile.Read.Status.MISSING);
+        assertThat(KvBlockFile.read(dir.resolve("absent.kv")).status()).isEqualTo(KvBlockFile.Read.Status.MISSING);
+    }
+
+    /**
+     * A mapped file cut short under its mapping (what a failing disk or another process could do) faults on the
+     * missing pages: the verification reports CORRUPT instead of taking the JVM down.
+     */
+    @Test
+    void aFileTruncatedUnderItsMappingIsCorruptNotACrash() throws Exception {
+        byte[] big = ContextStoreTest.block(9, 3 * KvBlockFile.SEGMENT_BYTES);
+        Path file = dir.resolve("big.kv");
+        KvBlockFile.writeDurably(file, new KvBlockFile.Header(big.length, KvBlockFile.checksum(ByteBuffer.wrap(big)), chain),
+                ByteBuffer.wrap(big));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+            ch.truncate(KvBlockFile.SEGMENT_BYTES);
+            assertThat(KvBlockFile.verify(mapped).status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
+        }
     }
 
     private Path write(String name) throws Exception {

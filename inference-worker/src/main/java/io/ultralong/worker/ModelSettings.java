@@ -32,6 +32,8 @@ import io.ultralong.worker.model.KvSettings;
  * @param precision               the compute dtype: {@code auto}, {@code f32}, {@code f16} or {@code bf16} (see
  *                                {@code RuntimeOptions#precision})
  * @param kvPrecision             KV storage: {@code auto} (the compute dtype), {@code int8} or {@code fp8}
+ * @param sharedKvObjectStore     an S3-compatible bucket as the shared KV tier instead of {@code sharedKvDir}, for
+ *                                workers that share no file system; empty: none
  */
 public record ModelSettings(
         Optional<Path> modelDir,
@@ -49,7 +51,8 @@ public record ModelSettings(
         long kvDeviceHeadroomBytes,
         KvPlacement kvPlacement,
         String precision,
-        String kvPrecision) {
+        String kvPrecision,
+        Optional<SharedKvObjectStore> sharedKvObjectStore) {
 
     public static final String DEFAULT_SYSTEM_PROMPT =
             "You answer questions about the records below, using only what they say. Answer briefly.";
@@ -68,14 +71,21 @@ public record ModelSettings(
     public static final String DEFAULT_PRECISION = "auto";
     public static final String DEFAULT_KV_PRECISION = "auto";
 
-    /** KV on one device, precision and KV precision automatic. */
+    /** KV on one device, precision and KV precision automatic, no object-store tier. */
     public ModelSettings(Optional<Path> modelDir, String device, int prefillChunkTokens, int kvBlockTokens,
                          long kvMemoryBytes, long kvDiskQuotaBytes, String systemPrompt, String modelId, boolean kvOnHost,
                          Optional<Path> sharedKvDir, long kvPersistQueueBytes, int kvRestoreReadAheadBlocks,
                          long kvDeviceHeadroomBytes) {
         this(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes, systemPrompt, modelId,
                 kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks, kvDeviceHeadroomBytes, KvPlacement.SINGLE,
-                DEFAULT_PRECISION, DEFAULT_KV_PRECISION);
+                DEFAULT_PRECISION, DEFAULT_KV_PRECISION, Optional.empty());
+    }
+
+    public ModelSettings {
+        if (sharedKvDir.isPresent() && sharedKvObjectStore.isPresent()) {
+            throw new IllegalArgumentException("The shared KV tier is either a directory (ul.worker.shared-kv-dir) or a "
+                    + "bucket (ul.worker.shared-kv-s3-bucket), not both");
+        }
     }
 
     /** The KV persistence and restore settings at their defaults. */
@@ -97,26 +107,33 @@ public record ModelSettings(
     public ModelSettings withSharedKvDir(Path dir) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, Optional.of(dir), kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes, kvPlacement, precision, kvPrecision);
+                kvDeviceHeadroomBytes, kvPlacement, precision, kvPrecision, sharedKvObjectStore);
+    }
+
+    /** The shared KV tier in a bucket (empty: none, or the directory if one is set). */
+    public ModelSettings withSharedKvObjectStore(Optional<SharedKvObjectStore> bucket) {
+        return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
+                systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
+                kvDeviceHeadroomBytes, kvPlacement, precision, kvPrecision, bucket);
     }
 
     public ModelSettings withKvTransfer(long persistQueueBytes, int restoreReadAheadBlocks, long deviceHeadroomBytes) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, sharedKvDir, persistQueueBytes, restoreReadAheadBlocks, deviceHeadroomBytes,
-                kvPlacement, precision, kvPrecision);
+                kvPlacement, precision, kvPrecision, sharedKvObjectStore);
     }
 
     public ModelSettings withKvPlacement(KvPlacement placement) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes, placement, precision, kvPrecision);
+                kvDeviceHeadroomBytes, placement, precision, kvPrecision, sharedKvObjectStore);
     }
 
     /** The compute dtype and the KV storage ({@code ul.worker.precision}, {@code ul.worker.kv-precision}). */
     public ModelSettings withPrecision(String dtype, String kvStorage) {
         return new ModelSettings(modelDir, device, prefillChunkTokens, kvBlockTokens, kvMemoryBytes, kvDiskQuotaBytes,
                 systemPrompt, modelId, kvOnHost, sharedKvDir, kvPersistQueueBytes, kvRestoreReadAheadBlocks,
-                kvDeviceHeadroomBytes, kvPlacement, dtype, kvStorage);
+                kvDeviceHeadroomBytes, kvPlacement, dtype, kvStorage, sharedKvObjectStore);
     }
 
     /** How the answer engine holds, persists and restores KV. */

@@ -17,6 +17,7 @@ import io.ultralong.worker.session.StoreSessionLedger;
 import org.rocksdb.RocksDBException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * A whole worker in plain Java: context store, model, engine and Kafka node, started in that order
@@ -30,6 +31,8 @@ public final class Worker implements AutoCloseable {
     private static final long BLOCK_CACHE_BYTES = 256L << 20;
 
     private final ContextStore store;
+    /** The shared KV bucket's client when the tier is an object store (closed after the store), else null. */
+    private final S3Client sharedKvClient;
     private final LlamaRuntime runtime;
     private final ModelAnswerEngine engine;
     private final StoreSessionLedger ledger;
@@ -46,8 +49,13 @@ public final class Worker implements AutoCloseable {
             modelDir = DemoModel.ensure(settings.dataDir().resolve("demo-model"));
             demoModel = true;
         }
-        this.store = ContextStore.open(settings.dataDir().resolve("store"), BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(),
-                model.sharedKvDir().orElse(null));
+        this.sharedKvClient = model.sharedKvObjectStore().map(SharedKvObjectStore::newClient).orElse(null);
+        try {
+            this.store = openStore(settings.dataDir().resolve("store"), model, sharedKvClient);
+        } catch (RocksDBException | RuntimeException e) {
+            closeSharedKvClient();
+            throw e;
+        }
         try {
             ModelDirectory directory = demoModel ? ModelDirectory.resolve(modelDir)
                     : resolveModel(modelDir, ModelResolver.fromEnvironment());
@@ -66,10 +74,30 @@ public final class Worker implements AutoCloseable {
                     runtime.device(), model.kvOnHost(), demoModel));
         } catch (RuntimeException e) {
             store.close();
+            closeSharedKvClient();
             throw e;
         }
         if (demoModel) {
             LOG.warn(DemoModel.WARNING);
+        }
+    }
+
+    /**
+     * The worker's context store with the shared KV tier its settings name: a directory, a bucket through
+     * {@code sharedKvClient} (a client of {@link SharedKvObjectStore#newClient()}), or none.
+     */
+    public static ContextStore openStore(Path dir, ModelSettings model, S3Client sharedKvClient) throws RocksDBException {
+        if (model.sharedKvObjectStore().isPresent()) {
+            SharedKvObjectStore bucket = model.sharedKvObjectStore().get();
+            LOG.info("Shared KV tier: {}", bucket);
+            return ContextStore.open(dir, BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(), bucket.tier(sharedKvClient));
+        }
+        return ContextStore.open(dir, BLOCK_CACHE_BYTES, model.kvDiskQuotaBytes(), model.sharedKvDir().orElse(null));
+    }
+
+    private void closeSharedKvClient() {
+        if (sharedKvClient != null) {
+            sharedKvClient.close();
         }
     }
 
@@ -141,6 +169,7 @@ public final class Worker implements AutoCloseable {
             engine.close();
             runtime.close();
             store.close();
+            closeSharedKvClient();
         }
     }
 }

@@ -30,7 +30,9 @@ import io.ultralong.worker.query.QueryJob;
  * partition's next owner) from the shared KV directory, and recomputed from scratch; the warm case is
  * also what a standing query's evaluation costs after +256 tokens. A second table times the restore alone (read,
  * verification, import) with the store read on the model thread (read-ahead 0, the worker's earlier behaviour)
- * and read ahead on the I/O thread, alternated, median of three runs each.
+ * and read ahead on the I/O thread, alternated, median of three runs each. A third table asks a restoring engine
+ * (restarted or successor) and the warm one right after each other, six rounds of +256 tokens: the ratios to warm that
+ * the first table's single queries, minutes apart on a shared machine, cannot give.
  *
  * <pre>./mvnw -B -q -pl inference-worker -am test-compile exec:java -Dexec.classpathScope=test \
  *     -Dexec.mainClass=io.ultralong.worker.KvReuseBenchmark [-Dexec.args="16384 256"]</pre>
@@ -39,6 +41,8 @@ import io.ultralong.worker.query.QueryJob;
  * (hidden 512, 4 layers, 8 heads / 2 KV heads, YaRN to 128K) so that 16K tokens fit a CPU run.
  */
 public final class KvReuseBenchmark {
+
+    private static final int SIDE_BY_SIDE_ROUNDS = 3;
 
     private KvReuseBenchmark() {
     }
@@ -56,6 +60,9 @@ public final class KvReuseBenchmark {
 
         List<String[]> rows = new ArrayList<>();
         List<String[]> restoreRows = new ArrayList<>();
+        List<List<Long>> sideBySide = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        List<List<Long>> sideBySidePrefilled = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        List<List<Double>> ratios = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         long persistedBlocks;
         long persistMillis;
         try (LlamaRuntime runtime = LlamaRuntime.load(ModelDirectory.resolve(modelDir), options);
@@ -117,6 +124,52 @@ public final class KvReuseBenchmark {
 
             // Warm: the first engine still holds the prefix in memory.
             rows.add(0, row("warm in memory", ask(warm, session)));
+
+            // Side by side: each round appends another 256 tokens, then ONE restoring engine and the warm engine
+            // answer, one right after the other, so both see the same minute of a shared machine's load. The restoring
+            // one goes first and alone: the block a query's prefill completes is persisted during that query, and would
+            // let a restore after it prefill 92 tokens instead of the 348 a restore does. Restarted (a fresh engine on
+            // the store) and successor (a fresh store on the live shared directory) alternate from round to round.
+            List<int[]> chunks = new ArrayList<>(List.of(base, more));
+            int length = contextTokens + appended;
+            for (int round = 0; round < 2 * SIDE_BY_SIDE_ROUNDS; round++) {
+                int[] extra = random.ints(appended, 0, 500).toArray();
+                store.appendChunk(session, chunks.size() + 1, length, chunks.size(), extra);
+                chunks.add(extra);
+                length += appended;
+                // The blocks completed so far are what a restart or a successor would find.
+                if (!warm.awaitPersisted(java.time.Duration.ofMinutes(5))) {
+                    throw new IllegalStateException("the warm engine's KV blocks did not become durable");
+                }
+                int restoring = 1 + round % 2;
+                ResponseEvent.Done restoredDone;
+                if (restoring == 1) {
+                    ModelAnswerEngine restarted = engine(runtime, eos, store);
+                    restoredDone = ask(restarted, session);
+                    restarted.awaitPersisted(java.time.Duration.ofMinutes(5));
+                    restarted.close();
+                } else {
+                    try (ContextStore successorStore = ContextStore.open(dir.resolve("successor-" + round), 64L << 20,
+                            Long.MAX_VALUE, dir.resolve("shared-kv"))) {
+                        int position = 0;
+                        for (int c = 0; c < chunks.size(); c++) {
+                            successorStore.appendChunk(session, c + 1, position, c, chunks.get(c));
+                            position += chunks.get(c).length;
+                        }
+                        ModelAnswerEngine successor = engine(runtime, eos, successorStore);
+                        restoredDone = ask(successor, session);
+                        successor.awaitPersisted(java.time.Duration.ofMinutes(5));
+                        successor.close();
+                    }
+                }
+                ResponseEvent.Done warmDone = ask(warm, session);
+                sideBySide.get(0).add(warmDone.timings().timeToFirstTokenMs());
+                sideBySidePrefilled.get(0).add(warmDone.usage().prefilledTokens());
+                sideBySide.get(restoring).add(restoredDone.timings().timeToFirstTokenMs());
+                sideBySidePrefilled.get(restoring).add(restoredDone.usage().prefilledTokens());
+                ratios.get(restoring).add((double) restoredDone.timings().timeToFirstTokenMs()
+                        / warmDone.timings().timeToFirstTokenMs());
+            }
             warm.close();
 
             // Recomputed: a session unknown to the store's KV (a new owner without a shared store).
@@ -138,6 +191,20 @@ public final class KvReuseBenchmark {
         }
         System.out.printf("%nFirst query: %d KV blocks written to the store (and the shared KV directory) in %d ms on the"
                 + " writer thread, behind the model (its TTFT above does not include them)%n", persistedBlocks, persistMillis);
+        System.out.printf("%nSide by side, %d rounds of +%d tokens, a restoring engine then warm in each (restarted and"
+                + " successor alternate); TTFT ms and tokens prefilled per round, ratio to warm of that round%n",
+                2 * SIDE_BY_SIDE_ROUNDS, appended);
+        String[] names = {"warm in memory", "restored from store", "successor, shared KV dir"};
+        for (int v = 0; v < 3; v++) {
+            StringBuilder shown = new StringBuilder();
+            List<Double> sorted = new ArrayList<>(ratios.get(v));
+            sorted.sort(null);
+            for (double r : ratios.get(v)) {
+                shown.append(String.format(" %.2f", r));
+            }
+            System.out.printf("%-26s TTFT %s  prefilled %s%s%n", names[v], sideBySide.get(v), sideBySidePrefilled.get(v),
+                    v == 0 ? "" : String.format("  ratio%s  median %.2fx", shown, sorted.get(sorted.size() / 2)));
+        }
         System.out.printf("%nRestore from the store alone (read, verify, import), median of 3 alternated runs%n");
         System.out.printf("%-26s %10s %10s %10s %10s%n", "restore", "blocks", "MiB", "restore ms", "TTFT ms");
         for (String[] row : restoreRows) {

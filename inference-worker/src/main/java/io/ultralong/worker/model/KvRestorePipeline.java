@@ -1,5 +1,6 @@
 package io.ultralong.worker.model;
 
+import java.nio.ByteBuffer;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
@@ -10,25 +11,26 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
-import io.ultralong.store.KvBlockConsumer;
+import io.ultralong.store.KvBlockBufferConsumer;
 import org.rocksdb.RocksDBException;
 
 /**
  * Restores a session's persisted KV blocks with the disk read and the verification (chained hash, checksum) on an
  * I/O thread while the model thread imports the blocks already read: the two overlap instead of adding up. At most
- * {@code readAheadBlocks} verified blocks wait on the heap between the two threads. With 0 the model thread reads,
- * verifies and imports each block in turn (no I/O thread): the comparison the read-ahead is measured against.
+ * {@code readAheadBlocks} verified blocks wait between the two threads, each the store's read-only mapping of its
+ * file (no copy is made here: the runtime imports straight from it). With 0 the model thread reads, verifies and
+ * imports each block in turn (no I/O thread): the comparison the read-ahead is measured against.
  */
 final class KvRestorePipeline implements AutoCloseable {
 
-    /** The store's verified read of a session's blocks, in order ({@code ContextStore.readVerifiedKvBlocks}). */
+    /** The store's verified read of a session's blocks, in order ({@code ContextStore.readVerifiedKvBuffers}). */
     @FunctionalInterface
     interface VerifiedBlocks {
-        long read(KvBlockConsumer consumer) throws RocksDBException;
+        long read(KvBlockBufferConsumer consumer) throws RocksDBException;
     }
 
     /** Marks the end of the blocks (compared by identity). */
-    private static final byte[] END = new byte[0];
+    private static final ByteBuffer END = ByteBuffer.allocate(0);
 
     private final int readAheadBlocks;
     private final ExecutorService reader = Executors.newSingleThreadExecutor(runnable -> {
@@ -50,11 +52,11 @@ final class KvRestorePipeline implements AutoCloseable {
      *
      * @return the number of blocks imported
      */
-    long restore(VerifiedBlocks blocks, Consumer<byte[]> importBlock) throws RocksDBException {
+    long restore(VerifiedBlocks blocks, Consumer<ByteBuffer> importBlock) throws RocksDBException {
         if (readAheadBlocks == 0) {
             return blocks.read((index, block) -> importBlock.accept(block));
         }
-        ArrayBlockingQueue<byte[]> handoff = new ArrayBlockingQueue<>(readAheadBlocks);
+        ArrayBlockingQueue<ByteBuffer> handoff = new ArrayBlockingQueue<>(readAheadBlocks);
         AtomicBoolean abandoned = new AtomicBoolean();
         Future<Long> reading = reader.submit(() -> {
             try {
@@ -67,7 +69,7 @@ final class KvRestorePipeline implements AutoCloseable {
         });
         long imported = 0;
         try {
-            for (byte[] block = handoff.take(); block != END; block = handoff.take()) {
+            for (ByteBuffer block = handoff.take(); block != END; block = handoff.take()) {
                 importBlock.accept(block);
                 imported++;
             }
@@ -94,7 +96,7 @@ final class KvRestorePipeline implements AutoCloseable {
     }
 
     /** Reader thread: waits for room unless the model thread gave up. */
-    private static void put(ArrayBlockingQueue<byte[]> handoff, byte[] block, AtomicBoolean abandoned) {
+    private static void put(ArrayBlockingQueue<ByteBuffer> handoff, ByteBuffer block, AtomicBoolean abandoned) {
         try {
             while (!handoff.offer(block, 50, TimeUnit.MILLISECONDS)) {
                 if (abandoned.get()) {
@@ -108,7 +110,7 @@ final class KvRestorePipeline implements AutoCloseable {
     }
 
     /** Stops the reader and waits for it, so nothing reads the store for a restore that is over. */
-    private static void abandon(ArrayBlockingQueue<byte[]> handoff, AtomicBoolean abandoned, Future<Long> reading) {
+    private static void abandon(ArrayBlockingQueue<ByteBuffer> handoff, AtomicBoolean abandoned, Future<Long> reading) {
         abandoned.set(true);
         handoff.clear();
         boolean interrupted = Thread.interrupted();

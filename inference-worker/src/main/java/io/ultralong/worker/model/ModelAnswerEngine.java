@@ -316,7 +316,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         try {
             KvCache restoring = cache;
             restored = restorer.restore(
-                    consumer -> store.readVerifiedKvBlocks(fingerprint, request.session(), sessionTokens, blockTokens, consumer),
+                    consumer -> store.readVerifiedKvBuffers(fingerprint, request.session(), sessionTokens, blockTokens, consumer),
                     block -> runtime.importBlock(restoring, block));
         } catch (RocksDBException | java.io.UncheckedIOException e) {
             // Persisted KV is only an optimisation: a store that cannot serve it (a failing disk) costs a recompute,

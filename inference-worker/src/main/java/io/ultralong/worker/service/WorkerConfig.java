@@ -1,5 +1,6 @@
 package io.ultralong.worker.service;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -7,6 +8,7 @@ import java.util.Optional;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.ultralong.worker.ModelSettings;
+import io.ultralong.worker.SharedKvObjectStore;
 
 /** Settings of the worker service, under {@code ul.worker.*}; each also as an environment variable ({@code UL_WORKER_DEVICE}, ...). */
 @ConfigMapping(prefix = "ul.worker")
@@ -100,6 +102,30 @@ public interface WorkerConfig {
     /** KV cache storage: auto (the compute dtype), or int8 / fp8 quantised with per-block scales. */
     @WithDefault(ModelSettings.DEFAULT_KV_PRECISION)
     String kvPrecision();
+
+    /**
+     * An S3-compatible bucket as the shared KV tier instead of {@link #sharedKvDir()}, for workers that share no file
+     * system; the bucket must exist. Credentials: {@link #sharedKvS3AccessKeyId()} or the AWS SDK's default chain.
+     */
+    Optional<String> sharedKvS3Bucket();
+
+    /** Key prefix of this cluster's blocks in the bucket. */
+    Optional<String> sharedKvS3Prefix();
+
+    /** An S3-compatible server (MinIO, Ceph, ...); absent: AWS S3 in {@link #sharedKvS3Region()}. */
+    Optional<URI> sharedKvS3Endpoint();
+
+    @WithDefault(SharedKvObjectStore.DEFAULT_REGION)
+    String sharedKvS3Region();
+
+    /** Path-style URLs (endpoint/bucket/key), which most S3-compatible servers need. */
+    @WithDefault("false")
+    boolean sharedKvS3PathStyle();
+
+    /** Static credentials for the bucket; absent: environment, profile or instance role (the SDK's default chain). */
+    Optional<String> sharedKvS3AccessKeyId();
+
+    Optional<String> sharedKvS3SecretAccessKey();
 
     /** Keep KV in host memory and stream it to the GPU during attention: contexts beyond GPU memory, slower. */
     @WithDefault(ModelSettings.DEFAULT_KV_ON_HOST)

@@ -1,5 +1,7 @@
 package io.ultralong.worker.service;
 
+import java.util.Optional;
+
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -10,6 +12,7 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.quarkus.runtime.StartupEvent;
 import io.ultralong.runtime.engine.KvPlacement;
 import io.ultralong.worker.ModelSettings;
+import io.ultralong.worker.SharedKvObjectStore;
 import io.ultralong.worker.Worker;
 import io.ultralong.worker.WorkerSettings;
 import io.ultralong.worker.model.WorkerMetrics;
@@ -48,17 +51,29 @@ public class WorkerService {
                 .withKafka(kafka)
                 .withModelStallTimeout(config.modelStallTimeout())
                 .withMaxQueuedQueriesPerTenant(config.maxQueuedQueriesPerTenant());
-        ModelSettings model = new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
+        worker = Worker.start(settings, modelSettings(config), telemetry);
+        registerMeters(worker);
+        WorkerMeters.register(worker, config.id(), registry);
+    }
+
+    /** The model side of the worker from its {@code ul.worker.*} settings. */
+    static ModelSettings modelSettings(WorkerConfig config) {
+        return new ModelSettings(config.modelDir(), config.device(), config.prefillChunkTokens(),
                 config.kvBlockTokens(), config.kvMemoryBytes(), config.kvDiskQuotaBytes(),
                 config.systemPrompt().orElse(ModelSettings.DEFAULT_SYSTEM_PROMPT), config.modelId(), config.kvOnHost(),
                 config.sharedKvDir(), config.kvPersistQueueBytes(), config.kvRestoreReadAheadBlocks(),
                 config.kvDeviceHeadroomBytes())
                 .withKvPlacement(KvPlacement.SINGLE.withDevices(config.devices().orElse(java.util.List.of()))
                         .withDeviceKvBytes(config.deviceKvBytes()).withHostKvBytes(config.hostKvBytes()))
-                .withPrecision(config.precision(), config.kvPrecision());
-        worker = Worker.start(settings, model, telemetry);
-        registerMeters(worker);
-        WorkerMeters.register(worker, config.id(), registry);
+                .withPrecision(config.precision(), config.kvPrecision())
+                .withSharedKvObjectStore(sharedKvObjectStore(config));
+    }
+
+    /** The bucket tier the {@code shared-kv-s3-*} settings name, if a bucket is set. */
+    static Optional<SharedKvObjectStore> sharedKvObjectStore(WorkerConfig config) {
+        return config.sharedKvS3Bucket().map(bucket -> new SharedKvObjectStore(bucket, config.sharedKvS3Prefix().orElse(""),
+                config.sharedKvS3Endpoint(), config.sharedKvS3Region(), config.sharedKvS3PathStyle(),
+                config.sharedKvS3AccessKeyId(), config.sharedKvS3SecretAccessKey()));
     }
 
     private void registerMeters(Worker worker) {

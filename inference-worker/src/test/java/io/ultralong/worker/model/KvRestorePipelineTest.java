@@ -3,6 +3,7 @@ package io.ultralong.worker.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,8 +41,8 @@ class KvRestorePipelineTest {
             Set<String> readers = ConcurrentHashMap.newKeySet();
             int[] delivered = {0};
             int[] maxAhead = {0};
-            List<byte[]> imported = new ArrayList<>();
-            long restored = pipeline.restore(consumer -> store.readVerifiedKvBlocks(FINGERPRINT, "t/s", tokens, BLOCK,
+            List<ByteBuffer> imported = new ArrayList<>();
+            long restored = pipeline.restore(consumer -> store.readVerifiedKvBuffers(FINGERPRINT, "t/s", tokens, BLOCK,
                     (index, block) -> {
                         readers.add(Thread.currentThread().getName());
                         consumer.accept(index, block);
@@ -59,7 +60,7 @@ class KvRestorePipelineTest {
             assertThat(restored).isEqualTo(10);
             assertThat(imported).hasSize(10);
             for (int i = 0; i < 10; i++) {
-                assertThat(imported.get(i)).as("block %d", i).isEqualTo(stored.get(i));
+                assertThat(bytes(imported.get(i))).as("block %d", i).isEqualTo(stored.get(i));
             }
             assertThat(readers).containsExactly("ul-kv-reader");
             assertThat(maxAhead[0]).as("read-ahead 2, plus the block being handed over").isLessThanOrEqualTo(3);
@@ -75,7 +76,7 @@ class KvRestorePipelineTest {
                 store.putKvBlock(FINGERPRINT, "t/s", block, tokens, BLOCK, new byte[] {(byte) block, 1, 2, 3});
             }
             List<Long> read = new ArrayList<>();
-            KvRestorePipeline.VerifiedBlocks blocks = consumer -> store.readVerifiedKvBlocks(FINGERPRINT, "t/s", tokens, BLOCK,
+            KvRestorePipeline.VerifiedBlocks blocks = consumer -> store.readVerifiedKvBuffers(FINGERPRINT, "t/s", tokens, BLOCK,
                     (index, block) -> {
                         synchronized (read) {
                             read.add(index);
@@ -93,8 +94,14 @@ class KvRestorePipelineTest {
             }
 
             List<Integer> firstBytes = new ArrayList<>();
-            assertThat(pipeline.restore(blocks, block -> firstBytes.add((int) block[0]))).isEqualTo(20);
+            assertThat(pipeline.restore(blocks, block -> firstBytes.add((int) block.get(0)))).isEqualTo(20);
             assertThat(firstBytes).isEqualTo(java.util.stream.IntStream.range(0, 20).boxed().toList());
         }
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        byte[] out = new byte[buffer.remaining()];
+        buffer.duplicate().get(out);
+        return out;
     }
 }

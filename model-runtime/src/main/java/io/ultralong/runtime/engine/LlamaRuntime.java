@@ -323,6 +323,26 @@ public final class LlamaRuntime implements AutoCloseable {
         }
     }
 
+    /**
+     * Imports one full block from a buffer's remaining bytes (the context store hands over the verified block file
+     * mapped into memory) without a host copy: the arena's scatter reads the buffer itself (on a GPU after one
+     * host-to-device copy). Same layout and checks as the byte[] form; the buffer is not kept.
+     */
+    public void importBlock(KvCache cache, ByteBuffer block) {
+        BlockKvCache blocks = own(cache);
+        if (blocks.length() % kvLayout.blockTokens() != 0) {
+            throw new IllegalStateException("Import needs a cache length that is a multiple of "
+                    + kvLayout.blockTokens() + ", not " + blocks.length());
+        }
+        try (NDArray data = KvBlockCodec.view(block, kvLayout, hostTransfers)) {
+            if (data.getShape().get(2) != kvLayout.blockTokens()) {
+                throw new IllegalArgumentException("Block holds " + data.getShape().get(2)
+                        + " tokens; this runtime's blocks hold " + kvLayout.blockTokens());
+            }
+            blocks.appendFullBlock(data);
+        }
+    }
+
     public long kvBytesPerToken() {
         return kvLayout.bytesPerToken();
     }

@@ -80,10 +80,16 @@ public final class KvBlockCodec {
 
     /** The token count in an encoded block's header, after checking the header against the layout. */
     public static int checkHeader(byte[] encoded, KvLayout layout) {
-        if (encoded.length < HEADER_BYTES) {
-            throw new IllegalArgumentException("KV block of " + encoded.length + " bytes has no complete header");
+        return checkHeader(ByteBuffer.wrap(encoded), layout);
+    }
+
+    /** The same for an encoded block in a buffer's remaining bytes (heap, direct or mapped; left untouched). */
+    public static int checkHeader(ByteBuffer block, KvLayout layout) {
+        ByteBuffer encoded = block.slice();
+        if (encoded.remaining() < HEADER_BYTES) {
+            throw new IllegalArgumentException("KV block of " + encoded.remaining() + " bytes has no complete header");
         }
-        ByteBuffer in = ByteBuffer.wrap(encoded).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer in = encoded.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         if (in.getInt(0) != MAGIC) {
             throw new IllegalArgumentException("Not a KV block (bad magic)");
         }
@@ -104,15 +110,40 @@ public final class KvBlockCodec {
                     + layout.headDim());
         }
         long expected = HEADER_BYTES + 2L * layers * tokens * kvHeads * headDim * (tag == TAG_F32 ? 4 : 2);
-        if (tokens < 1 || encoded.length != expected) {
-            throw new IllegalArgumentException("KV block of " + encoded.length + " bytes, header says " + expected);
+        if (tokens < 1 || encoded.remaining() != expected) {
+            throw new IllegalArgumentException("KV block of " + encoded.remaining() + " bytes, header says " + expected);
         }
         CRC32 crc = new CRC32();
-        crc.update(encoded, HEADER_BYTES, encoded.length - HEADER_BYTES);
+        crc.update(encoded.slice(HEADER_BYTES, encoded.remaining() - HEADER_BYTES));
         if ((int) crc.getValue() != in.getInt(28)) {
             throw new IllegalArgumentException("KV block checksum mismatch: corrupt block");
         }
         return tokens;
+    }
+
+    /**
+     * The data of an encoded block in a buffer's remaining bytes as an array [layers, 2 (K, V), tokens, kvHeads,
+     * headDim] in its stored dtype, after checking the header: from a direct buffer on the CPU a view of the
+     * buffer's memory (torch::from_blob, no copy), on a GPU one host-to-device copy. The array reads the buffer: close
+     * it before the buffer goes, and take no views of it that outlive it.
+     */
+    public static NDArray view(ByteBuffer block, KvLayout layout, NDManager manager) {
+        ByteBuffer encoded = block.slice();
+        int tokens = checkHeader(encoded, layout);
+        DataType stored = encoded.order(ByteOrder.LITTLE_ENDIAN).getInt(8) == TAG_F32 ? DataType.FLOAT32 : DataType.FLOAT16;
+        ByteBuffer data = encoded.slice(HEADER_BYTES, encoded.remaining() - HEADER_BYTES);
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            ByteBuffer nativeOrder = ByteBuffer.allocateDirect(data.remaining()).order(ByteOrder.nativeOrder());
+            ByteBuffer le = data.order(ByteOrder.LITTLE_ENDIAN);
+            if (stored == DataType.FLOAT32) {
+                nativeOrder.asFloatBuffer().put(le.asFloatBuffer());
+            } else {
+                nativeOrder.asShortBuffer().put(le.asShortBuffer());
+            }
+            data = nativeOrder;
+        }
+        return manager.create(data.order(ByteOrder.nativeOrder()),
+                new Shape(layout.layers(), 2, tokens, layout.kvHeads(), layout.headDim()), stored);
     }
 
     /**

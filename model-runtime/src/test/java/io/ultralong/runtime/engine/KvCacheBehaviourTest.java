@@ -109,6 +109,55 @@ class KvCacheBehaviourTest {
         }
     }
 
+    /**
+     * The context store hands restored blocks over as read-only mappings of their files: importing from those gives
+     * the cache a byte[] import gives (same logits, same bytes re-exported), and a damaged one is still refused.
+     */
+    @Test
+    void importFromAMappedBlockFileGivesTheCacheOfTheByteArrayImport() throws Exception {
+        int[] prefix = LogitsAssert.tokens(3 * BLOCK + 4, vocab, 41);
+        int[] rest = LogitsAssert.tokens(9, vocab, 42);
+        List<ByteBuffer> mapped = new ArrayList<>();
+        List<byte[]> exported = new ArrayList<>();
+        try (KvCache source = runtime.newCache()) {
+            runtime.prefill(source, prefix, PrefillListener.NONE);
+            for (int i = 0; i < source.fullBlocks(); i++) {
+                byte[] block = runtime.exportBlock(source, i);
+                exported.add(block);
+                Path file = java.nio.file.Files.write(dir.resolve("mapped-" + i + ".kv"), concatBytes(new byte[64], block));
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+                    // At an offset, as the store's payloads sit behind its 64-byte file header.
+                    mapped.add(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 64, block.length));
+                }
+            }
+        }
+        try (KvCache restored = runtime.newCache()) {
+            for (ByteBuffer block : mapped) {
+                runtime.importBlock(restored, block);
+                assertThat(block.position()).isZero();
+            }
+            assertThat(restored.length()).isEqualTo(3 * BLOCK);
+            for (int i = 0; i < 3; i++) {
+                assertThat(runtime.exportBlock(restored, i)).isEqualTo(exported.get(i));
+            }
+            float[] logits = runtime.prefill(restored, concat(Arrays.copyOfRange(prefix, 3 * BLOCK, prefix.length), rest),
+                    PrefillListener.NONE);
+            assertThat(relativeError(logits, onePass(concat(prefix, rest)))).isLessThanOrEqualTo(SAME);
+        }
+        try (KvCache target = runtime.newCache()) {
+            ByteBuffer corrupt = ByteBuffer.allocateDirect(exported.get(1).length).put(exported.get(1)).flip();
+            corrupt.put(corrupt.limit() - 1, (byte) (corrupt.get(corrupt.limit() - 1) ^ 1));
+            assertThatThrownBy(() -> runtime.importBlock(target, corrupt)).hasMessageContaining("checksum");
+            assertThat(target.length()).isZero();
+        }
+    }
+
+    private static byte[] concatBytes(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void importRejectsCorruptForeignAndMisplacedBlocks() {
         try (KvCache source = runtime.newCache(); KvCache target = runtime.newCache()) {
