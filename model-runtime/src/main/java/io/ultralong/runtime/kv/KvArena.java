@@ -511,13 +511,13 @@ public final class KvArena implements AutoCloseable {
     NDArray gather(int id, int count, NDManager host) {
         // where the block lives is read under the lock: a slab of another shard coming or going, or a demotion,
         // moves it in the flat list
-        boolean native_ = layout.precision() == KvPrecision.F32 || layout.precision() == KvPrecision.F16;
+        boolean asStored = plainDtype();
         try (IValue dtype = IValue.from(layout.exportType() == DataType.FLOAT16 ? RawViews.FLOAT16 : RawViews.FLOAT32)) {
             return withSlabs(slabs -> {
                 try (IValue slab = IValue.from(slabOf(id)); IValue row = IValue.from(rowOf(id));
                         IValue n = IValue.from(count);
                         // bf16 widens exactly, quantised blocks are dequantised (bf16 passes no scales: None)
-                        IValue result = native_ ? ops.call("gather", slabs, slab, row, n)
+                        IValue result = asStored ? ops.call("gather", slabs, slab, row, n)
                                 : layout.quantised() ? ops.call("export_rows", slabs, slab, row, n, dtype, scaleList)
                                 : ops.call("export_rows", slabs, slab, row, n, dtype)) {
                     return result.toTensor((PtNDManager) host);
@@ -539,8 +539,13 @@ public final class KvArena implements AutoCloseable {
         }
     }
 
+    /** f32 or f16 KV: slabs DJL can hold and read as they are (not bf16 bytes, not quantised codes). */
+    private boolean plainDtype() {
+        return layout.precision() == KvPrecision.F32 || layout.precision() == KvPrecision.F16;
+    }
+
     private void requireNative(String what) {
-        if (layout.precision() != KvPrecision.F32 && layout.precision() != KvPrecision.F16) {
+        if (!plainDtype()) {
             throw new IllegalStateException(what + " reads f32/f16 KV only, not " + layout.dtypeName()
                     + ": use the fused attention");
         }
