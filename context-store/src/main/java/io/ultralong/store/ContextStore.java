@@ -342,16 +342,19 @@ public final class ContextStore implements AutoCloseable {
      */
     public long readVerifiedKvBlocks(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
                                      KvBlockConsumer consumer) throws RocksDBException {
-        return kvBlocks.readVerified(fingerprint, session, sessionTokens, blockSize, (index, buffer) -> {
-            byte[] copy = new byte[buffer.remaining()];
-            buffer.duplicate().get(copy);
+        return kvBlocks.readVerified(fingerprint, session, sessionTokens, blockSize, (index, block) -> {
+            byte[] copy;
+            try (block) {
+                copy = new byte[block.payload().remaining()];
+                block.payload().duplicate().get(copy);
+            }
             consumer.accept(index, copy);
         });
     }
 
     /**
-     * Like {@link #readVerifiedKvBlocks} without the heap copy: each block arrives in a read-only direct buffer of
-     * its own, the block file mapped into memory and verified in place ({@link KvBlockBufferConsumer}).
+     * Like {@link #readVerifiedKvBlocks} without the heap copy: each block is lent in a read-only direct buffer,
+     * read and verified in one parallel pass; the consumer closes it when done ({@link KvBlockBuffer}).
      */
     public long readVerifiedKvBuffers(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
                                       KvBlockBufferConsumer consumer) throws RocksDBException {

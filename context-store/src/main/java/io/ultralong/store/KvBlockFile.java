@@ -1,9 +1,9 @@
 package io.ultralong.store;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -36,10 +36,14 @@ import net.jpountz.xxhash.XXHashFactory;
  *     64     n  payload
  * </pre>
  *
- * A read maps the file and verifies the payload in place: the XXH64 pass is the only pass over the bytes, and the
- * verified payload is handed on as the mapping itself (the page cache's pages), so the engine's import is the one
- * copy, where a read into a buffer costs a copy more than the check itself. Segments are hashed in parallel on the
- * common fork-join pool. Which tokens the block belongs to is proven by the chained SHA-256, not by this checksum.
+ * A read is fused with its check: the payload's 1 MiB segments are read in parallel on the common fork-join pool,
+ * each with a positional read into its slice of one direct buffer and hashed while still in the cache, so the
+ * XXH64 adds no pass over memory and the copy out of the page cache runs on every core. The verified buffer is what
+ * the engine imports, without another copy. Block files are deliberately not memory-mapped: a mapping cut short
+ * under the reader (a disk error, another process truncating the file) faults, HotSpot reports that fault
+ * asynchronously in whichever pool thread next reaches the VM, and native code reading the mapping later (the
+ * engine's import) would take the JVM down; a read turns the same fault into an {@link IOException} or a short read.
+ * Which tokens the block belongs to is proven by the chained SHA-256, not by this checksum.
  */
 final class KvBlockFile {
 
@@ -52,11 +56,7 @@ final class KvBlockFile {
     private static final int HEADER_CHECKED_BYTES = 56;
     /** lz4-java's JNI build when its native library loads (it does on linux/mac x86-64 and arm64), else pure Java. */
     private static final XXHash64 XXH64 = XXHashFactory.fastestInstance().hash64();
-    /**
-     * For direct and mapped buffers: lz4-java's Java build reads them through the buffer's own accessors, as fast
-     * as the JNI build here (~10 GB/s on one core), and a fault on a mapping (the file truncated under us, a disk
-     * error) surfaces as an {@link InternalError} the read turns into CORRUPT, where native code would kill the JVM.
-     */
+    /** For direct buffers: lz4-java's Java build reads them through the buffer's own accessors (~10 GB/s a core). */
     private static final XXHash64 XXH64_DIRECT = XXHashFactory.safeInstance().hash64();
     private static final long SEED = 0;
     /** Unit of parallel, cache-hot checksumming. */
@@ -70,11 +70,16 @@ final class KvBlockFile {
     }
 
     /** Outcome of reading a block file: {@code payload} is set only when the file verified. */
-    record Read(Status status, Header header, ByteBuffer payload) {
+    record Read(Status status, Header header, ByteBuffer payload, DirectBufferPool pool) {
         enum Status { OK, MISSING, CORRUPT }
 
-        static final Read MISSING = new Read(Status.MISSING, null, null);
-        static final Read CORRUPT = new Read(Status.CORRUPT, null, null);
+        static final Read MISSING = new Read(Status.MISSING, null, null, null);
+        static final Read CORRUPT = new Read(Status.CORRUPT, null, null, null);
+
+        /** The payload of an OK read, lent; closing it gives a pooled buffer back. */
+        KvBlockBuffer lend() {
+            return new KvBlockBuffer(payload, pool == null ? () -> { } : () -> pool.giveBack(payload));
+        }
     }
 
     /**
@@ -92,7 +97,7 @@ final class KvBlockFile {
         return combine(hashes);
     }
 
-    /** The JNI build for heap arrays; for direct and mapped memory the Java one (see {@link #XXH64_DIRECT}). */
+    /** The JNI build for heap arrays; for direct memory the Java one (see {@link #XXH64_DIRECT}). */
     private static XXHash64 hashOf(ByteBuffer bytes) {
         return bytes.hasArray() ? XXH64 : XXH64_DIRECT;
     }
@@ -213,62 +218,74 @@ final class KvBlockFile {
     }
 
     /**
-     * Maps the file and verifies it in place: a missing file is MISSING; a short, long, or damaged file, a bad header
-     * or a payload whose XXH64 differs is CORRUPT. The payload of an OK read is a read-only direct buffer over the
-     * mapping, valid for as long as it is referenced (the mapping goes with the buffer, at garbage collection). A
-     * file system that cannot map files is read into a new direct buffer instead.
+     * Reads the file and verifies it: a missing file is MISSING; a short, long, or damaged file, a bad header or a
+     * payload whose XXH64 differs is CORRUPT; a read that fails is an {@link IOException}. The payload of an OK read
+     * is a buffer from {@code buffers}, to be lent on ({@link Read#lend}); a failed read gives it back itself.
      */
-    static Read read(Path file) throws IOException {
+    static Read read(Path file, DirectBufferPool buffers) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < HEADER_BYTES || size > Integer.MAX_VALUE) {
                 return Read.CORRUPT;
             }
-            ByteBuffer whole;
+            ByteBuffer headerBytes = ByteBuffer.allocate(HEADER_BYTES);
+            Header header = readFully(ch, headerBytes, 0) ? decodeHeader(headerBytes.flip()) : null;
+            if (header == null || header.payloadLength() != size - HEADER_BYTES) {
+                return Read.CORRUPT;
+            }
+            ByteBuffer payload = buffers.take((int) header.payloadLength());
+            boolean ok = false;
             try {
-                MappedByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
-                // madvise(WILLNEED) and one touch per page: a cold file is read ahead as a whole (queue depth for
-                // an NVMe) rather than page fault by page fault; a warm one costs a few hundred soft faults.
-                mapped.load();
-                whole = mapped;
-            } catch (InternalError e) {
-                return Read.CORRUPT;   // a fault while loading the mapping, as in verify
-            } catch (IOException e) {
-                whole = readWhole(ch, (int) size);
-                if (whole == null) {
-                    return Read.CORRUPT;   // shorter than its size said: truncated while we read
+                Long checksum = readAndChecksum(ch, payload);
+                ok = checksum != null && checksum == header.checksum();
+            } finally {
+                if (!ok) {
+                    buffers.giveBack(payload);
                 }
             }
-            return verify(whole);
+            return ok ? new Read(Read.Status.OK, header, payload, buffers) : Read.CORRUPT;
         } catch (NoSuchFileException e) {
             return Read.MISSING;
         }
     }
 
-    private static ByteBuffer readWhole(FileChannel ch, int size) throws IOException {
-        ByteBuffer into = ByteBuffer.allocateDirect(size);
-        return readFully(ch, into, 0) ? into.flip() : null;
+    /**
+     * Fills {@code payload} from the file's payload bytes, segment by segment in parallel, hashing each segment as it
+     * lands; the checksum, or null when the file ended early (truncated while we read).
+     */
+    private static Long readAndChecksum(FileChannel ch, ByteBuffer payload) throws IOException {
+        long[] hashes = new long[segments(payload.capacity())];
+        try {
+            boolean whole = IntStream.range(0, hashes.length).parallel().allMatch(k -> {
+                ByteBuffer segment = segment(payload, k);
+                try {
+                    if (!readFully(ch, segment, HEADER_BYTES + (long) k * SEGMENT_BYTES)) {
+                        return false;
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                hashes[k] = XXH64_DIRECT.hash(segment, 0, segment.capacity(), SEED);
+                return true;
+            });
+            return whole ? combine(hashes) : null;
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     /**
-     * Verifies a whole block file in memory (a mapping, an object store's response); the payload of an OK read is a
-     * slice of {@code file}, read-only.
+     * Verifies a whole block file in memory (an object store's response); the payload of an OK read is a slice of
+     * {@code file}.
      */
     static Read verify(ByteBuffer file) {
-        try {
-            ByteBuffer whole = file.slice();
-            Header header = decodeHeader(whole);
-            if (header == null || header.payloadLength() != whole.remaining() - HEADER_BYTES) {
-                return Read.CORRUPT;
-            }
-            ByteBuffer payload = whole.slice(HEADER_BYTES, whole.remaining() - HEADER_BYTES);
-            return checksum(payload) == header.checksum()
-                    ? new Read(Read.Status.OK, header, payload.asReadOnlyBuffer()) : Read.CORRUPT;
-        } catch (InternalError e) {
-            // HotSpot's report of a fault on a mapped page (SIGBUS): the file shrank under the mapping or the disk
-            // failed. The block is unreadable, which to the caller is corruption: recompute.
+        ByteBuffer whole = file.slice();
+        Header header = decodeHeader(whole);
+        if (header == null || header.payloadLength() != whole.remaining() - HEADER_BYTES) {
             return Read.CORRUPT;
         }
+        ByteBuffer payload = whole.slice(HEADER_BYTES, whole.remaining() - HEADER_BYTES);
+        return checksum(payload) == header.checksum() ? new Read(Read.Status.OK, header, payload, null) : Read.CORRUPT;
     }
 
     /** Header and payload in one array (for stores that take whole objects). */

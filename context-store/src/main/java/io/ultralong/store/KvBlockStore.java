@@ -57,6 +57,8 @@ final class KvBlockStore {
     private final KvQuota quota;
     private final StoreCounters counters;
     private final Object writeLock;
+    /** Read buffers kept for reuse: eight 32 MiB blocks of UltraLong-8B, twice the worker's default read-ahead. */
+    private final DirectBufferPool buffers = new DirectBufferPool(256L << 20);
     /** Deleted sessions whose shared blocks are still to be purged: {@code shared-purge:<session>} keys. */
     private final ColumnFamilyHandle pendingPurges;
     private final java.util.concurrent.atomic.AtomicInteger purgesPending = new java.util.concurrent.atomic.AtomicInteger();
@@ -183,7 +185,7 @@ final class KvBlockStore {
 
     /**
      * Streams the longest prefix of stored blocks whose chained hash matches the session's current tokens and
-     * whose payload verifies, each in a read-only direct buffer of its own (the mapped file). The first block
+     * whose payload verifies, each lent in a read-only direct buffer of its own ({@link KvBlockBuffer}). The first block
      * that fails is deleted with everything after it and counted.
      */
     long readVerified(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
@@ -193,7 +195,7 @@ final class KvBlockStore {
         long blockIndex = 0;
         for (; blockIndex < fullBlocks; blockIndex++) {
             byte[] chain = expected[Math.toIntExact(blockIndex)];
-            ByteBuffer payload = null;
+            KvBlockFile.Read found = null;
             boolean fromShared = false;
             Entry entry = Entry.decode(db.get(index, key(session, fingerprint, blockIndex)));
             if (entry != null) {
@@ -210,17 +212,20 @@ final class KvBlockStore {
                 } else if (read.status() == KvBlockFile.Read.Status.CORRUPT
                         || read.header().checksum() != entry.checksum()
                         || !Arrays.equals(read.header().chainHash(), entry.chainHash())) {
+                    if (read.status() == KvBlockFile.Read.Status.OK) {
+                        read.lend().close();   // a whole file, but not the one the index names
+                    }
                     counters.corruptDropped.incrementAndGet();
                     dropFailed(fingerprint, session, blockIndex, true);
                     return blockIndex;
                 } else {
-                    payload = read.payload();
+                    found = read;
                 }
             }
-            if (payload == null && shared != null) {
+            if (found == null && shared != null) {
                 KvBlockFile.Read read;
                 try {
-                    read = shared.read(fingerprint, session, blockIndex);
+                    read = shared.read(fingerprint, session, blockIndex, buffers);
                 } catch (UncheckedIOException e) {
                     counters.sharedErrors.incrementAndGet();
                     LOG.warn("Shared KV directory unreadable, recomputing from block {}: {}", blockIndex, e.getMessage());
@@ -233,15 +238,16 @@ final class KvBlockStore {
                 }
                 if (read.status() == KvBlockFile.Read.Status.OK) {
                     if (!Arrays.equals(read.header().chainHash(), chain)) {
+                        read.lend().close();
                         counters.foreignDropped.incrementAndGet();
                         dropFailed(fingerprint, session, blockIndex, true);
                         return blockIndex;
                     }
-                    payload = read.payload();
+                    found = read;
                     fromShared = true;
                 }
             }
-            if (payload == null) {
+            if (found == null) {
                 counters.kvMisses.incrementAndGet();
                 return blockIndex;
             }
@@ -252,7 +258,7 @@ final class KvBlockStore {
             if (blockIndex == 0) {
                 touchQuietly(session);
             }
-            consumer.accept(blockIndex, payload);
+            consumer.accept(blockIndex, found.lend());
         }
         return blockIndex;
     }
@@ -349,7 +355,7 @@ final class KvBlockStore {
 
     private KvBlockFile.Read readLocal(Path file) {
         try {
-            return KvBlockFile.read(file);
+            return KvBlockFile.read(file, buffers);
         } catch (IOException e) {
             LOG.warn("Cannot read KV block file {}: {}", file, e.getMessage());
             return KvBlockFile.Read.CORRUPT;   // an unreadable file is as good as a damaged one: recompute

@@ -44,7 +44,7 @@ final class ObjectStoreKvTier extends SharedKvTier {
     }
 
     @Override
-    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex) {
+    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, DirectBufferPool buffers) {
         return call("read KV block " + blockIndex, () -> {
             try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket)
                     .key(key(fingerprint, session, blockIndex)))) {

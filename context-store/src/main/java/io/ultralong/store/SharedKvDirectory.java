@@ -85,9 +85,9 @@ final class SharedKvDirectory extends SharedKvTier {
     }
 
     @Override
-    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex) {
+    KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, DirectBufferPool buffers) {
         try {
-            return KvBlockFile.read(blockFile(fingerprint, session, blockIndex));
+            return KvBlockFile.read(blockFile(fingerprint, session, blockIndex), buffers);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read KV block " + blockIndex + " of a session from " + root, e);
         }

@@ -47,7 +47,7 @@ public abstract class SharedKvTier {
      * The verified block, its payload in a direct buffer of its own; MISSING when no worker wrote it, CORRUPT when
      * it is damaged (empty, short, ...).
      */
-    abstract KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex);
+    abstract KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, DirectBufferPool buffers);
 
     /** The chain hash stored with a block, or null when the block is absent or its header is damaged. */
     abstract byte[] chainHash(byte[] fingerprint, String session, long blockIndex);

@@ -15,7 +15,8 @@ import java.util.stream.Stream;
  * the token-chunk append rate. Args: [directory] [blocks] [rounds]. Writes are durable inside the timed region (the
  * store fsyncs each block file and its directory, then flushes its index; the plain file is fsynced once at the
  * end). Reads are NOT cold: the data fits in the page cache. The plain read copies into a reused direct buffer; the
- * store maps each block file, checks the chain hash and XXH64 of every block in place and hands the mapping on.
+ * store reads each block file's segments in parallel into a new direct buffer, hashing each as it lands, and checks
+ * the chain hash.
  * Writes and reads alternate store and plain file for several rounds and report medians. The byte[] row is the
  * compatibility path (one heap copy).
  */
@@ -75,7 +76,7 @@ public final class ContextStoreBenchmark {
             long[] sink = {0};
             for (int r = 0; r < rounds; r++) {
                 long t1 = System.nanoTime();
-                long n = store.readVerifiedKvBuffers(fp, "bench", tokens, TOKENS_PER_BLOCK, (i, b) -> sink[0] += b.get(0));
+                long n = store.readVerifiedKvBuffers(fp, "bench", tokens, TOKENS_PER_BLOCK, (i, b) -> { try (b) { sink[0] += b.payload().get(0); } });
                 storeReads[r] = gib / seconds(t1);
                 long t3 = System.nanoTime();
                 try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

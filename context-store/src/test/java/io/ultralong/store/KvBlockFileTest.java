@@ -8,6 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,16 +20,17 @@ class KvBlockFileTest {
     @TempDir
     Path dir;
 
+    private final DirectBufferPool buffers = new DirectBufferPool(64 << 20);
     private final byte[] payload = ContextStoreTest.block(3, 300);
     private final byte[] chain = ChainHash.chain(new int[] {1, 2, 3, 4}, 4, 1)[0];
 
     @Test
-    void aWrittenBlockReadsBackIntoAReadOnlyDirectBufferWithItsHeader() throws Exception {
+    void aWrittenBlockReadsBackIntoADirectBufferLentReadOnlyWithItsHeader() throws Exception {
         Path file = write("0.kv");
-        KvBlockFile.Read read = KvBlockFile.read(file);
+        KvBlockFile.Read read = KvBlockFile.read(file, buffers);
         assertThat(read.status()).isEqualTo(KvBlockFile.Read.Status.OK);
         assertThat(read.payload().isDirect()).isTrue();
-        assertThat(read.payload().isReadOnly()).isTrue();
+        assertThat(read.lend().payload().isReadOnly()).isTrue();
         assertThat(bytes(read.payload())).isEqualTo(payload);
         assertThat(read.header().chainHash()).isEqualTo(chain);
         assertThat(Files.size(file)).isEqualTo(KvBlockFile.HEADER_BYTES + payload.length);
@@ -46,7 +50,7 @@ class KvBlockFileTest {
         for (ByteBuffer source : new ByteBuffer[] {heapSlice, direct}) {
             Path file = dir.resolve("big.kv");
             KvBlockFile.writeDurably(file, new KvBlockFile.Header(source.remaining(), checksum, chain), source);
-            KvBlockFile.Read read = KvBlockFile.read(file);
+            KvBlockFile.Read read = KvBlockFile.read(file, buffers);
             assertThat(read.status()).isEqualTo(KvBlockFile.Read.Status.OK);
             assertThat(bytes(read.payload())).isEqualTo(bytes(heapSlice));
         }
@@ -55,7 +59,7 @@ class KvBlockFileTest {
         byte[] onDisk = Files.readAllBytes(file);
         onDisk[onDisk.length - 3] ^= 1;
         Files.write(file, onDisk);
-        assertThat(KvBlockFile.read(file).status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
+        assertThat(KvBlockFile.read(file, buffers).status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
     }
 
     /** A flip of any single bit pattern in any byte, header or payload, makes the file CORRUPT. */
@@ -67,7 +71,7 @@ class KvBlockFileTest {
             byte[] bad = good.clone();
             bad[at] ^= (byte) (1 << (at % 8));
             Files.write(damaged, bad);
-            assertThat(KvBlockFile.read(damaged).status()).as("flip at byte %d", at)
+            assertThat(KvBlockFile.read(damaged, buffers).status()).as("flip at byte %d", at)
                     .isEqualTo(KvBlockFile.Read.Status.CORRUPT);
         }
     }
@@ -79,27 +83,61 @@ class KvBlockFileTest {
                 Arrays.copyOf(good, good.length - 1), Arrays.copyOf(good, good.length + 1)}) {
             Path file = dir.resolve("bad.kv");
             Files.write(file, bad);
-            assertThat(KvBlockFile.read(file).status()).as("%d bytes", bad.length)
+            assertThat(KvBlockFile.read(file, buffers).status()).as("%d bytes", bad.length)
                     .isEqualTo(KvBlockFile.Read.Status.CORRUPT);
         }
-        assertThat(KvBlockFile.read(dir.resolve("absent.kv")).status()).isEqualTo(KvBlockFile.Read.Status.MISSING);
+        assertThat(KvBlockFile.read(dir.resolve("absent.kv"), buffers).status()).isEqualTo(KvBlockFile.Read.Status.MISSING);
     }
 
     /**
-     * A mapped file cut short under its mapping (what a failing disk or another process could do) faults on the
-     * missing pages: the verification reports CORRUPT instead of taking the JVM down.
+     * A block file rewritten in place and cut short while it is being read (what a failing disk or another process
+     * could do): every read is OK with the original bytes or CORRUPT, never an error in this or a pool thread and
+     * never a crash (a memory-mapped read would fault on the vanished pages).
      */
     @Test
-    void aFileTruncatedUnderItsMappingIsCorruptNotACrash() throws Exception {
+    void aFileCutShortWhileItIsReadIsCorruptOrWholeNeverAnError() throws Exception {
         byte[] big = ContextStoreTest.block(9, 3 * KvBlockFile.SEGMENT_BYTES);
-        Path file = dir.resolve("big.kv");
-        KvBlockFile.writeDurably(file, new KvBlockFile.Header(big.length, KvBlockFile.checksum(ByteBuffer.wrap(big)), chain),
+        byte[] whole = KvBlockFile.encode(new KvBlockFile.Header(big.length, KvBlockFile.checksum(ByteBuffer.wrap(big)), chain),
                 ByteBuffer.wrap(big));
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            ByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
-            ch.truncate(KvBlockFile.SEGMENT_BYTES);
-            assertThat(KvBlockFile.verify(mapped).status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
+        Path file = dir.resolve("big.kv");
+        Files.write(file, whole);
+        List<Throwable> poolErrors = new CopyOnWriteArrayList<>();
+        AtomicBoolean done = new AtomicBoolean();
+        Thread vandal = new Thread(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                while (!done.get()) {
+                    ch.truncate(KvBlockFile.SEGMENT_BYTES);
+                    ch.write(ByteBuffer.wrap(whole), 0);
+                }
+            } catch (Throwable e) {
+                poolErrors.add(e);
+            }
+        });
+        Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> poolErrors.add(e));
+        int ok = 0;
+        int corrupt = 0;
+        vandal.start();
+        try {
+            for (int i = 0; i < 200; i++) {
+                KvBlockFile.Read read = KvBlockFile.read(file, buffers);
+                if (read.status() == KvBlockFile.Read.Status.OK) {
+                    assertThat(bytes(read.payload())).isEqualTo(big);
+                    read.lend().close();   // the next read reuses the buffer
+                    ok++;
+                } else {
+                    assertThat(read.status()).isEqualTo(KvBlockFile.Read.Status.CORRUPT);
+                    corrupt++;
+                }
+            }
+        } finally {
+            done.set(true);
+            vandal.join();
+            Thread.setDefaultUncaughtExceptionHandler(before);
         }
+        assertThat(poolErrors).isEmpty();
+        assertThat(ok + corrupt).isEqualTo(200);
+        assertThat(corrupt).as("reads that met a cut-short file").isPositive();
     }
 
     private Path write(String name) throws Exception {

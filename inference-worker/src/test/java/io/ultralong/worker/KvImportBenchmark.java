@@ -18,7 +18,7 @@ import io.ultralong.store.ContextStore;
 
 /**
  * A session's KV restored from the context store into a fresh cache, the two ways the runtime can take it: the
- * store's mapped, verified buffers imported in place ({@code readVerifiedKvBuffers} + {@code importBlock(ByteBuffer)},
+ * store's verified direct buffers imported in place ({@code readVerifiedKvBuffers} + {@code importBlock(ByteBuffer)},
  * what the worker does) against a heap copy per block ({@code readVerifiedKvBlocks} + {@code importBlock(byte[])},
  * what it did before), alternated, and the store read alone for each; medians of the rounds. Same synthetic Llama
  * as {@link KvReuseBenchmark}. Args: [context tokens, default 4096] [rounds, default 7].
@@ -57,7 +57,7 @@ public final class KvImportBenchmark {
             long[] sink = {0};
             for (int round = 0; round < rounds; round++) {
                 long t0 = System.nanoTime();
-                store.readVerifiedKvBuffers(fingerprint, "s", tokens, 256, (i, b) -> sink[0] += b.get(0));
+                store.readVerifiedKvBuffers(fingerprint, "s", tokens, 256, (i, b) -> { try (b) { sink[0] += b.payload().get(0); } });
                 readBuffers.add(System.nanoTime() - t0);
                 t0 = System.nanoTime();
                 store.readVerifiedKvBlocks(fingerprint, "s", tokens, 256, (i, b) -> sink[0] += b[0]);
@@ -68,7 +68,7 @@ public final class KvImportBenchmark {
                     try (KvCache cache = runtime.newCache()) {
                         t0 = System.nanoTime();
                         long n = buffers
-                                ? store.readVerifiedKvBuffers(fingerprint, "s", tokens, 256, (i, b) -> runtime.importBlock(cache, b))
+                                ? store.readVerifiedKvBuffers(fingerprint, "s", tokens, 256, (i, b) -> { try (b) { runtime.importBlock(cache, b.payload()); } })
                                 : store.readVerifiedKvBlocks(fingerprint, "s", tokens, 256, (i, b) -> runtime.importBlock(cache, b));
                         (buffers ? restoreBuffers : restoreArrays).add(System.nanoTime() - t0);
                         if (n != blocks || cache.length() != blocks * 256) {
@@ -81,7 +81,7 @@ public final class KvImportBenchmark {
         System.out.printf("%nRestore of %d KV blocks (%d MiB, synthetic 4-layer hidden-512 Llama, f32) into a fresh cache, "
                 + "median of %d alternated rounds%n", blocks, blocks * 256 * bytesPerToken >> 20, rounds);
         System.out.printf("%-40s %12s %12s%n", "path", "read ms", "restore ms");
-        System.out.printf("%-40s %12.1f %12.1f%n", "mapped buffers, imported in place", median(readBuffers), median(restoreBuffers));
+        System.out.printf("%-40s %12.1f %12.1f%n", "direct buffers, imported in place", median(readBuffers), median(restoreBuffers));
         System.out.printf("%-40s %12.1f %12.1f%n", "byte[] per block, importBlock(byte[])", median(readArrays), median(restoreArrays));
         System.out.printf("load average (1 min) at the end: %.2f%n",
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());

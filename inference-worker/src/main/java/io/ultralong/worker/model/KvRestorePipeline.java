@@ -11,14 +11,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
+import io.ultralong.store.KvBlockBuffer;
 import io.ultralong.store.KvBlockBufferConsumer;
 import org.rocksdb.RocksDBException;
 
 /**
  * Restores a session's persisted KV blocks with the disk read and the verification (chained hash, checksum) on an
  * I/O thread while the model thread imports the blocks already read: the two overlap instead of adding up. At most
- * {@code readAheadBlocks} verified blocks wait between the two threads, each the store's read-only mapping of its
- * file (no copy is made here: the runtime imports straight from it). With 0 the model thread reads, verifies and
+ * {@code readAheadBlocks} verified blocks wait between the two threads, each lent by the store in a read-only direct
+ * buffer (no copy is made here: the runtime imports straight from it) and given back once imported or abandoned. With 0 the model thread reads, verifies and
  * imports each block in turn (no I/O thread): the comparison the read-ahead is measured against.
  */
 final class KvRestorePipeline implements AutoCloseable {
@@ -30,7 +31,7 @@ final class KvRestorePipeline implements AutoCloseable {
     }
 
     /** Marks the end of the blocks (compared by identity). */
-    private static final ByteBuffer END = ByteBuffer.allocate(0);
+    private static final KvBlockBuffer END = KvBlockBuffer.unpooled(ByteBuffer.allocate(0));
 
     private final int readAheadBlocks;
     private final ExecutorService reader = Executors.newSingleThreadExecutor(runnable -> {
@@ -54,9 +55,9 @@ final class KvRestorePipeline implements AutoCloseable {
      */
     long restore(VerifiedBlocks blocks, Consumer<ByteBuffer> importBlock) throws RocksDBException {
         if (readAheadBlocks == 0) {
-            return blocks.read((index, block) -> importBlock.accept(block));
+            return blocks.read((index, block) -> importAndGiveBack(importBlock, block));
         }
-        ArrayBlockingQueue<ByteBuffer> handoff = new ArrayBlockingQueue<>(readAheadBlocks);
+        ArrayBlockingQueue<KvBlockBuffer> handoff = new ArrayBlockingQueue<>(readAheadBlocks);
         AtomicBoolean abandoned = new AtomicBoolean();
         Future<Long> reading = reader.submit(() -> {
             try {
@@ -69,8 +70,8 @@ final class KvRestorePipeline implements AutoCloseable {
         });
         long imported = 0;
         try {
-            for (ByteBuffer block = handoff.take(); block != END; block = handoff.take()) {
-                importBlock.accept(block);
+            for (KvBlockBuffer block = handoff.take(); block != END; block = handoff.take()) {
+                importAndGiveBack(importBlock, block);
                 imported++;
             }
         } catch (InterruptedException e) {
@@ -95,11 +96,18 @@ final class KvRestorePipeline implements AutoCloseable {
         }
     }
 
+    private static void importAndGiveBack(Consumer<ByteBuffer> importBlock, KvBlockBuffer block) {
+        try (block) {
+            importBlock.accept(block.payload());
+        }
+    }
+
     /** Reader thread: waits for room unless the model thread gave up. */
-    private static void put(ArrayBlockingQueue<ByteBuffer> handoff, ByteBuffer block, AtomicBoolean abandoned) {
+    private static void put(ArrayBlockingQueue<KvBlockBuffer> handoff, KvBlockBuffer block, AtomicBoolean abandoned) {
         try {
             while (!handoff.offer(block, 50, TimeUnit.MILLISECONDS)) {
                 if (abandoned.get()) {
+                    block.close();
                     throw new CancellationException("the restore was abandoned");
                 }
             }
@@ -110,9 +118,9 @@ final class KvRestorePipeline implements AutoCloseable {
     }
 
     /** Stops the reader and waits for it, so nothing reads the store for a restore that is over. */
-    private static void abandon(ArrayBlockingQueue<ByteBuffer> handoff, AtomicBoolean abandoned, Future<Long> reading) {
+    private static void abandon(ArrayBlockingQueue<KvBlockBuffer> handoff, AtomicBoolean abandoned, Future<Long> reading) {
         abandoned.set(true);
-        handoff.clear();
+        giveBackQueued(handoff);
         boolean interrupted = Thread.interrupted();
         while (true) {
             try {
@@ -124,8 +132,15 @@ final class KvRestorePipeline implements AutoCloseable {
                 break;
             }
         }
+        giveBackQueued(handoff);   // what the reader queued before it saw the flag
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void giveBackQueued(ArrayBlockingQueue<KvBlockBuffer> handoff) {
+        for (KvBlockBuffer block = handoff.poll(); block != null; block = handoff.poll()) {
+            block.close();
         }
     }
 

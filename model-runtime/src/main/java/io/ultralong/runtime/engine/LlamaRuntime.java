@@ -324,8 +324,8 @@ public final class LlamaRuntime implements AutoCloseable {
     }
 
     /**
-     * Imports one full block from a buffer's remaining bytes (the context store hands over the verified block file
-     * mapped into memory) without a host copy: the arena's scatter reads the buffer itself (on a GPU after one
+     * Imports one full block from a buffer's remaining bytes (the context store hands over each verified block in a
+     * direct buffer) without a host copy: the arena's scatter reads the buffer itself (on a GPU after one
      * host-to-device copy). Same layout and checks as the byte[] form; the buffer is not kept.
      */
     public void importBlock(KvCache cache, ByteBuffer block) {

@@ -110,7 +110,8 @@ class KvCacheBehaviourTest {
     }
 
     /**
-     * The context store hands restored blocks over as read-only mappings of their files: importing from those gives
+     * The context store hands restored blocks over as read-only direct buffers; read-only mappings of block files
+     * (direct buffers at an offset, which the runtime must accept as well) stand for them here: importing from those gives
      * the cache a byte[] import gives (same logits, same bytes re-exported), and a damaged one is still refused.
      */
     @Test
