@@ -177,16 +177,19 @@ final class KvBlockFile {
                     ensureDirectory(directory);
                 }
                 temporaries[i] = directory.resolve(targets.get(i).getFileName() + "." + UUID.randomUUID() + TEMP_SUFFIX);
-                ByteBuffer[] parts = {encodeHeader(headers.get(i)), payloads.get(i).duplicate()};
                 sizes[i] = HEADER_BYTES + (long) payloads.get(i).remaining();
                 channels[i] = FileChannel.open(temporaries[i], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            }
+            // The copies into the page cache on every core, then the fsyncs side by side (the disk merges them).
+            inParallel(n, i -> {
+                ByteBuffer[] parts = {encodeHeader(headers.get(i)), payloads.get(i).duplicate()};
                 long written = 0;
                 while (written < sizes[i]) {
                     written += channels[i].write(parts);
                 }
-            }
+            });
+            inParallel(n, i -> channels[i].force(false));   // data and size; the names by the directory fsync below
             for (int i = 0; i < n; i++) {
-                channels[i].force(false);   // data and the size; the name is made durable by the directory fsync below
                 channels[i].close();
                 channels[i] = null;
             }
@@ -294,6 +297,25 @@ final class KvBlockFile {
         encodeHeader(header).get(out, 0, HEADER_BYTES);
         payload.duplicate().get(out, HEADER_BYTES, payload.remaining());
         return out;
+    }
+
+    private interface IoTask {
+        void run(int i) throws IOException;
+    }
+
+    /** Runs {@code task} for 0..n-1 on the common fork-join pool; the first IOException is rethrown as it was. */
+    private static void inParallel(int n, IoTask task) throws IOException {
+        try {
+            IntStream.range(0, n).parallel().forEach(i -> {
+                try {
+                    task.run(i);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     private static boolean readFully(FileChannel ch, ByteBuffer into, long position) throws IOException {
