@@ -2,10 +2,12 @@ package io.ultralong.worker.model;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +22,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Persists KV blocks to the context store behind the model. The model thread exports a block (a device-to-host copy:
  * the cache is single-threaded, so that part must be its) and hands the host copy over; one background thread does
- * the store write (chained hash, checksum, RocksDB and shared-directory writes). The host copies waiting are bounded
+ * the store write (chained hash, checksum, RocksDB and shared-directory writes), up to {@value #MAX_BATCH}
+ * consecutive blocks of a session at once (the store writes a batch's files side by side and fsyncs them together). The host copies waiting are bounded
  * in bytes. When the bound is reached the model thread never waits: the block is <em>deferred</em>, i.e. it stays
  * in the session's in-memory cache and is offered again after the next prefill chunk or query, so a slow disk costs
  * a prefill nothing but the exports themselves. A deferred block loses nothing but, at worst, its reuse after the
@@ -39,10 +42,16 @@ final class KvWriteBehind implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KvWriteBehind.class);
 
-    /** The store write of one block: {@code ContextStore.putKvBlock} with the model's fingerprint and block size. */
+    /** Consecutive blocks of a session handed to the store in one write. */
+    static final int MAX_BATCH = 8;
+
+    /**
+     * The store write of consecutive blocks {@code firstBlock, firstBlock+1, ...} of a session:
+     * {@code ContextStore.putKvBlocks} with the model's fingerprint and block size.
+     */
     @FunctionalInterface
     interface BlockStore {
-        void put(String session, long blockIndex, int[] sessionTokens, byte[] block) throws Exception;
+        void put(String session, long firstBlock, int[] sessionTokens, List<byte[]> blocks) throws Exception;
     }
 
     /** Where the persistence of one session cache stands. */
@@ -89,7 +98,7 @@ final class KvWriteBehind implements AutoCloseable {
     private final ReentrantLock writing = new ReentrantLock();
     // Guarded by lock:
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
-    private Job inFlight;
+    private List<Job> inFlight = List.of();
     /** Host bytes queued or being written. */
     private long queuedBytes;
     private boolean closing;
@@ -133,8 +142,8 @@ final class KvWriteBehind implements AutoCloseable {
             for (Job job : queue) {
                 oldest = Math.min(oldest, job.epoch);
             }
-            if (inFlight != null) {
-                oldest = Math.min(oldest, inFlight.epoch);
+            for (Job job : inFlight) {
+                oldest = Math.min(oldest, job.epoch);
             }
             long floor = oldest;
             deletedAt.values().removeIf(at -> at <= floor);
@@ -289,7 +298,7 @@ final class KvWriteBehind implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         lock.lock();
         try {
-            while (!queue.isEmpty() || inFlight != null) {
+            while (!queue.isEmpty() || !inFlight.isEmpty()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
@@ -338,7 +347,7 @@ final class KvWriteBehind implements AutoCloseable {
 
     private void run() {
         while (true) {
-            Job job;
+            List<Job> batch;
             lock.lock();
             try {
                 while (queue.isEmpty() && !closing) {
@@ -347,20 +356,22 @@ final class KvWriteBehind implements AutoCloseable {
                 if (queue.isEmpty()) {
                     return;
                 }
-                job = queue.poll();
-                inFlight = job;
+                batch = pollBatch();
+                inFlight = batch;
             } finally {
                 lock.unlock();
             }
             writing.lock();
             try {
-                write(job);
+                write(batch);
             } finally {
                 writing.unlock();
                 lock.lock();
                 try {
-                    inFlight = null;
-                    queuedBytes -= job.block.length;
+                    inFlight = List.of();
+                    for (Job job : batch) {
+                        queuedBytes -= job.block.length;
+                    }
                     changed.signalAll();
                 } finally {
                     lock.unlock();
@@ -369,29 +380,53 @@ final class KvWriteBehind implements AutoCloseable {
         }
     }
 
+    /** The queue's head and the blocks right after it of the same session cache. Guarded by lock. */
+    private List<Job> pollBatch() {
+        List<Job> batch = new ArrayList<>(MAX_BATCH);
+        batch.add(queue.poll());
+        for (Job next = queue.peek(); next != null && batch.size() < MAX_BATCH; next = queue.peek()) {
+            Job last = batch.get(batch.size() - 1);
+            if (next.progress != last.progress || next.index != last.index + 1) {
+                break;
+            }
+            batch.add(queue.poll());
+        }
+        return batch;
+    }
+
     /** Writer thread, holding {@code writing}. */
-    private void write(Job job) {
-        Progress progress = job.progress;
+    private void write(List<Job> batch) {
+        Progress progress = batch.get(0).progress;
+        int writable = 0;
         lock.lock();
         try {
             // In order and only after every block before it: a block behind a gap could never be restored.
-            if (progress.cancelled || job.index != progress.durable || refused(progress.session, job.epoch)) {
-                return;
+            if (!progress.cancelled && batch.get(0).index == progress.durable) {
+                while (writable < batch.size() && !refused(progress.session, batch.get(writable).epoch)) {
+                    writable++;
+                }
             }
         } finally {
             lock.unlock();
         }
+        if (writable == 0) {
+            return;
+        }
+        List<Job> jobs = batch.subList(0, writable);
+        Job last = jobs.get(writable - 1);
         long started = System.nanoTime();
         try {
-            store.put(progress.session, job.index, job.sessionTokens, job.block);
-            progress.durable = job.index + 1;
-            written.incrementAndGet();
+            // The last block's tokens cover the ones before it: one cache's log only grows.
+            store.put(progress.session, jobs.get(0).index, last.sessionTokens, jobs.stream().map(Job::block).toList());
+            progress.durable = last.index + 1;
+            written.addAndGet(writable);
             writeNanos.addAndGet(System.nanoTime() - started);
         } catch (Exception e) {
-            // The KV cache is only an optimisation: the query goes on, the block is offered again later.
+            // The KV cache is only an optimisation: the query goes on, the blocks are offered again later.
             progress.failed = true;
             failures.incrementAndGet();
-            LOG.warn("Could not persist KV block {} of {}: {}", job.index, progress.session, e.toString());
+            LOG.warn("Could not persist KV blocks {}..{} of {}: {}", jobs.get(0).index, last.index, progress.session,
+                    e.toString());
         }
     }
 
@@ -416,7 +451,7 @@ final class KvWriteBehind implements AutoCloseable {
                     int abandoned = queue.size();
                     dropQueued(job -> true);
                     LOG.warn("Shutting down with {} KV blocks not persisted (their sessions recompute them){}", abandoned,
-                            inFlight == null ? "" : "; waiting for the write in flight");
+                            inFlight.isEmpty() ? "" : "; waiting for the write in flight");
                 } finally {
                     lock.unlock();
                 }

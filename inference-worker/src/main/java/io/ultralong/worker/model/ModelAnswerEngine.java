@@ -125,7 +125,7 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         this.caches = new SessionKvCaches(kv.memoryBytes(), runtime.kvBytesPerToken(), entry -> persistNewBlocks(entry));
         this.admission = admission;
         this.writeBehind = new KvWriteBehind(blockStore != null ? blockStore
-                : (session, index, tokens, block) -> store.putKvBlock(fingerprint, session, index, tokens, blockTokens, block),
+                : (session, first, tokens, blocks) -> store.putKvBlocks(fingerprint, session, first, tokens, blockTokens, blocks),
                 kv.persistQueueBytes(), DRAIN_ON_CLOSE);
         this.restorer = new KvRestorePipeline(kv.restoreReadAheadBlocks());
         this.metrics = metrics;
