@@ -34,6 +34,21 @@ final class ChainHash {
         return step(sha256(), previous, sessionTokens, block, blockSize, ByteBuffer.allocate(blockSize * Integer.BYTES));
     }
 
+    /**
+     * The hash of a partial block: {@code sha256(h[block-1] || its first tokens)}, the same step over fewer tokens
+     * (a full block's input is longer, so the two never coincide for tokens below the block size).
+     */
+    static byte[] partial(byte[] previous, int[] sessionTokens, int block, int blockSize, int tokens) {
+        ByteBuffer buffer = ByteBuffer.allocate(tokens * Integer.BYTES);
+        for (int i = 0; i < tokens; i++) {
+            buffer.putInt(sessionTokens[block * blockSize + i]);
+        }
+        MessageDigest sha = sha256();
+        sha.update(previous);
+        sha.update(buffer.array());
+        return sha.digest();
+    }
+
     private static byte[] step(MessageDigest sha, byte[] previous, int[] sessionTokens, int block, int blockSize,
                                ByteBuffer buffer) {
         buffer.clear();

@@ -329,16 +329,34 @@ public final class ContextStore implements AutoCloseable {
      */
     public void putKvBlocks(byte[] fingerprint, String session, long firstBlock, int[] sessionTokens, int blockSize,
                             List<byte[]> blocks) throws RocksDBException {
-        kvBlocks.putAll(fingerprint, session, firstBlock, sessionTokens, blockSize,
-                blocks.stream().map(ByteBuffer::wrap).toList());
+        writing(() -> {
+            kvBlocks.putAll(fingerprint, session, firstBlock, sessionTokens, blockSize,
+                    blocks.stream().map(ByteBuffer::wrap).toList());
+            return null;
+        });
+    }
+
+    /**
+     * Stores the session's unfinished block {@code blockIndex}, the first {@code partialTokens} (1 to blockSize-1) of
+     * its tokens, so that a restore recomputes none of the session's cached tokens. A read delivers it after the full
+     * blocks before it, as the last block; storing the full block {@code blockIndex} (or a longer partial one)
+     * replaces it. Returns once it is durable and indexed.
+     */
+    public void putKvPartialBlock(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens,
+                                  int blockSize, int partialTokens, byte[] block) throws RocksDBException {
+        writing(() -> {
+            kvBlocks.putPartial(fingerprint, session, blockIndex, sessionTokens, blockSize, partialTokens,
+                    ByteBuffer.wrap(block));
+            return null;
+        });
     }
 
     /**
      * Streams the longest prefix of stored blocks whose chained hash matches the session's current tokens and
-     * whose checksum verifies, each copied into its own byte[]. The first block that fails is deleted with
-     * everything after it and counted.
+     * whose checksum verifies, each copied into its own byte[]; a stored partial block ({@link #putKvPartialBlock})
+     * comes last. The first block that fails is deleted with everything after it and counted.
      *
-     * @return the number of blocks delivered
+     * @return the number of blocks delivered, a partial one included
      */
     public long readVerifiedKvBlocks(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
                                      KvBlockConsumer consumer) throws RocksDBException {

@@ -28,8 +28,9 @@ import net.jpountz.xxhash.XXHashFactory;
  * <pre>
  * offset  size  field (little-endian)
  *      0     4  magic "ULKF"
- *      4     4  format version (1)
- *      8     8  payload length
+ *      4     4  format version (2; version 1 had an 8-byte payload length and no token count, and still reads)
+ *      8     4  payload length
+ *     12     4  tokens of a partial block (the session's unfinished last block), 0 for a full block
  *     16     8  payload checksum: XXH64 of the XXH64s of its 1 MiB segments ({@link #checksum})
  *     24    32  chained SHA-256 over the session's tokens up to the end of the block ({@link ChainHash})
  *     56     8  XXH64 of bytes 0..55 (a damaged header is corruption, not a foreign block)
@@ -52,7 +53,8 @@ final class KvBlockFile {
     static final String TEMP_SUFFIX = ".tmp";
 
     private static final int MAGIC = 0x464B4C55;   // "ULKF" read little-endian (the payload starts with the codec's "ULKV")
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
+    private static final int VERSION_WITHOUT_TOKENS = 1;
     private static final int HEADER_CHECKED_BYTES = 56;
     /** lz4-java's JNI build when its native library loads (it does on linux/mac x86-64 and arm64), else pure Java. */
     private static final XXHash64 XXH64 = XXHashFactory.fastestInstance().hash64();
@@ -65,8 +67,11 @@ final class KvBlockFile {
     private KvBlockFile() {
     }
 
-    /** What a header says about its payload. */
-    record Header(long payloadLength, long checksum, byte[] chainHash) {
+    /** What a header says about its payload; {@code partialTokens} is 0 for a full block. */
+    record Header(long payloadLength, long checksum, byte[] chainHash, int partialTokens) {
+        Header(long payloadLength, long checksum, byte[] chainHash) {
+            this(payloadLength, checksum, chainHash, 0);
+        }
     }
 
     /** Outcome of reading a block file: {@code payload} is set only when the file verified. */
@@ -121,8 +126,8 @@ final class KvBlockFile {
 
     static ByteBuffer encodeHeader(Header header) {
         ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(MAGIC).putInt(VERSION).putLong(header.payloadLength()).putLong(header.checksum())
-                .put(header.chainHash());
+        b.putInt(MAGIC).putInt(VERSION).putInt(Math.toIntExact(header.payloadLength())).putInt(header.partialTokens())
+                .putLong(header.checksum()).put(header.chainHash());
         b.putLong(XXH64.hash(b.array(), 0, HEADER_CHECKED_BYTES, SEED));
         return b.flip();
     }
@@ -134,18 +139,24 @@ final class KvBlockFile {
             return null;
         }
         int start = b.position();
-        if (b.getInt() != MAGIC || b.getInt() != VERSION) {
+        if (b.getInt() != MAGIC) {
             return null;
         }
-        long length = b.getLong();
+        int version = b.getInt();
+        if (version != VERSION && version != VERSION_WITHOUT_TOKENS) {
+            return null;
+        }
+        long length = version == VERSION ? b.getInt() : b.getLong();
+        int partialTokens = version == VERSION ? b.getInt() : 0;
         long checksum = b.getLong();
         byte[] chain = new byte[ChainHash.BYTES];
         b.get(chain);
         long headerCheck = b.getLong();
-        if (hashOf(bytes).hash(bytes, start, HEADER_CHECKED_BYTES, SEED) != headerCheck || length < 0) {
+        if (hashOf(bytes).hash(bytes, start, HEADER_CHECKED_BYTES, SEED) != headerCheck || length < 0
+                || partialTokens < 0) {
             return null;
         }
-        return new Header(length, checksum, chain);
+        return new Header(length, checksum, chain, partialTokens);
     }
 
     /**

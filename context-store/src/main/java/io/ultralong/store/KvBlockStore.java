@@ -46,7 +46,9 @@ final class KvBlockStore {
     /** Under the store directory, next to RocksDB's files (RocksDB ignores names it did not make). */
     static final String FILES_DIRECTORY = "kv-blocks";
 
-    private static final int ENTRY_BYTES = 3 * Long.BYTES + ChainHash.BYTES;
+    private static final int ENTRY_BYTES = 3 * Long.BYTES + ChainHash.BYTES + Integer.BYTES;
+    /** Entries written before partial blocks existed: no token count, always a full block. */
+    private static final int FULL_ENTRY_BYTES = 3 * Long.BYTES + ChainHash.BYTES;
 
     private final RocksDB db;
     private final WriteOptions writeOptions;
@@ -64,10 +66,10 @@ final class KvBlockStore {
     private final java.util.concurrent.atomic.AtomicInteger purgesPending = new java.util.concurrent.atomic.AtomicInteger();
 
     /** One block's index entry. */
-    private record Entry(long fileBytes, long fileId, long checksum, byte[] chainHash) {
+    private record Entry(long fileBytes, long fileId, long checksum, byte[] chainHash, int partialTokens) {
 
         static Entry decode(byte[] value) {
-            if (value == null || value.length != ENTRY_BYTES) {
+            if (value == null || (value.length != ENTRY_BYTES && value.length != FULL_ENTRY_BYTES)) {
                 return null;
             }
             ByteBuffer b = ByteBuffer.wrap(value);
@@ -76,12 +78,12 @@ final class KvBlockStore {
             long checksum = b.getLong();
             byte[] chain = new byte[ChainHash.BYTES];
             b.get(chain);
-            return new Entry(bytes, id, checksum, chain);
+            return new Entry(bytes, id, checksum, chain, b.hasRemaining() ? b.getInt() : 0);
         }
 
         byte[] encode() {
             return ByteBuffer.allocate(ENTRY_BYTES).putLong(fileBytes).putLong(fileId).putLong(checksum)
-                    .put(chainHash).array();
+                    .put(chainHash).putInt(partialTokens).array();
         }
     }
 
@@ -126,8 +128,26 @@ final class KvBlockStore {
      */
     void putAll(byte[] fingerprint, String session, long firstBlock, int[] sessionTokens, int blockSize,
                 List<ByteBuffer> payloads) throws RocksDBException {
+        write(fingerprint, session, firstBlock, sessionTokens, blockSize, payloads, 0);
+    }
+
+    /**
+     * Stores the session's unfinished block {@code blockIndex}: its first {@code partialTokens} tokens (1 to
+     * blockSize-1). It is restored like a full block, as the last one, and replaced when the full block is stored.
+     */
+    void putPartial(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize,
+                    int partialTokens, ByteBuffer payload) throws RocksDBException {
+        if (partialTokens < 1 || partialTokens >= blockSize) {
+            throw new IllegalArgumentException("a partial block holds 1.." + (blockSize - 1) + " tokens, not " + partialTokens);
+        }
+        write(fingerprint, session, blockIndex, sessionTokens, blockSize, List.of(payload), partialTokens);
+    }
+
+    /** Blocks firstBlock.. durably, the last one partial when {@code lastPartialTokens} is above 0. */
+    private void write(byte[] fingerprint, String session, long firstBlock, int[] sessionTokens, int blockSize,
+                       List<ByteBuffer> payloads, int lastPartialTokens) throws RocksDBException {
         int n = payloads.size();
-        long end = (firstBlock + n) * blockSize;
+        long end = (firstBlock + n - 1) * blockSize + (lastPartialTokens > 0 ? lastPartialTokens : blockSize);
         if (end > sessionTokens.length) {
             throw new IllegalArgumentException("blocks up to " + (firstBlock + n - 1) + " need " + end + " tokens, have "
                     + sessionTokens.length);
@@ -135,13 +155,14 @@ final class KvBlockStore {
         List<KvBlockFile.Header> headers = new ArrayList<>(n);
         List<Path> files = new ArrayList<>(n);
         long[] fileIds = new long[n];
-        byte[] chain = null;
+        byte[] chain = previousChainHash(fingerprint, session, firstBlock, sessionTokens, blockSize);
         for (int i = 0; i < n; i++) {
-            long blockIndex = firstBlock + i;
-            chain = i == 0 ? chainHash(fingerprint, session, blockIndex, sessionTokens, blockSize)
-                    : ChainHash.next(chain, sessionTokens, Math.toIntExact(blockIndex), blockSize);
+            int blockIndex = Math.toIntExact(firstBlock + i);
+            int partial = i == n - 1 ? lastPartialTokens : 0;
+            chain = partial > 0 ? ChainHash.partial(chain, sessionTokens, blockIndex, blockSize, partial)
+                    : ChainHash.next(chain, sessionTokens, blockIndex, blockSize);
             ByteBuffer payload = payloads.get(i);
-            headers.add(new KvBlockFile.Header(payload.remaining(), KvBlockFile.checksum(payload.duplicate()), chain));
+            headers.add(new KvBlockFile.Header(payload.remaining(), KvBlockFile.checksum(payload.duplicate()), chain, partial));
             fileIds[i] = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
             files.add(localFile(fingerprint, session, blockIndex, fileIds[i]));
         }
@@ -165,7 +186,8 @@ final class KvBlockStore {
                         added -= previous.fileBytes();
                     }
                     KvBlockFile.Header header = headers.get(i);
-                    batch.put(index, key, new Entry(fileBytes[i], fileIds[i], header.checksum(), header.chainHash()).encode());
+                    batch.put(index, key, new Entry(fileBytes[i], fileIds[i], header.checksum(), header.chainHash(),
+                            header.partialTokens()).encode());
                     added += fileBytes[i];
                 }
                 quota.touch(batch, session);
@@ -185,20 +207,26 @@ final class KvBlockStore {
 
     /**
      * Streams the longest prefix of stored blocks whose chained hash matches the session's current tokens and
-     * whose payload verifies, each lent in a read-only direct buffer of its own ({@link KvBlockBuffer}). The first block
-     * that fails is deleted with everything after it and counted.
+     * whose payload verifies, each lent in a read-only direct buffer of its own ({@link KvBlockBuffer}); a partial
+     * block (the session's unfinished block when it was stored) is delivered last. The first block that fails is
+     * deleted with everything after it and counted.
+     *
+     * @return the number of blocks delivered, a partial one included
      */
     long readVerified(byte[] fingerprint, String session, int[] sessionTokens, int blockSize,
                       KvBlockBufferConsumer consumer) throws RocksDBException {
         long fullBlocks = sessionTokens.length / blockSize;
         byte[][] expected = ChainHash.chain(sessionTokens, blockSize, fullBlocks);
-        long blockIndex = 0;
-        for (; blockIndex < fullBlocks; blockIndex++) {
-            byte[] chain = expected[Math.toIntExact(blockIndex)];
+        // Up to the block after the last full one: where the session's unfinished block may be stored, partial.
+        for (long blockIndex = 0; blockIndex <= fullBlocks; blockIndex++) {
             KvBlockFile.Read found = null;
             boolean fromShared = false;
             Entry entry = Entry.decode(db.get(index, key(session, fingerprint, blockIndex)));
             if (entry != null) {
+                byte[] chain = expectedChain(expected, sessionTokens, blockSize, blockIndex, entry.partialTokens());
+                if (chain == null) {
+                    return blockIndex;   // stored for more tokens than asked for (an as-of read): kept, not used
+                }
                 if (!Arrays.equals(entry.chainHash(), chain)) {
                     counters.foreignDropped.incrementAndGet();
                     dropFailed(fingerprint, session, blockIndex, true);
@@ -211,6 +239,7 @@ final class KvBlockStore {
                     dropFailed(fingerprint, session, blockIndex, false);
                 } else if (read.status() == KvBlockFile.Read.Status.CORRUPT
                         || read.header().checksum() != entry.checksum()
+                        || read.header().partialTokens() != entry.partialTokens()
                         || !Arrays.equals(read.header().chainHash(), entry.chainHash())) {
                     if (read.status() == KvBlockFile.Read.Status.OK) {
                         read.lend().close();   // a whole file, but not the one the index names
@@ -237,6 +266,12 @@ final class KvBlockStore {
                     return blockIndex;
                 }
                 if (read.status() == KvBlockFile.Read.Status.OK) {
+                    byte[] chain = expectedChain(expected, sessionTokens, blockSize, blockIndex,
+                            read.header().partialTokens());
+                    if (chain == null) {
+                        read.lend().close();
+                        return blockIndex;
+                    }
                     if (!Arrays.equals(read.header().chainHash(), chain)) {
                         read.lend().close();
                         counters.foreignDropped.incrementAndGet();
@@ -248,7 +283,9 @@ final class KvBlockStore {
                 }
             }
             if (found == null) {
-                counters.kvMisses.incrementAndGet();
+                if (blockIndex < fullBlocks) {
+                    counters.kvMisses.incrementAndGet();   // no unfinished block stored is no miss
+                }
                 return blockIndex;
             }
             counters.kvHits.incrementAndGet();
@@ -259,8 +296,28 @@ final class KvBlockStore {
                 touchQuietly(session);
             }
             consumer.accept(blockIndex, found.lend());
+            if (found.header().partialTokens() > 0) {
+                return blockIndex + 1;   // nothing follows a partial block
+            }
         }
-        return blockIndex;
+        return fullBlocks;
+    }
+
+    /**
+     * The chain hash block {@code blockIndex} must carry to belong to the session's tokens, as a full block or as a
+     * partial one of {@code partialTokens}; null when the session has too few tokens for it.
+     */
+    private static byte[] expectedChain(byte[][] expected, int[] sessionTokens, int blockSize, long blockIndex,
+                                        int partialTokens) {
+        int block = Math.toIntExact(blockIndex);
+        if (partialTokens == 0) {
+            return block < expected.length ? expected[block] : null;
+        }
+        if ((long) block * blockSize + partialTokens > sessionTokens.length) {
+            return null;
+        }
+        byte[] previous = block == 0 ? new byte[ChainHash.BYTES] : expected[block - 1];
+        return ChainHash.partial(previous, sessionTokens, block, blockSize, partialTokens);
     }
 
     /**
@@ -422,16 +479,17 @@ final class KvBlockStore {
      * The chained hash of block {@code blockIndex}: from the stored hash of the block before when there is one
      * (a stale one only makes this block fail verification, as its predecessor already does), else from the start.
      */
-    private byte[] chainHash(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize)
+    /** h[blockIndex-1], the chain a block continues (zeros for block 0): stored with the block before, or hashed. */
+    private byte[] previousChainHash(byte[] fingerprint, String session, long blockIndex, int[] sessionTokens, int blockSize)
             throws RocksDBException {
-        if (blockIndex > 0) {
-            Entry before = Entry.decode(db.get(index, key(session, fingerprint, blockIndex - 1)));
-            byte[] previous = before != null ? before.chainHash() : sharedChainHash(fingerprint, session, blockIndex - 1);
-            if (previous != null) {
-                return ChainHash.next(previous, sessionTokens, Math.toIntExact(blockIndex), blockSize);
-            }
+        if (blockIndex == 0) {
+            return new byte[ChainHash.BYTES];
         }
-        return ChainHash.chain(sessionTokens, blockSize, blockIndex + 1)[Math.toIntExact(blockIndex)];
+        Entry before = Entry.decode(db.get(index, key(session, fingerprint, blockIndex - 1)));
+        byte[] previous = before != null && before.partialTokens() == 0 ? before.chainHash()
+                : sharedChainHash(fingerprint, session, blockIndex - 1);
+        return previous != null ? previous
+                : ChainHash.chain(sessionTokens, blockSize, blockIndex)[Math.toIntExact(blockIndex - 1)];
     }
 
     /** The chain hash stored with a block in the shared directory (a block restored from there), or null. */

@@ -71,7 +71,7 @@ final class ObjectStoreKvTier extends SharedKvTier {
             try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket)
                     .key(key(fingerprint, session, blockIndex)).range("bytes=0-" + (KvBlockFile.HEADER_BYTES - 1)))) {
                 KvBlockFile.Header header = KvBlockFile.decodeHeader(ByteBuffer.wrap(in.readNBytes(KvBlockFile.HEADER_BYTES)));
-                return header == null ? null : header.chainHash();
+                return header == null || header.partialTokens() > 0 ? null : header.chainHash();   // a partial block chains nothing
             } catch (NoSuchKeyException e) {
                 return null;
             } catch (IOException e) {

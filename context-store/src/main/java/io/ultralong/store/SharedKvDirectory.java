@@ -97,7 +97,7 @@ final class SharedKvDirectory extends SharedKvTier {
     byte[] chainHash(byte[] fingerprint, String session, long blockIndex) {
         try {
             KvBlockFile.Header header = KvBlockFile.readHeader(blockFile(fingerprint, session, blockIndex));
-            return header == null ? null : header.chainHash();
+            return header == null || header.partialTokens() > 0 ? null : header.chainHash();   // a partial block chains nothing
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read KV block " + blockIndex + " of a session from " + root, e);
         }

@@ -44,12 +44,15 @@ public abstract class SharedKvTier {
     }
 
     /**
-     * The verified block, its payload in a direct buffer of its own; MISSING when no worker wrote it, CORRUPT when
+     * The verified block (full or partial, as its header says), its payload in a direct buffer of its own; MISSING when no worker wrote it, CORRUPT when
      * it is damaged (empty, short, ...).
      */
     abstract KvBlockFile.Read read(byte[] fingerprint, String session, long blockIndex, DirectBufferPool buffers);
 
-    /** The chain hash stored with a block, or null when the block is absent or its header is damaged. */
+    /**
+     * The chain hash stored with a full block, or null when the block is absent, partial (nothing chains from it) or
+     * its header is damaged.
+     */
     abstract byte[] chainHash(byte[] fingerprint, String session, long blockIndex);
 
     /** Deletes blocks {@code from} and after of the session under this fingerprint. */

@@ -305,41 +305,46 @@ public final class LlamaRuntime implements AutoCloseable {
     }
 
     /**
-     * Imports one full block at the end (cache.length() must be a multiple of blockTokens); importing f32 bytes
-     * into an f16 cache converts.
+     * Export the unfinished last block (its {@code length % blockTokens} tokens) in the same layout, or null when the
+     * cache ends on a block boundary: persisted too, a restore then recomputes none of the cached tokens.
      */
-    public void importBlock(KvCache cache, byte[] block) {
+    public byte[] exportPartialBlock(KvCache cache) {
         BlockKvCache blocks = own(cache);
-        if (blocks.length() % kvLayout.blockTokens() != 0) {
-            throw new IllegalStateException("Import needs a cache length that is a multiple of "
-                    + kvLayout.blockTokens() + ", not " + blocks.length());
-        }
-        if (KvBlockCodec.checkHeader(block, kvLayout) != kvLayout.blockTokens()) {
-            throw new IllegalArgumentException("Block holds " + KvBlockCodec.checkHeader(block, kvLayout)
-                    + " tokens; this runtime's blocks hold " + kvLayout.blockTokens());
-        }
-        try (NDArray data = KvBlockCodec.decode(block, kvLayout, hostTransfers)) {
-            blocks.appendFullBlock(data);
+        try (NDArray data = blocks.gatherPartialBlock(hostTransfers)) {
+            return data == null ? null : KvBlockCodec.encode(data, kvLayout);
         }
     }
 
     /**
-     * Imports one full block from a buffer's remaining bytes (the context store hands over each verified block in a
+     * Imports one block at the end (cache.length() must be a multiple of blockTokens): a full block, or a partial one
+     * ({@link #exportPartialBlock}) as the last; importing f32 bytes into an f16 cache converts.
+     */
+    public void importBlock(KvCache cache, byte[] block) {
+        BlockKvCache blocks = own(cache);
+        requireBlockBoundary(blocks);
+        KvBlockCodec.checkHeader(block, kvLayout);
+        try (NDArray data = KvBlockCodec.decode(block, kvLayout, hostTransfers)) {
+            blocks.appendBlock(data);
+        }
+    }
+
+    /**
+     * Imports one block from a buffer's remaining bytes (the context store hands over each verified block in a
      * direct buffer) without a host copy: the arena's scatter reads the buffer itself (on a GPU after one
      * host-to-device copy). Same layout and checks as the byte[] form; the buffer is not kept.
      */
     public void importBlock(KvCache cache, ByteBuffer block) {
         BlockKvCache blocks = own(cache);
+        requireBlockBoundary(blocks);
+        try (NDArray data = KvBlockCodec.view(block, kvLayout, hostTransfers)) {
+            blocks.appendBlock(data);
+        }
+    }
+
+    private void requireBlockBoundary(BlockKvCache blocks) {
         if (blocks.length() % kvLayout.blockTokens() != 0) {
             throw new IllegalStateException("Import needs a cache length that is a multiple of "
                     + kvLayout.blockTokens() + ", not " + blocks.length());
-        }
-        try (NDArray data = KvBlockCodec.view(block, kvLayout, hostTransfers)) {
-            if (data.getShape().get(2) != kvLayout.blockTokens()) {
-                throw new IllegalArgumentException("Block holds " + data.getShape().get(2)
-                        + " tokens; this runtime's blocks hold " + kvLayout.blockTokens());
-            }
-            blocks.appendFullBlock(data);
         }
     }
 

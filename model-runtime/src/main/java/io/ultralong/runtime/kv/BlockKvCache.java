@@ -228,19 +228,36 @@ public final class BlockKvCache implements KvCache {
         return arena.gather(table[index], blockTokens(), host);
     }
 
-    /** Appends one whole block from host data [layers, 2, blockTokens, kvHeads, headDim]: used by import. */
-    public void appendFullBlock(NDArray data) {
+    /**
+     * The tokens of the unfinished last block as host data [layers, 2, tokens, kvHeads, headDim], or null when the
+     * cache ends on a block boundary.
+     */
+    public NDArray gatherPartialBlock(NDManager host) {
+        ensureOpen();
+        int tokens = (int) (length % blockTokens());
+        return tokens == 0 ? null : arena.gather(table[fullBlocks()], tokens, host);
+    }
+
+    /**
+     * Appends one block from host data [layers, 2, tokens, kvHeads, headDim] at a block boundary: a whole block, or
+     * (last) the first {@code tokens < blockTokens} rows of one. Used by import.
+     */
+    public void appendBlock(NDArray data) {
         ensureOpen();
         if (length % blockTokens() != 0) {
-            throw new IllegalStateException("Cannot append a whole block at length " + length
+            throw new IllegalStateException("Cannot append a block at length " + length
                     + ": not a multiple of the block size " + blockTokens());
         }
-        long[] writes = reserve(blockTokens());
+        int tokens = Math.toIntExact(data.getShape().get(2));
+        if (tokens < 1 || tokens > blockTokens()) {
+            throw new IllegalArgumentException("A block holds 1.." + blockTokens() + " tokens, not " + tokens);
+        }
+        long[] writes = reserve(tokens);
         if (writes.length != 4) {
-            throw new IllegalStateException("A whole block spans " + writes.length / 4 + " blocks");
+            throw new IllegalStateException("A block spans " + writes.length / 4 + " blocks");
         }
         arena.scatter(table[blockCount - 1], data);
-        commit(blockTokens());
+        commit(tokens);
     }
 
     @Override

@@ -110,6 +110,40 @@ class KvCacheBehaviourTest {
     }
 
     /**
+     * The unfinished last block exported too: a cache restored from the full blocks and that partial one holds every
+     * token, continues with only the new ones to the logits of one pass, and can no longer take a block after it.
+     */
+    @Test
+    void aPartialLastBlockExportedAndImportedLeavesNothingToRecompute() {
+        int[] prefix = LogitsAssert.tokens(3 * BLOCK + 9, vocab, 23);
+        int[] rest = LogitsAssert.tokens(40, vocab, 24);
+        List<byte[]> exported = new ArrayList<>();
+        byte[] partial;
+        try (KvCache source = runtime.newCache()) {
+            runtime.prefill(source, prefix, PrefillListener.NONE);
+            for (int i = 0; i < source.fullBlocks(); i++) {
+                exported.add(runtime.exportBlock(source, i));
+            }
+            partial = runtime.exportPartialBlock(source);
+            runtime.prefill(source, LogitsAssert.tokens(BLOCK - 9, vocab, 25), PrefillListener.NONE);
+            assertThat(runtime.exportPartialBlock(source)).as("a cache that ends on a block boundary").isNull();
+        }
+        assertThat(partial).hasSize(KvBlockCodec.HEADER_BYTES + (int) (9 * runtime.kvBytesPerToken()));
+        try (KvCache restored = runtime.newCache()) {
+            for (byte[] block : exported) {
+                runtime.importBlock(restored, block);
+            }
+            runtime.importBlock(restored, ByteBuffer.allocateDirect(partial.length).put(partial).flip());
+            assertThat(restored.length()).isEqualTo(prefix.length);
+            assertThatThrownBy(() -> runtime.importBlock(restored, exported.get(0))).hasMessageContaining("multiple of " + BLOCK);
+            assertThat(runtime.exportPartialBlock(restored)).as("re-exported, the same bytes").isEqualTo(partial);
+            // the new tokens fill the imported partial block and go on past it
+            float[] logits = runtime.prefill(restored, rest, PrefillListener.NONE);
+            assertThat(relativeError(logits, onePass(concat(prefix, rest)))).isLessThanOrEqualTo(SAME);
+        }
+    }
+
+    /**
      * The context store hands restored blocks over as read-only direct buffers; read-only mappings of block files
      * (direct buffers at an offset, which the runtime must accept as well) stand for them here: importing from those gives
      * the cache a byte[] import gives (same logits, same bytes re-exported), and a damaged one is still refused.
