@@ -49,9 +49,12 @@ final class KvWriteBehind implements AutoCloseable {
      * The store write of consecutive blocks {@code firstBlock, firstBlock+1, ...} of a session:
      * {@code ContextStore.putKvBlocks} with the model's fingerprint and block size.
      */
-    @FunctionalInterface
     interface BlockStore {
         void put(String session, long firstBlock, int[] sessionTokens, List<byte[]> blocks) throws Exception;
+
+        /** The session's unfinished block: {@code ContextStore.putKvPartialBlock}. */
+        void putPartial(String session, long blockIndex, int[] sessionTokens, int partialTokens, byte[] block)
+                throws Exception;
     }
 
     /** Where the persistence of one session cache stands. */
@@ -65,6 +68,8 @@ final class KvWriteBehind implements AutoCloseable {
         private volatile boolean cancelled;
         /** A write failed: the blocks after it were skipped, so the model thread offers again from {@code durable}. */
         private volatile boolean failed;
+        /** Where the unfinished block handed over (or restored) ends, in tokens; 0: none. Model thread only. */
+        private int partialOfferedEnd;
 
         Progress(String session, int partition, int durable) {
             this.session = session;
@@ -82,9 +87,15 @@ final class KvWriteBehind implements AutoCloseable {
         void cancel() {
             cancelled = true;
         }
+
+        /** The cache's unfinished block up to {@code end} tokens is in the store already (it was restored from there). */
+        void partialDurable(int end) {
+            partialOfferedEnd = end;
+        }
     }
 
-    private record Job(Progress progress, int index, int[] sessionTokens, byte[] block, long epoch) {
+    /** {@code partialTokens} above 0: the session's unfinished block, of that many tokens. */
+    private record Job(Progress progress, int index, int[] sessionTokens, byte[] block, long epoch, int partialTokens) {
     }
 
     private final BlockStore store;
@@ -112,6 +123,7 @@ final class KvWriteBehind implements AutoCloseable {
     private final Set<String> deleting = new HashSet<>();
 
     private final AtomicLong written = new AtomicLong();
+    private final AtomicLong partialWritten = new AtomicLong();
     private final AtomicLong deferred = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
@@ -168,11 +180,12 @@ final class KvWriteBehind implements AutoCloseable {
         if (progress.failed) {
             progress.failed = false;
             progress.offered = progress.durable;
+            progress.partialOfferedEnd = 0;
         }
         int taken = 0;
         while (progress.offered < fullBlocks) {
             int index = progress.offered;
-            if (!offerOne(progress, index, sessionTokens, blockBytes, () -> export.apply(index), queryEpoch)) {
+            if (!offerOne(progress, index, sessionTokens, blockBytes, () -> export.apply(index), queryEpoch, 0)) {
                 break;
             }
             progress.offered++;
@@ -181,15 +194,36 @@ final class KvWriteBehind implements AutoCloseable {
         return taken;
     }
 
+    /**
+     * Offers the cache's unfinished block (the tokens of {@code sessionTokens} past its full blocks) once every full
+     * block before it was taken and unless that very block was offered before, so a restore after an eviction or a
+     * restart recomputes none of the session's tokens. Model thread; at the end of a query and at eviction.
+     *
+     * @return whether it was taken
+     */
+    boolean offerPartial(Progress progress, int[] sessionTokens, int blockTokens, long bytesPerToken,
+                         Supplier<byte[]> export, long queryEpoch) {
+        int index = sessionTokens.length / blockTokens;
+        int partialTokens = sessionTokens.length % blockTokens;
+        if (partialTokens == 0 || progress.offered != index || progress.partialOfferedEnd == sessionTokens.length) {
+            return false;
+        }
+        if (!offerOne(progress, index, sessionTokens, partialTokens * bytesPerToken, export, queryEpoch, partialTokens)) {
+            return false;
+        }
+        progress.partialOfferedEnd = sessionTokens.length;
+        return true;
+    }
+
     private boolean offerOne(Progress progress, int index, int[] sessionTokens, long estimatedBytes, Supplier<byte[]> export,
-                             long queryEpoch) {
+                             long queryEpoch, int partialTokens) {
         long blockBytes;
         lock.lock();
         try {
             if (closing || progress.cancelled || refused(progress.session, queryEpoch)) {
                 return false;
             }
-            blockBytes = Math.max(estimatedBytes, largestBlock);
+            blockBytes = partialTokens > 0 ? estimatedBytes : Math.max(estimatedBytes, largestBlock);
             if (queuedBytes > 0 && queuedBytes + blockBytes > maxQueuedBytes) {
                 deferred.incrementAndGet();
                 return false;
@@ -209,12 +243,14 @@ final class KvWriteBehind implements AutoCloseable {
         lock.lock();
         try {
             queuedBytes += block.length - blockBytes;
-            largestBlock = Math.max(largestBlock, block.length);
+            if (partialTokens == 0) {
+                largestBlock = Math.max(largestBlock, block.length);
+            }
             if (closing) {
                 queuedBytes -= block.length;
                 return false;
             }
-            queue.add(new Job(progress, index, sessionTokens, block, queryEpoch));
+            queue.add(new Job(progress, index, sessionTokens, block, queryEpoch, partialTokens));
             changed.signalAll();
             return true;
         } finally {
@@ -320,9 +356,14 @@ final class KvWriteBehind implements AutoCloseable {
         }
     }
 
-    /** Blocks made durable. */
+    /** Full blocks made durable. */
     long written() {
         return written.get();
+    }
+
+    /** Unfinished blocks made durable (each replaced by the next, or by the full block). */
+    long partialWritten() {
+        return partialWritten.get();
     }
 
     /** Offers turned away because the queue was full (the block stayed in memory to be offered again). */
@@ -380,13 +421,17 @@ final class KvWriteBehind implements AutoCloseable {
         }
     }
 
-    /** The queue's head and the blocks right after it of the same session cache. Guarded by lock. */
+    /**
+     * The queue's head and the full blocks right after it of the same session cache (a partial block goes alone).
+     * Guarded by lock.
+     */
     private List<Job> pollBatch() {
         List<Job> batch = new ArrayList<>(MAX_BATCH);
         batch.add(queue.poll());
         for (Job next = queue.peek(); next != null && batch.size() < MAX_BATCH; next = queue.peek()) {
             Job last = batch.get(batch.size() - 1);
-            if (next.progress != last.progress || next.index != last.index + 1) {
+            if (next.progress != last.progress || next.index != last.index + 1 || last.partialTokens > 0
+                    || next.partialTokens > 0) {
                 break;
             }
             batch.add(queue.poll());
@@ -416,10 +461,15 @@ final class KvWriteBehind implements AutoCloseable {
         Job last = jobs.get(writable - 1);
         long started = System.nanoTime();
         try {
-            // The last block's tokens cover the ones before it: one cache's log only grows.
-            store.put(progress.session, jobs.get(0).index, last.sessionTokens, jobs.stream().map(Job::block).toList());
-            progress.durable = last.index + 1;
-            written.addAndGet(writable);
+            if (last.partialTokens > 0) {
+                store.putPartial(progress.session, last.index, last.sessionTokens, last.partialTokens, last.block);
+                partialWritten.incrementAndGet();
+            } else {
+                // The last block's tokens cover the ones before it: one cache's log only grows.
+                store.put(progress.session, jobs.get(0).index, last.sessionTokens, jobs.stream().map(Job::block).toList());
+                progress.durable = last.index + 1;
+                written.addAndGet(writable);
+            }
             writeNanos.addAndGet(System.nanoTime() - started);
         } catch (Exception e) {
             // The KV cache is only an optimisation: the query goes on, the blocks are offered again later.

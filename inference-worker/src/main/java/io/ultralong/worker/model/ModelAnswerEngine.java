@@ -122,10 +122,10 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         this.blockTokens = runtime.options().kvBlockTokens();
         this.blockBytes = blockTokens * runtime.kvBytesPerToken();
         // An evicted session's blocks not yet persisted are offered once more: its next query restores them then.
-        this.caches = new SessionKvCaches(kv.memoryBytes(), runtime.kvBytesPerToken(), entry -> persistNewBlocks(entry));
+        this.caches = new SessionKvCaches(kv.memoryBytes(), runtime.kvBytesPerToken(), entry -> persistSession(entry));
         this.admission = admission;
         this.writeBehind = new KvWriteBehind(blockStore != null ? blockStore
-                : (session, first, tokens, blocks) -> store.putKvBlocks(fingerprint, session, first, tokens, blockTokens, blocks),
+                : new StoreBlocks(store, fingerprint, blockTokens),
                 kv.persistQueueBytes(), DRAIN_ON_CLOSE);
         this.restorer = new KvRestorePipeline(kv.restoreReadAheadBlocks());
         this.metrics = metrics;
@@ -262,8 +262,9 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
                 if (base.temporary) {
                     base.cache.close();
                 } else if (!failed) {
-                    // Blocks the write-behind queue had no room for during the prefill get another chance.
-                    persistNewBlocks(base.entry);
+                    // Blocks the write-behind queue had no room for during the prefill get another chance, and the
+                    // unfinished last block goes too.
+                    persistSession(base.entry);
                 }
                 caches.shrink(request.session());
                 cachedLengths = caches.lengths();
@@ -331,7 +332,8 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
             throw e;
         }
         lastRestoreMillis = (System.nanoTime() - restoreStarted) / 1_000_000;
-        int restoredTokens = Math.toIntExact(restored * blockTokens);
+        // The last block restored may be a partial one (the session's unfinished block when it was stored).
+        int restoredTokens = Math.toIntExact(cache.length());
         Span.current().setAttribute("ul.kv.blocks.restored", restored);
         if (restored > 0) {
             LOG.info("Restored {} KV blocks ({} tokens) of {} from the context store in {} ms", restored, restoredTokens,
@@ -340,8 +342,10 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         if (request.asOfSeq() != null) {
             return new Base(cache, null, restoredTokens, true);
         }
+        KvWriteBehind.Progress persisted = writeBehind.track(request.session(), partition, restoredTokens / blockTokens);
+        persisted.partialDurable(restoredTokens);
         SessionKvCaches.Entry fresh = new SessionKvCaches.Entry(request.session(), partition, cache,
-                Arrays.copyOf(sessionTokens, restoredTokens), writeBehind.track(request.session(), partition, Math.toIntExact(restored)));
+                Arrays.copyOf(sessionTokens, restoredTokens), persisted);
         caches.put(fresh);
         return new Base(cache, fresh, restoredTokens, false);
     }
@@ -369,6 +373,30 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
     private void persistNewBlocks(SessionKvCaches.Entry entry) {
         writeBehind.offer(entry.persist, entry.cache.fullBlocks(), entry.tokens, blockBytes,
                 index -> runtime.exportBlock(entry.cache, index), queryEpoch);
+    }
+
+    /**
+     * {@link #persistNewBlocks}, then the unfinished last block: at the end of a query and when the session's cache is
+     * evicted, so a restore recomputes none of its tokens (not after every prefill chunk: that block changes with each).
+     */
+    private void persistSession(SessionKvCaches.Entry entry) {
+        persistNewBlocks(entry);
+        writeBehind.offerPartial(entry.persist, entry.tokens, blockTokens, runtime.kvBytesPerToken(),
+                () -> runtime.exportPartialBlock(entry.cache), queryEpoch);
+    }
+
+    /** The context store's KV block writes with this model's fingerprint and block size. */
+    private record StoreBlocks(ContextStore store, byte[] fingerprint, int blockTokens) implements KvWriteBehind.BlockStore {
+        @Override
+        public void put(String session, long firstBlock, int[] sessionTokens, List<byte[]> blocks) throws Exception {
+            store.putKvBlocks(fingerprint, session, firstBlock, sessionTokens, blockTokens, blocks);
+        }
+
+        @Override
+        public void putPartial(String session, long blockIndex, int[] sessionTokens, int partialTokens, byte[] block)
+                throws Exception {
+            store.putKvPartialBlock(fingerprint, session, blockIndex, sessionTokens, blockTokens, partialTokens, block);
+        }
     }
 
     /**
