@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * Persists KV blocks to the context store behind the model. The model thread exports a block (a device-to-host copy:
  * the cache is single-threaded, so that part must be its) and hands the host copy over; one background thread does
  * the store write (chained hash, checksum, RocksDB and shared-directory writes), up to {@value #MAX_BATCH}
- * consecutive blocks of a session at once (the store writes a batch's files side by side and fsyncs them together). The host copies waiting are bounded
- * in bytes. When the bound is reached the model thread never waits: the block is <em>deferred</em>, i.e. it stays
+ * consecutive blocks of a session at once (the store writes a batch's files side by side and fsyncs them together).
+ * The session's unfinished last block is offered too, at the end of a query and at eviction ({@link #offerPartial}).
+ * The host copies waiting are bounded in bytes. When the bound is reached the model thread never waits: the block is <em>deferred</em>, i.e. it stays
  * in the session's in-memory cache and is offered again after the next prefill chunk or query, so a slow disk costs
  * a prefill nothing but the exports themselves. A deferred block loses nothing but, at worst, its reuse after the
  * session's cache is evicted from memory.

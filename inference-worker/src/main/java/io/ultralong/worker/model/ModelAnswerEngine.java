@@ -463,6 +463,11 @@ public final class ModelAnswerEngine implements AnswerEngine, AutoCloseable {
         return writeBehind.written();
     }
 
+    /** Sessions' unfinished last blocks made durable. */
+    public long kvPartialBlocksPersisted() {
+        return writeBehind.partialWritten();
+    }
+
     /** Milliseconds the writer thread spent writing KV blocks to the store (any thread). */
     public long kvPersistMillis() {
         return writeBehind.writeMillis();

@@ -93,6 +93,9 @@ public class WorkerService {
                 .description("KV blocks exported and waiting for the context store (write-behind)").register(registry);
         Gauge.builder("ul.worker.kv.persisted.blocks", worker.engine(), e -> e.kvBlocksPersisted())
                 .description("KV blocks made durable by the write-behind writer").register(registry);
+        Gauge.builder("ul.worker.kv.persisted.partial.blocks", worker.engine(), e -> e.kvPartialBlocksPersisted())
+                .description("Sessions' unfinished last KV blocks made durable (each replaced by the next or the full block)")
+                .register(registry);
         Gauge.builder("ul.worker.kv.persist.deferred", worker.engine(), e -> e.kvPersistDeferred())
                 .description("KV blocks that found the write-behind queue full and stayed in memory to be offered again")
                 .register(registry);

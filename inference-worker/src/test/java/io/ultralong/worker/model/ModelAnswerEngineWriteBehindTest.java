@@ -142,6 +142,7 @@ class ModelAnswerEngineWriteBehindTest {
                     assertThat(engine.awaitPersisted(WAIT)).isTrue();
                 }
                 assertThat(engine.kvBlocksPersisted()).isEqualTo(fullBlocks);
+                assertThat(engine.kvPartialBlocksPersisted()).as("the unfinished block, once").isEqualTo(1);
             }
             assertThat(gated.threads).as("only the writer thread writes the store").containsExactly("ul-kv-writer");
             // Every full block, and the unfinished last one (offered at the end of the queries that had written all
