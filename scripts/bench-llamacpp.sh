@@ -23,6 +23,8 @@ NLC_VERSION=3.22.1
 LLAMACPP_DIR=${LLAMACPP_DIR:-$PWD/.llamacpp}
 MVN_OFFLINE=${MVN_OFFLINE-}
 FLASH_ATTENTION=${FLASH_ATTENTION:-false}
+# libtorch's CPU allocator puts large tensors (the weights) in transparent huge pages: what a deployment sets too
+export THP_MEM_ALLOC_ENABLE=${THP_MEM_ALLOC_ENABLE:-1}
 TARGET=model-runtime/target
 MODEL=$TARGET/bench-model
 OUT=$TARGET/llamacpp-bench

@@ -46,6 +46,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class LlamaRuntime implements AutoCloseable {
 
+    /** libtorch's switch for 2 MiB-aligned CPU allocations advised as transparent huge pages. */
+    private static final String THP_ENV = "THP_MEM_ALLOC_ENABLE";
+
     private static final Logger LOG = LoggerFactory.getLogger(LlamaRuntime.class);
 
     private final LlamaConfig config;
@@ -140,6 +143,11 @@ public final class LlamaRuntime implements AutoCloseable {
             kvManager.setName("kv-blocks");
             LOG.info("Loaded {} MiB of weights in {} ms", weights.parameterBytes >> 20,
                     (System.nanoTime() - started) / 1_000_000);
+            if (!device.device().isGpu() && !"1".equals(System.getenv(THP_ENV))) {
+                // Read once by libtorch's CPU allocator, from the environment only: the launcher must set it.
+                LOG.info("{}=1 is not set: the weights sit in 4 KiB pages; with it libtorch puts them in transparent "
+                        + "huge pages and CPU decode runs ~6% faster (decode streams every weight once per token)", THP_ENV);
+            }
             return new LlamaRuntime(config, tokenizer, options, device, root, kvManager, hostKvRoot, weights, digest);
         } catch (RuntimeException e) {
             if (root != null) {
