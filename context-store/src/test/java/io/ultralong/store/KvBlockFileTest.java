@@ -119,7 +119,9 @@ class KvBlockFileTest {
         int corrupt = 0;
         vandal.start();
         try {
-            for (int i = 0; i < 200; i++) {
+            // 200 reads, and on until one met the file cut short (however the two threads are scheduled), for 30 s at most
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (ok + corrupt < 200 || (corrupt == 0 && System.nanoTime() < deadline)) {
                 KvBlockFile.Read read = KvBlockFile.read(file, buffers);
                 if (read.status() == KvBlockFile.Read.Status.OK) {
                     assertThat(bytes(read.payload())).isEqualTo(big);
@@ -136,7 +138,6 @@ class KvBlockFileTest {
             Thread.setDefaultUncaughtExceptionHandler(before);
         }
         assertThat(poolErrors).isEmpty();
-        assertThat(ok + corrupt).isEqualTo(200);
         assertThat(corrupt).as("reads that met a cut-short file").isPositive();
     }
 
