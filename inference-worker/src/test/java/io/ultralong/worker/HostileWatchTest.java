@@ -13,17 +13,11 @@ import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.SamplingParams;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
-import io.ultralong.protocol.watch.WatchJson;
-import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.runtime.synthetic.SyntheticModelSpec;
 import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.testkit.KafkaBroker;
 import io.ultralong.testkit.KafkaBrokerExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,20 +37,17 @@ class HostileWatchTest {
         Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), SyntheticModelSpec.tiny());
         try (WorkerHarness harness = new WorkerHarness(broker);
              ModelTokenizer tokenizer = ModelTokenizer.load(modelDir.resolve("tokenizer.json"));
-             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
-                     new ByteArraySerializer());
              Worker worker = Worker.start(harness.settings("w1", dir.resolve("w1"), Duration.ofSeconds(10)),
                      WorkerHarness.model(modelDir))) {
             List<WatchAnswer> answers = new CopyOnWriteArrayList<>();
-            try (TopicTail tail = new TopicTail(broker.bootstrapServers(), harness.prefix + "answers", true, "answers-hostile",
-                    record -> answers.add(WatchJson.decodeAnswer(record.value()))).start()) {
+            try (TopicTail tail = harness.tailAnswers("answers-hostile", answers)) {
                 int[] line = tokenizer.encode("[2026-11-25T10:00:00Z] api: GET /health 200 in 3 ms from 10.0.0.7\n");
                 // Same session: both watches see the same (deterministic, greedy) answer.
                 String session = "evil/log";
-                put(producer, harness, new WatchDefinition("hostile", session, "Any errors?", sampling(), 1, 0, CATASTROPHIC, 1));
-                put(producer, harness, new WatchDefinition("all", session, "Any errors?", sampling(), 1, 0, "(?s).", 2));
+                harness.putWatch(new WatchDefinition("hostile", session, "Any errors?", sampling(), 1, 0, CATASTROPHIC, 1));
+                harness.putWatch(new WatchDefinition("all", session, "Any errors?", sampling(), 1, 0, "(?s).", 2));
                 // Written straight to Kafka, past the gateway's check: refused by the worker, never evaluated.
-                put(producer, harness, new WatchDefinition("lookahead", session, "Any errors?", sampling(), 1, 0, "(?=x)", 3));
+                harness.putWatch(new WatchDefinition("lookahead", session, "Any errors?", sampling(), 1, 0, "(?=x)", 3));
                 await().atMost(Duration.ofSeconds(30)).until(() -> worker.node().watches().watches().size() == 3);
 
                 harness.append(session, line);
@@ -80,8 +71,4 @@ class HostileWatchTest {
         return new SamplingParams(24, 0.0, 1.0, 0, 1L);
     }
 
-    private static void put(KafkaProducer<String, byte[]> producer, WorkerHarness harness, WatchDefinition watch) throws Exception {
-        producer.send(new ProducerRecord<>(harness.prefix + "watches", WatchKeys.partitionOf(watch.session(), WorkerHarness.PARTITIONS),
-                WatchKeys.key(watch.session(), watch.watchId()), WatchJson.encode(watch))).get();
-    }
 }

@@ -13,18 +13,12 @@ import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.query.SamplingParams;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
-import io.ultralong.protocol.watch.WatchJson;
-import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.runtime.generate.ChatFormat;
 import io.ultralong.runtime.synthetic.SyntheticModelSpec;
 import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.testkit.KafkaBroker;
 import io.ultralong.testkit.KafkaBrokerExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,12 +38,9 @@ class WatchEvaluationTest {
     void watchesReanswerAsTheSessionGrows(KafkaBroker broker, @TempDir Path dir) throws Exception {
         Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), SyntheticModelSpec.tiny());
         try (WorkerHarness harness = new WorkerHarness(broker);
-             ModelTokenizer tokenizer = ModelTokenizer.load(modelDir.resolve("tokenizer.json"));
-             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
-                     new ByteArraySerializer())) {
+             ModelTokenizer tokenizer = ModelTokenizer.load(modelDir.resolve("tokenizer.json"))) {
             List<WatchAnswer> answers = new CopyOnWriteArrayList<>();
-            try (TopicTail tail = new TopicTail(broker.bootstrapServers(), harness.prefix + "answers", true, "answers-test",
-                    record -> answers.add(WatchJson.decodeAnswer(record.value()))).start()) {
+            try (TopicTail tail = harness.tailAnswers("answers-test", answers)) {
                 ChatFormat chat = new ChatFormat(tokenizer);
                 int prefix = chat.sessionPrefix(ModelSettings.DEFAULT_SYSTEM_PROMPT).length;
                 int suffix = chat.questionSuffix(QUESTION).length;
@@ -60,7 +51,7 @@ class WatchEvaluationTest {
 
                 try (Worker worker = Worker.start(harness.settings("w1", dir.resolve("w1"), Duration.ofSeconds(10)),
                         WorkerHarness.model(modelDir))) {
-                    put(producer, harness, new WatchDefinition("errors", SESSION, QUESTION, sampling(), 30, 0, null, 1));
+                    harness.putWatch(new WatchDefinition("errors", SESSION, QUESTION, sampling(), 30, 0, null, 1));
                     await().atMost(Duration.ofSeconds(30)).until(() -> worker.node().watches().watches().size() == 1);
 
                     // One record over the threshold: one evaluation, over everything.
@@ -84,7 +75,7 @@ class WatchEvaluationTest {
                     assertThat(worker.node().watches().evaluations()).isEqualTo(2);
 
                     // A second watch whose notifyWhen never matches: evaluated, never announced.
-                    put(producer, harness, new WatchDefinition("never", SESSION, QUESTION, sampling(), 30, 0, "a\\bb", 2));
+                    harness.putWatch(new WatchDefinition("never", SESSION, QUESTION, sampling(), 30, 0, "a\\bb", 2));
                     await().atMost(Duration.ofSeconds(30)).until(() -> worker.node().watches().watches().size() == 2);
 
                     // A burst of ten records coalesces into few evaluations, the last covering the last record.
@@ -132,8 +123,4 @@ class WatchEvaluationTest {
         return new SamplingParams(6, 0.0, 1.0, 0, 1L);
     }
 
-    private static void put(KafkaProducer<String, byte[]> producer, WorkerHarness harness, WatchDefinition watch) throws Exception {
-        producer.send(new ProducerRecord<>(harness.prefix + "watches", WatchKeys.partitionOf(watch.session(), WorkerHarness.PARTITIONS),
-                WatchKeys.key(watch.session(), watch.watchId()), WatchJson.encode(watch))).get();
-    }
 }

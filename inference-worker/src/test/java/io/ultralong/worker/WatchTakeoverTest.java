@@ -15,17 +15,11 @@ import io.ultralong.protocol.kafka.TopicTail;
 import io.ultralong.protocol.query.SamplingParams;
 import io.ultralong.protocol.watch.WatchAnswer;
 import io.ultralong.protocol.watch.WatchDefinition;
-import io.ultralong.protocol.watch.WatchJson;
-import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.runtime.synthetic.SyntheticModelSpec;
 import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 import io.ultralong.runtime.tokenizer.ModelTokenizer;
 import io.ultralong.testkit.KafkaBroker;
 import io.ultralong.testkit.KafkaBrokerExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,12 +41,9 @@ class WatchTakeoverTest {
     void theNextOwnerNeitherRepeatsNorSkipsAnAnnouncement(KafkaBroker broker, @TempDir Path dir) throws Exception {
         Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), SyntheticModelSpec.tiny());
         try (WorkerHarness harness = new WorkerHarness(broker);
-             ModelTokenizer tokenizer = ModelTokenizer.load(modelDir.resolve("tokenizer.json"));
-             KafkaProducer<String, byte[]> producer = new KafkaProducer<>(broker.clientProperties(), new StringSerializer(),
-                     new ByteArraySerializer())) {
+             ModelTokenizer tokenizer = ModelTokenizer.load(modelDir.resolve("tokenizer.json"))) {
             List<WatchAnswer> answers = new CopyOnWriteArrayList<>();
-            try (TopicTail tail = new TopicTail(broker.bootstrapServers(), harness.prefix + "answers", true, "takeover-answers",
-                    record -> answers.add(WatchJson.decodeAnswer(record.value()))).start()) {
+            try (TopicTail tail = harness.tailAnswers("takeover-answers", answers)) {
                 int[] line = tokenizer.encode("[2026-11-25T10:00:00Z] api: GET /health 200 in 3 ms from 10.0.0.7\n");
                 assertThat(line.length).as("each record crosses the watch's threshold").isGreaterThanOrEqualTo(30);
                 Map<String, List<Long>> expected = new HashMap<>();
@@ -60,7 +51,7 @@ class WatchTakeoverTest {
                         WorkerHarness.model(modelDir))) {
                     await().atMost(Duration.ofSeconds(60)).until(() -> a.node().tokens().owned().size() == WorkerHarness.PARTITIONS);
                     for (String session : List.of(QUIET, BUSY)) {
-                        producer.send(watch(harness, session)).get();
+                        harness.putWatch(watch(session));
                     }
                     await().atMost(Duration.ofSeconds(30)).until(() -> a.node().watches().watches().size() == 2);
                     for (int round = 0; round < 2; round++) {
@@ -103,10 +94,7 @@ class WatchTakeoverTest {
         return answers.stream().filter(answer -> answer.session().equals(session)).map(WatchAnswer::coveredSeq).toList();
     }
 
-    private static ProducerRecord<String, byte[]> watch(WorkerHarness harness, String session) {
-        WatchDefinition watch = new WatchDefinition("errors", session, "Any errors?",
-                new SamplingParams(4, 0.0, 1.0, 0, 1L), 30, 0, null, 1);
-        return new ProducerRecord<>(harness.prefix + "watches", WatchKeys.partitionOf(session, WorkerHarness.PARTITIONS),
-                WatchKeys.key(session, watch.watchId()), WatchJson.encode(watch));
+    private static WatchDefinition watch(String session) {
+        return new WatchDefinition("errors", session, "Any errors?", new SamplingParams(4, 0.0, 1.0, 0, 1L), 30, 0, null, 1);
     }
 }

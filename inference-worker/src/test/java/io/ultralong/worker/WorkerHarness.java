@@ -19,6 +19,10 @@ import io.ultralong.protocol.query.ResponseEvent;
 import io.ultralong.protocol.query.SamplingParams;
 import io.ultralong.protocol.tokens.TokenChunk;
 import io.ultralong.protocol.tokens.TokenChunkCodec;
+import io.ultralong.protocol.watch.WatchAnswer;
+import io.ultralong.protocol.watch.WatchDefinition;
+import io.ultralong.protocol.watch.WatchJson;
+import io.ultralong.protocol.watch.WatchKeys;
 import io.ultralong.testkit.KafkaBroker;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -149,6 +153,18 @@ final class WorkerHarness implements AutoCloseable {
     ResponseEvent terminal(String requestId, Duration within) {
         return await().atMost(within).until(() -> events(requestId).stream().filter(ResponseEvent::terminal).findFirst(),
                 Optional::isPresent).get();
+    }
+
+    /** Puts a watch definition on ul.watches, as the gateway does, and waits for the broker's acknowledgement. */
+    void putWatch(WatchDefinition watch) throws Exception {
+        producer.send(new ProducerRecord<>(prefix + "watches", WatchKeys.partitionOf(watch.session(), PARTITIONS),
+                WatchKeys.key(watch.session(), watch.watchId()), WatchJson.encode(watch))).get();
+    }
+
+    /** Tails ul.answers from the start into {@code into}; the caller closes the tail. */
+    TopicTail tailAnswers(String consumerGroup, List<WatchAnswer> into) {
+        return new TopicTail(broker.bootstrapServers(), prefix + "answers", true, consumerGroup,
+                record -> into.add(WatchJson.decodeAnswer(record.value()))).start();
     }
 
     List<ResponseEvent> events(String requestId) {
