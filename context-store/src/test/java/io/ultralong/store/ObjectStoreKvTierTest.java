@@ -54,21 +54,8 @@ class ObjectStoreKvTierTest {
         Properties properties = new Properties();
         properties.setProperty("jclouds.filesystem.basedir", s3Root.toString());
         blobStores = ContextBuilder.newBuilder("filesystem").overrides(properties).build(BlobStoreContext.class);
-        proxy = S3Proxy.builder().blobStore(blobStores.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, "access", "secret").build();
-        proxy.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> "STARTED".equals(proxy.getState()));
-        s3 = S3Client.builder()
-                .endpointOverride(URI.create("http://127.0.0.1:" + proxy.getPort()))
-                .region(Region.US_EAST_1)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("access", "secret")))
-                .forcePathStyle(true)
-                .httpClient(UrlConnectionHttpClient.create())
-                // s3proxy (like other S3-compatible stores) rejects the SDK's default CRC32 trailers; blocks carry
-                // their own XXH64 check anyway.
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
-                .build();
+        proxy = startProxy(0);
+        s3 = client(proxy.getPort());
         s3.createBucket(b -> b.bucket(BUCKET));
     }
 
@@ -206,6 +193,8 @@ class ObjectStoreKvTierTest {
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("access", "secret")))
                 .forcePathStyle(true)
                 .httpClient(UrlConnectionHttpClient.create())
+                // s3proxy (like other S3-compatible stores) rejects the SDK's default CRC32 trailers; blocks carry
+                // their own XXH64 check anyway.
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .build();
