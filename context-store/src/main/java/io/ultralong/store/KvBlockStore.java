@@ -389,14 +389,7 @@ final class KvBlockStore {
     }
 
     private boolean purgeShared(String session) {
-        try {
-            shared.dropSession(session);
-            return true;
-        } catch (UncheckedIOException e) {
-            counters.sharedErrors.incrementAndGet();
-            LOG.warn("Could not delete the KV blocks of {} from the shared tier: {}", session, e.getMessage());
-            return false;
-        }
+        return onShared("Could not delete the KV blocks of " + session + " from the shared tier", s -> s.dropSession(session));
     }
 
     private static byte[] purgeKey(String session) {
