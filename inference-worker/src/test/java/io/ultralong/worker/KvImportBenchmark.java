@@ -11,8 +11,6 @@ import io.ultralong.runtime.engine.PrefillListener;
 import io.ultralong.runtime.engine.RuntimeOptions;
 import io.ultralong.runtime.kv.KvCache;
 import io.ultralong.runtime.model.ModelDirectory;
-import io.ultralong.runtime.model.TensorDType;
-import io.ultralong.runtime.synthetic.SyntheticModelSpec;
 import io.ultralong.runtime.synthetic.SyntheticModelWriter;
 import io.ultralong.store.ContextStore;
 
@@ -34,8 +32,7 @@ public final class KvImportBenchmark {
         int contextTokens = args.length > 0 ? Integer.parseInt(args[0]) : 4096;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 7;
         Path dir = Files.createTempDirectory("kv-import-bench");
-        SyntheticModelSpec spec = new SyntheticModelSpec(512, 1376, 4, 8, 2, 512, 4096, 32.0, TensorDType.F32, 1, 7L);
-        Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), spec);
+        Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), KvReuseBenchmark.MODEL);
         byte[] fingerprint = {1, 2, 3};
         List<Long> readBuffers = new ArrayList<>();
         List<Long> readArrays = new ArrayList<>();

@@ -43,6 +43,8 @@ import io.ultralong.worker.query.QueryJob;
 public final class KvReuseBenchmark {
 
     private static final int SIDE_BY_SIDE_ROUNDS = 3;
+    /** The synthetic Llama of this benchmark and {@link KvImportBenchmark}: hidden 512, 4 layers, 8 heads / 2 KV heads. */
+    static final SyntheticModelSpec MODEL = new SyntheticModelSpec(512, 1376, 4, 8, 2, 512, 4096, 32.0, TensorDType.F32, 1, 7L);
 
     private KvReuseBenchmark() {
     }
@@ -51,8 +53,7 @@ public final class KvReuseBenchmark {
         int contextTokens = args.length > 0 ? Integer.parseInt(args[0]) : 16_384;
         int appended = args.length > 1 ? Integer.parseInt(args[1]) : 256;
         Path dir = Files.createTempDirectory("kv-reuse-bench");
-        SyntheticModelSpec spec = new SyntheticModelSpec(512, 1376, 4, 8, 2, 512, 4096, 32.0, TensorDType.F32, 1, 7L);
-        Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), spec);
+        Path modelDir = SyntheticModelWriter.write(dir.resolve("model"), MODEL);
         RuntimeOptions options = new RuntimeOptions("cpu", 512, 256, 1024);
         Random random = new Random(1);
         int[] base = random.ints(contextTokens, 0, 500).toArray();
@@ -183,7 +184,7 @@ public final class KvReuseBenchmark {
 
         double scratch = Double.parseDouble(rows.get(rows.size() - 1)[4]);
         System.out.printf("%nTTFT after +%d tokens on a %d-token session (CPU, %d cores, synthetic %d-layer hidden-%d Llama)%n",
-                appended, contextTokens, Runtime.getRuntime().availableProcessors(), spec.layers(), spec.hiddenSize());
+                appended, contextTokens, Runtime.getRuntime().availableProcessors(), MODEL.layers(), MODEL.hiddenSize());
         System.out.printf("%-26s %10s %10s %10s %10s %10s%n", "case", "context", "cached", "prefilled", "TTFT ms", "vs scratch");
         for (String[] row : rows) {
             System.out.printf("%-26s %10s %10s %10s %10s %9.1fx%n", row[0], row[1], row[2], row[3], row[4],
