@@ -158,36 +158,32 @@ function table() {
     const llama = JSON.parse(fs.readFileSync(llamaFile, "utf8"));
     const byContext = new Map(llama.results.map(r => [r.context, r]));
     const cell = (v, digits) => v == null || Number.isNaN(v) ? "-" : v.toFixed(digits);
-    console.log("context  runtime prefill/s  llama.cpp prefill/s  ratio  runtime decode/s  llama.cpp decode/s  ratio");
-    for (const r of runtime.results) {
-        const l = byContext.get(r.context) ?? {};
-        const line = [
-            String(r.context).padStart(7),
-            cell(r.prefillPerSecond, 1).padStart(18),
-            cell(l.prefillPerSecond, 1).padStart(20),
-            cell(r.prefillPerSecond / l.prefillPerSecond, 2).padStart(6),
-            cell(r.decodePerSecond, 2).padStart(17),
-            cell(l.decodePerSecond, 2).padStart(19),
-            cell(r.decodePerSecond / l.decodePerSecond, 2).padStart(6),
-        ].join(" ");
-        console.log(r.note ? `${line}  ${r.note}` : line);
-    }
+    // One row per context: for each measure the runtime's value, llama.cpp's, and their ratio (above 1: the runtime
+    // is better), each right-aligned under its header.
+    const compare = (header, measures, notes) => {
+        console.log(header);
+        for (const r of runtime.results) {
+            const l = byContext.get(r.context) ?? {};
+            const cells = [String(r.context).padStart(7)];
+            for (const m of measures) {
+                cells.push(cell(r[m.key], m.digits).padStart(m.widths[0]), cell(l[m.key], m.digits).padStart(m.widths[1]),
+                    cell(m.higherIsBetter ? r[m.key] / l[m.key] : l[m.key] / r[m.key], 2).padStart(6));
+            }
+            const line = cells.join(" ");
+            console.log(notes && r.note ? `${line}  ${r.note}` : line);
+        }
+    };
+    compare("context  runtime prefill/s  llama.cpp prefill/s  ratio  runtime decode/s  llama.cpp decode/s  ratio", [
+        {key: "prefillPerSecond", digits: 1, widths: [18, 20], higherIsBetter: true},
+        {key: "decodePerSecond", digits: 2, widths: [17, 19], higherIsBetter: true},
+    ], true);
     // the same comparison in CPU time per token (lower is better): robust to other load on the machine, and with one
     // thread each (THREADS=1) free of spin-waiting threads too
     console.log("");
-    console.log("context  CPU ms/token: runtime prefill  llama.cpp prefill  ratio  runtime decode  llama.cpp decode  ratio");
-    for (const r of runtime.results) {
-        const l = byContext.get(r.context) ?? {};
-        console.log([
-            String(r.context).padStart(7),
-            cell(r.prefillCpuMsPerToken, 2).padStart(29),
-            cell(l.prefillCpuMsPerToken, 2).padStart(18),
-            cell(l.prefillCpuMsPerToken / r.prefillCpuMsPerToken, 2).padStart(6),
-            cell(r.decodeCpuMsPerToken, 2).padStart(15),
-            cell(l.decodeCpuMsPerToken, 2).padStart(17),
-            cell(l.decodeCpuMsPerToken / r.decodeCpuMsPerToken, 2).padStart(6),
-        ].join(" "));
-    }
+    compare("context  CPU ms/token: runtime prefill  llama.cpp prefill  ratio  runtime decode  llama.cpp decode  ratio", [
+        {key: "prefillCpuMsPerToken", digits: 2, widths: [29, 18], higherIsBetter: false},
+        {key: "decodeCpuMsPerToken", digits: 2, widths: [15, 17], higherIsBetter: false},
+    ], false);
     console.log(`ratio = runtime / llama.cpp; llama.cpp: ${llama.engine}, ${llama.threads} threads, KV ${llama.kvCache}, ` +
         `batch ${llama.batch}, flash attention ${llama.flashAttention}; ${runtime.decodeTokens} decode steps per context; ` +
         "CPU ratios = llama.cpp CPU time / runtime CPU time (above 1: the runtime does the same work in less CPU time)");
