@@ -58,7 +58,7 @@ echo "== building model-runtime (test classes) and its classpath"
 ./mvnw -B $MVN_OFFLINE -q -pl model-runtime dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile=target/bench.classpath
 CP="$TARGET/test-classes:$TARGET/classes:$(cat $TARGET/bench.classpath)"
-JAVA=(java -Xmx3g -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP")
+JAVA=(java -Xmx3g --add-modules jdk.incubator.vector -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$THREADS" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$CP")
 if [ "${CHECK:-1}" = 1 ]; then
     "${JAVA[@]}" io.ultralong.runtime.bench.GgufExport --model "$MODEL" --write cpu-100m --gguf "$TARGET/bench-model.gguf" \
         --check "$OUT/check.json"

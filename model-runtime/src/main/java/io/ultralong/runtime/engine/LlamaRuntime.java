@@ -19,6 +19,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
+import io.ultralong.runtime.cpu.VectorDecoder;
 import io.ultralong.runtime.djl.NativeResources;
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
@@ -48,6 +49,10 @@ public final class LlamaRuntime implements AutoCloseable {
 
     /** libtorch's switch for 2 MiB-aligned CPU allocations advised as transparent huge pages. */
     private static final String THP_ENV = "THP_MEM_ALLOC_ENABLE";
+    /** System property that turns the Java decode kernels off ({@code false}); they are on wherever they apply. */
+    public static final String VECTOR_DECODE_PROPERTY = "ultralong.vector-decode";
+    /** System property: threads of the Java decode kernels (default: libtorch's intra-op threads). */
+    public static final String VECTOR_DECODE_THREADS_PROPERTY = "ultralong.vector-decode.threads";
 
     private static final Logger LOG = LoggerFactory.getLogger(LlamaRuntime.class);
 
@@ -68,6 +73,8 @@ public final class LlamaRuntime implements AutoCloseable {
     /** The fused forward pass; null when attention runs blockwise (then {@code forward} runs every chunk). */
     private final FusedLlama fused;
     private final LlamaForward forward;
+    /** One-token steps in Java on the Vector API (f32 on the CPU); null where they do not apply (see cpuDecoder). */
+    private final VectorDecoder cpuDecoder;
     private final KvLayout kvLayout;
     private final String fingerprint;
 
@@ -102,6 +109,45 @@ public final class LlamaRuntime implements AutoCloseable {
                 : null;
         this.forward = new LlamaForward(config, weights, root, device.dataType(), options);
         this.fingerprint = fingerprint;
+        this.cpuDecoder = cpuDecoder(config, weights, device, arena, fused != null);
+    }
+
+    /**
+     * The Java decode kernels when they apply: fused attention (the path they replace for one token), float32 weights
+     * and KV in host memory on one shard, the JVM started with the Vector API, and not turned off.
+     */
+    private static VectorDecoder cpuDecoder(LlamaConfig config, LlamaWeights weights, ComputeDevice device,
+            KvArena arena, boolean fused) {
+        if (!fused || device.device().isGpu() || device.dataType() != DataType.FLOAT32 || !arena.hostAddressable()
+                || "false".equals(System.getProperty(VECTOR_DECODE_PROPERTY))) {
+            return null;
+        }
+        if (!VectorDecoder.available()) {
+            LOG.info("Decode runs through libtorch: start the JVM with --add-modules jdk.incubator.vector and one-token "
+                    + "steps run on the Vector API kernels, reading weights and KV at memory speed (2x faster here)");
+            return null;
+        }
+        int threads = Integer.getInteger(VECTOR_DECODE_THREADS_PROPERTY, JniUtils.getNumThreads());
+        LOG.info("Decode steps run on the Vector API kernels, {} threads", threads);
+        return new VectorDecoder(new VectorDecoder.Shape(config.hiddenSize(), config.intermediateSize(),
+                config.numAttentionHeads(), config.numKeyValueHeads(), config.headDim(), config.vocabSize(),
+                config.rmsNormEps(), config.inverseFrequencies(), config.ropeScaling().attentionFactor()),
+                weights.hostViews(), threads);
+    }
+
+    /** Threads of the Java decode kernels, 0 when decode runs through libtorch. */
+    int cpuDecodeThreads() {
+        return cpuDecoder == null ? 0 : cpuDecoder.threads();
+    }
+
+    /** One token through the Java decode kernels: its KV written into the cache, the next token's logits returned. */
+    private float[] decodeOnCpu(BlockKvCache blocks, int token) {
+        long position = blocks.length();
+        blocks.reserve(1);
+        float[] logits = blocks.arena().withHostSlabs(
+                slabs -> cpuDecoder.step(token, position, blocks.segments(), blocks.writes(1), slabs));
+        blocks.commit(1);
+        return logits;
     }
 
     /** Loads config, tokenizer and weights onto the configured device; logs load progress per layer. */
@@ -220,6 +266,11 @@ public final class LlamaRuntime implements AutoCloseable {
         if (fused == null) {
             return prefillBlockwise(blocks, tokens, listener);
         }
+        if (tokens.length == 1 && cpuDecoder != null) {
+            float[] logits = decodeOnCpu(blocks, tokens[0]);
+            listener.onProgress(1, 1);
+            return logits;
+        }
         try (NDManager scope = root.newSubManager()) {
             return prefillFused(blocks, tokens, listener, scope).toFloatArray();
         }
@@ -297,6 +348,9 @@ public final class LlamaRuntime implements AutoCloseable {
     /** Feeds one token and returns the next, sampled on the device: the fused decode step. */
     int decodeStep(KvCache cache, int token, Sampler sampler) {
         BlockKvCache blocks = checkedForPrefill(cache, new int[] {token});
+        if (cpuDecoder != null) {
+            return sampler.sample(decodeOnCpu(blocks, token));
+        }
         try (NDManager scope = root.newSubManager()) {
             NDArray logits = fused.forward(new int[] {token}, blocks, true, scope);
             double uniform = sampler.greedy() ? 0 : sampler.nextUniform();
@@ -465,6 +519,9 @@ public final class LlamaRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        if (cpuDecoder != null) {
+            cpuDecoder.close();
+        }
         if (fused != null) {
             fused.close();
         }

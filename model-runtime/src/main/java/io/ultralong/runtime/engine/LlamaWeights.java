@@ -1,5 +1,7 @@
 package io.ultralong.runtime.engine;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -13,6 +15,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import io.ultralong.runtime.cpu.VectorDecoder;
 import io.ultralong.runtime.djl.HostUpload;
 import io.ultralong.runtime.djl.RawViews;
 import io.ultralong.runtime.djl.TorchScriptModule;
@@ -211,6 +214,36 @@ final class LlamaWeights implements AutoCloseable {
             stacked.close();   // the transposed view keeps the storage alive
             return view;
         }
+    }
+
+    /**
+     * Float32 weights in host memory as the Java decode kernels read them, in place: every matrix in its stored
+     * [out, in] layout (the transposed views turned back), norms copied. The buffers live as long as these weights.
+     */
+    VectorDecoder.Weights hostViews() {
+        List<VectorDecoder.Layer> views = new ArrayList<>();
+        for (Layer layer : layers) {
+            views.add(new VectorDecoder.Layer(layer.inputNorm().toFloatArray(), stored(layer.qkv()), stored(layer.o()),
+                    layer.postNorm().toFloatArray(), stored(layer.gateUp()), stored(layer.down())));
+        }
+        return new VectorDecoder.Weights(buffer(embedTokens), List.copyOf(views), finalNorm.toFloatArray(),
+                stored(lmHead));
+    }
+
+    /** The [out, in] storage under an [in, out] view. */
+    private static ByteBuffer stored(NDArray inOut) {
+        try (NDArray outIn = inOut.transpose()) {
+            return buffer(outIn);
+        }
+    }
+
+    /** A direct buffer over a contiguous CPU tensor's own memory (no copy). */
+    private static ByteBuffer buffer(NDArray contiguous) {
+        if (contiguous.getDataType() != DataType.FLOAT32 || contiguous.getDevice().isGpu()) {
+            throw new IllegalStateException("host views need float32 weights in host memory, not "
+                    + contiguous.getDataType() + " on " + contiguous.getDevice());
+        }
+        return JniUtils.getByteBuffer((PtNDArray) contiguous, true).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.ultralong.runtime.kv;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -16,6 +18,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
 import io.ultralong.runtime.djl.RawViews;
 import io.ultralong.runtime.djl.TorchScriptModule;
 import io.ultralong.runtime.placement.KvPrecision;
@@ -121,6 +124,11 @@ public final class KvArena implements AutoCloseable {
     private IValue slabList;
     /** Quantised arenas: the scale slabs as a TorchScript list (same order as the slabs); null otherwise. */
     private IValue scaleList;
+    /**
+     * Host-memory float32 arenas on one device: per slab, per layer, that layer's memory as a direct buffer (for
+     * the Java decode kernels), rebuilt with the slab list; null otherwise.
+     */
+    private List<ByteBuffer[]> hostViews;
     /** bf16 and fp8 slabs are seen through views made here. */
     private final RawViews views;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -416,6 +424,54 @@ public final class KvArena implements AutoCloseable {
     }
 
     /**
+     * Whether {@link #withHostSlabs} is offered: one shard, on the CPU, keys and values stored as float32.
+     */
+    public boolean hostAddressable() {
+        return pools.size() == 1 && !pools.get(0).shard.parent().getDevice().isGpu()
+                && layout.precision() == KvPrecision.F32;
+    }
+
+    /**
+     * Runs {@code kernel} with the slabs' memory, per slab (flat slab index) and per layer, as direct buffers over
+     * libtorch's own memory: that layer's [2 (K, V), kvHeads, rows, headDim] float32 values, little-endian. Under
+     * the read lock like {@link #withSlabs}: the buffers address memory freed with its slab, so they must not be
+     * kept or used after the call. Only when {@link #hostAddressable()}.
+     */
+    public <T> T withHostSlabs(Function<List<ByteBuffer[]>, T> kernel) {
+        if (!hostAddressable()) {
+            throw new IllegalStateException("KV in " + layout.dtypeName() + " over " + pools.size()
+                    + " shard(s) on " + pools.get(0).shard.parent().getDevice() + " is not host-addressable float32");
+        }
+        lock.readLock().lock();
+        try {
+            return kernel.apply(hostViews);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Per layer of a contiguous float32 CPU slab: a direct buffer over that layer's part of its memory. */
+    private List<ByteBuffer[]> layerBuffers(List<NDArray> slabs) {
+        List<ByteBuffer[]> buffers = new ArrayList<>();
+        for (NDArray slab : slabs) {
+            ByteBuffer[] layers = new ByteBuffer[layout.layers()];
+            long layerBytes = slab.getShape().size() / layout.layers() * 4;
+            for (int l = 0; l < layers.length; l++) {
+                // a view of a contiguous tensor's leading index is contiguous: the buffer addresses the slab itself
+                try (NDArray layer = slab.get(l)) {
+                    layers[l] = JniUtils.getByteBuffer((PtNDArray) layer, true).order(ByteOrder.LITTLE_ENDIAN);
+                }
+                if (layers[l].capacity() != layerBytes) {
+                    throw new IllegalStateException("KV slab layer of " + layers[l].capacity() + " bytes, expected "
+                            + layerBytes);
+                }
+            }
+            buffers.add(layers);
+        }
+        return List.copyOf(buffers);
+    }
+
+    /**
      * The scales of a quantised arena ([layers, 2, blocks, kvHeads] float32 per slab, block = row / blockTokens) as a
      * TorchScript list, or null when KV is not quantised. Like the slab list: use it inside {@link #withSlabs} only.
      */
@@ -445,6 +501,7 @@ public final class KvArena implements AutoCloseable {
             case FP8 -> views.views(all, RawViews.FLOAT8_E4M3FN);
             default -> IValue.listFrom(Arrays.stream(all).map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
         };
+        hostViews = hostAddressable() ? layerBuffers(slabs) : null;
         if (layout.quantised()) {
             scaleList = IValue.listFrom(scales.stream().map(PtNDArray.class::cast).toArray(PtNDArray[]::new));
         }

@@ -164,12 +164,15 @@ public final class ThroughputBenchmark implements Callable<Integer> {
         return 0;
     }
 
-    /** First calls pay for libtorch's lazy initialisation (and CUDA's kernel loading): prefill and single-token paths. */
+    /**
+     * First calls pay for libtorch's lazy initialisation (and CUDA's kernel loading), and the Java decode kernels for
+     * the JIT's compilation: prefill and enough single-token steps to reach steady state.
+     */
     private static void warmUp(LlamaRuntime runtime, LlamaConfig c) {
         try (KvCache warm = runtime.newCache()) {
             runtime.prefill(warm, tokens(600, c.vocabSize(), 1), PrefillListener.NONE);
-            for (int i = 0; i < 8; i++) {
-                runtime.prefill(warm, new int[] {i}, PrefillListener.NONE);
+            for (int i = 0; i < 64; i++) {
+                runtime.prefill(warm, new int[] {i % c.vocabSize()}, PrefillListener.NONE);
             }
         }
     }

@@ -1,0 +1,183 @@
+package io.ultralong.runtime.engine;
+
+import static io.ultralong.runtime.engine.LogitsAssert.relativeError;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import io.ultralong.runtime.generate.GenerationParams;
+import io.ultralong.runtime.generate.GenerationResult;
+import io.ultralong.runtime.generate.TokenListener;
+import io.ultralong.runtime.kv.KvBlockCodec;
+import io.ultralong.runtime.kv.KvCache;
+import io.ultralong.runtime.model.ModelDirectory;
+import io.ultralong.runtime.model.TensorDType;
+import io.ultralong.runtime.synthetic.SyntheticModelSpec;
+import io.ultralong.runtime.synthetic.SyntheticModelWriter;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The Java decode kernels ({@code io.ultralong.runtime.cpu}) against the TorchScript path they stand in for, with
+ * three threads so that every KV head's rows are split and merged, on two shapes: sizes that are no multiple of a
+ * vector (hidden 72, head_dim 20: every tail loop), and head_dim 64 (the wide loops: two rows per dot product, four
+ * output vectors per pass). Both have 3 query heads per KV head. The float64 reference tests run decode through the
+ * kernels too (one thread); this holds the parallel and multi-run cases. "Same" is 1e-5 relative: only the order of
+ * float32 sums differs.
+ */
+class VectorDecodeTest {
+
+    private static final double SAME = 1e-5;
+    private static final int BLOCK = 32;
+
+    @TempDir
+    static Path dir;
+    static final Map<Integer, Pair> MODELS = new HashMap<>();
+
+    /** The same model loaded twice: decode on the kernels, and through TorchScript. */
+    record Pair(LlamaRuntime kernels, LlamaRuntime torch, int vocab) { }
+
+    /** By head_dim: 20 (hidden 72, 6 heads over 2 KV heads) or 64 (hidden 128, 6 heads over 2 KV heads). */
+    static Pair model(int headDim) {
+        return MODELS.computeIfAbsent(headDim, d -> {
+            int hidden = d == 20 ? 72 : 128;
+            SyntheticModelSpec spec = new SyntheticModelSpec(hidden, 200, 2, 6, 2, 300, 1024, 32.0, TensorDType.F32, 1,
+                    7L + d, d, false);
+            ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir.resolve("d" + d), spec));
+            RuntimeOptions options = new RuntimeOptions("cpu", 4096, BLOCK, 64);
+            return new Pair(withProperties("true", "3", () -> LlamaRuntime.load(model, options)),
+                    withProperties("false", null, () -> LlamaRuntime.load(model, options)), spec.vocabSize());
+        });
+    }
+
+    private static LlamaRuntime withProperties(String enabled, String threads, Supplier<LlamaRuntime> load) {
+        System.setProperty(LlamaRuntime.VECTOR_DECODE_PROPERTY, enabled);
+        if (threads != null) {
+            System.setProperty(LlamaRuntime.VECTOR_DECODE_THREADS_PROPERTY, threads);
+        }
+        try {
+            return load.get();
+        } finally {
+            System.clearProperty(LlamaRuntime.VECTOR_DECODE_PROPERTY);
+            System.clearProperty(LlamaRuntime.VECTOR_DECODE_THREADS_PROPERTY);
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        MODELS.values().forEach(pair -> {
+            pair.kernels().close();
+            pair.torch().close();
+        });
+    }
+
+    @ParameterizedTest(name = "head_dim {0}")
+    @ValueSource(ints = {20, 64})
+    void theKernelsAreInUse(int headDim) {
+        assertThat(model(headDim).kernels().cpuDecodeThreads()).isEqualTo(3);
+        assertThat(model(headDim).torch().cpuDecodeThreads()).isZero();
+    }
+
+    @ParameterizedTest(name = "head_dim {0}")
+    @ValueSource(ints = {20, 64})
+    void everyDecodeStepGivesTheTorchScriptLogits(int headDim) {
+        LlamaRuntime kernels = model(headDim).kernels();
+        LlamaRuntime torch = model(headDim).torch();
+        int vocab = model(headDim).vocab();
+        int[] tokens = LogitsAssert.tokens(240, vocab, 3);
+        try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
+            kernels.prefill(a, java.util.Arrays.copyOf(tokens, 200), PrefillListener.NONE);
+            torch.prefill(b, java.util.Arrays.copyOf(tokens, 200), PrefillListener.NONE);
+            for (int p = 200; p < tokens.length; p++) {
+                int[] one = {tokens[p]};
+                float[] expected = torch.prefill(b, one, PrefillListener.NONE);
+                assertThat(relativeError(kernels.prefill(a, one, PrefillListener.NONE), expected)).as("position %d", p)
+                        .isLessThanOrEqualTo(SAME);
+            }
+            assertThat(a.length()).isEqualTo(240);
+            // the kernels wrote the same keys and values: a block they filled exports as the TorchScript path's does
+            assertThat(relativeError(floats(kernels.exportBlock(a, 6)), floats(torch.exportBlock(b, 6))))
+                    .isLessThanOrEqualTo(SAME);
+        }
+    }
+
+    @ParameterizedTest(name = "head_dim {0}")
+    @ValueSource(ints = {20, 64})
+    void aForkedAndTruncatedCacheIsReadWhereverItsBlocksLie(int headDim) {
+        LlamaRuntime kernels = model(headDim).kernels();
+        LlamaRuntime torch = model(headDim).torch();
+        int vocab = model(headDim).vocab();
+        int[] tokens = LogitsAssert.tokens(130, vocab, 5);
+        try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
+            kernels.prefill(a, tokens, PrefillListener.NONE);
+            torch.prefill(b, tokens, PrefillListener.NONE);
+            // the fork shares the first blocks and writes its own from row 70 on, elsewhere in the slab
+            try (KvCache forkA = a.fork(); KvCache forkB = b.fork()) {
+                forkA.truncate(70);
+                forkB.truncate(70);
+                int[] more = LogitsAssert.tokens(40, vocab, 9);
+                for (int token : more) {
+                    float[] expected = torch.prefill(forkB, new int[] {token}, PrefillListener.NONE);
+                    assertThat(relativeError(kernels.prefill(forkA, new int[] {token}, PrefillListener.NONE), expected))
+                            .isLessThanOrEqualTo(SAME);
+                }
+                // and the original, whose last block the fork did not touch
+                float[] expected = torch.prefill(b, new int[] {more[0]}, PrefillListener.NONE);
+                assertThat(relativeError(kernels.prefill(a, new int[] {more[0]}, PrefillListener.NONE), expected))
+                        .isLessThanOrEqualTo(SAME);
+            }
+        }
+    }
+
+    @Test
+    void aContextOverTwoSlabsIsAttendedWhole() {
+        LlamaRuntime kernels = model(64).kernels();
+        LlamaRuntime torch = model(64).torch();
+        int vocab = model(64).vocab();
+        // a slab holds 16,384 rows: this context's last blocks live in a second one
+        int[] tokens = LogitsAssert.tokens(16_500, vocab, 13);
+        try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
+            kernels.prefill(a, tokens, PrefillListener.NONE);
+            torch.prefill(b, tokens, PrefillListener.NONE);
+            for (int token : new int[] {1, 2, 3}) {
+                float[] expected = torch.prefill(b, new int[] {token}, PrefillListener.NONE);
+                assertThat(relativeError(kernels.prefill(a, new int[] {token}, PrefillListener.NONE), expected))
+                        .isLessThanOrEqualTo(SAME);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "head_dim {0}")
+    @ValueSource(ints = {20, 64})
+    void generationDrawsTheSameTokensAsTheDeviceSampler(int headDim) {
+        LlamaRuntime kernels = model(headDim).kernels();
+        LlamaRuntime torch = model(headDim).torch();
+        int vocab = model(headDim).vocab();
+        int[] prompt = LogitsAssert.tokens(50, vocab, 21);
+        for (GenerationParams params : new GenerationParams[] {GenerationParams.greedy(24, java.util.Set.of()),
+                new GenerationParams(24, 0.8, 0.9, 40, 1234L, java.util.Set.of())}) {
+            try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
+                GenerationResult fromKernels = kernels.generate(a, kernels.prefill(a, prompt, PrefillListener.NONE),
+                        params, TokenListener.NONE);
+                GenerationResult fromTorch = torch.generate(b, torch.prefill(b, prompt, PrefillListener.NONE), params,
+                        TokenListener.NONE);
+                assertThat(fromKernels.tokens()).isEqualTo(fromTorch.tokens()).hasSize(24);
+            }
+        }
+    }
+
+    /** An exported block's values (after its header, whose checksum differs with the last bit of any value). */
+    private static float[] floats(byte[] block) {
+        java.nio.FloatBuffer values = java.nio.ByteBuffer.wrap(block).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                .position(KvBlockCodec.HEADER_BYTES).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] out = new float[values.remaining()];
+        values.get(out);
+        return out;
+    }
+}
