@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Decoding with fused attention keeps the logits on the device and samples there: the same tokens as the host
  * {@link Sampler} on the same logits and seed (greedy always; seeded draws take the host sampler's stream), the
  * same generations as the blockwise path, and no native array or manager left behind by 1,000 decode steps and
- * 100 block exports.
+ * 100 block exports, whether the steps run through TorchScript or on the Java kernels.
  */
 class DeviceDecodingTest {
 
@@ -33,6 +33,7 @@ class DeviceDecodingTest {
     @TempDir
     static Path dir;
     static LlamaRuntime fused;
+    static LlamaRuntime fusedTorchScript;
     static LlamaRuntime blockwise;
     static int vocab;
 
@@ -43,12 +44,14 @@ class DeviceDecodingTest {
         ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir, spec));
         RuntimeOptions options = new RuntimeOptions("cpu", 64, BLOCK, 64);
         fused = LlamaRuntime.load(model, options);
+        fusedTorchScript = DecodePaths.torchScript(model, options);
         blockwise = LlamaRuntime.load(model, options.withFusedAttention(false));
     }
 
     @AfterAll
     static void close() {
         fused.close();
+        fusedTorchScript.close();
         blockwise.close();
     }
 
@@ -84,8 +87,9 @@ class DeviceDecodingTest {
         for (GenerationParams params : new GenerationParams[] {
                 new GenerationParams(40, 0, 1, 0, 0, Set.of()),
                 new GenerationParams(40, 0.9, 0.95, 50, 1234, Set.of())}) {
-            assertThat(generate(fused, prompt, params).tokens()).as("%s", params)
-                    .containsExactly(generate(blockwise, prompt, params).tokens());
+            int[] expected = generate(blockwise, prompt, params).tokens();
+            assertThat(generate(fused, prompt, params).tokens()).as("%s", params).containsExactly(expected);
+            assertThat(generate(fusedTorchScript, prompt, params).tokens()).as("%s", params).containsExactly(expected);
         }
     }
 
@@ -98,32 +102,39 @@ class DeviceDecodingTest {
 
     @Test
     void thousandDecodeStepsAndHundredBlockExportsLeaveNoNativeResourceBehind() {
+        assertThat(fused.cpuDecodeThreads()).isPositive();
+        assertThat(fusedTorchScript.cpuDecodeThreads()).isZero();
+        leavesNoNativeResourceBehind(fused);
+        leavesNoNativeResourceBehind(fusedTorchScript);
+    }
+
+    private static void leavesNoNativeResourceBehind(LlamaRuntime runtime) {
         int[] prompt = LogitsAssert.tokens(40, vocab, 8);
         Sampler greedy = new Sampler(0, 1, 0, 0);
-        try (KvCache warm = fused.newCache()) {   // first calls create what lives as long as the runtime
-            fused.prefill(warm, prompt, PrefillListener.NONE);
-            fused.decodeStep(warm, 1, greedy);
+        try (KvCache warm = runtime.newCache()) {   // first calls create what lives as long as the runtime
+            runtime.prefill(warm, prompt, PrefillListener.NONE);
+            runtime.decodeStep(warm, 1, greedy);
         }
-        int before = fused.liveArrayCount();
-        int blocksBefore = fused.kvBlocksInUse();
-        try (KvCache cache = fused.newCache()) {
-            fused.prefill(cache, prompt, PrefillListener.NONE);
+        int before = runtime.liveArrayCount();
+        int blocksBefore = runtime.kvBlocksInUse();
+        try (KvCache cache = runtime.newCache()) {
+            runtime.prefill(cache, prompt, PrefillListener.NONE);
             int token = 1;
             for (int step = 0; step < 1000; step++) {
-                token = fused.decodeStep(cache, token, greedy);
+                token = runtime.decodeStep(cache, token, greedy);
             }
             assertThat(cache.length()).isEqualTo(prompt.length + 1000);
             byte[] first = null;
             for (int export = 0; export < 100; export++) {
-                byte[] block = fused.exportBlock(cache, export % cache.fullBlocks());
+                byte[] block = runtime.exportBlock(cache, export % cache.fullBlocks());
                 if (export == 0) {
                     first = block;
                 }
             }
-            assertThat(fused.exportBlock(cache, 0)).isEqualTo(first);
+            assertThat(runtime.exportBlock(cache, 0)).isEqualTo(first);
             // arena slabs are the only growth allowed while the cache lives; none once it is closed
         }
-        assertThat(fused.liveArrayCount()).isEqualTo(before);
-        assertThat(fused.kvBlocksInUse()).isEqualTo(blocksBefore);
+        assertThat(runtime.liveArrayCount()).isEqualTo(before);
+        assertThat(runtime.kvBlocksInUse()).isEqualTo(blocksBefore);
     }
 }

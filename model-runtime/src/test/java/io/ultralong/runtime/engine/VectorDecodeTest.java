@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.function.Supplier;
 
 import io.ultralong.runtime.generate.GenerationParams;
 import io.ultralong.runtime.generate.GenerationResult;
@@ -51,22 +50,9 @@ class VectorDecodeTest {
                     7L + d, d, false);
             ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir.resolve("d" + d), spec));
             RuntimeOptions options = new RuntimeOptions("cpu", 4096, BLOCK, 64);
-            return new Pair(withProperties("true", "3", () -> LlamaRuntime.load(model, options)),
-                    withProperties("false", null, () -> LlamaRuntime.load(model, options)), spec.vocabSize());
+            return new Pair(DecodePaths.vectorKernels(model, options, 3), DecodePaths.torchScript(model, options),
+                    spec.vocabSize());
         });
-    }
-
-    private static LlamaRuntime withProperties(String enabled, String threads, Supplier<LlamaRuntime> load) {
-        System.setProperty(LlamaRuntime.VECTOR_DECODE_PROPERTY, enabled);
-        if (threads != null) {
-            System.setProperty(LlamaRuntime.VECTOR_DECODE_THREADS_PROPERTY, threads);
-        }
-        try {
-            return load.get();
-        } finally {
-            System.clearProperty(LlamaRuntime.VECTOR_DECODE_PROPERTY);
-            System.clearProperty(LlamaRuntime.VECTOR_DECODE_THREADS_PROPERTY);
-        }
     }
 
     @AfterAll
