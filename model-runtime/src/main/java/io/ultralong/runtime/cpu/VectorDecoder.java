@@ -1,7 +1,9 @@
 package io.ultralong.runtime.cpu;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * One decode step of HF's LlamaForCausalLM on the CPU, in Java on the JDK's Vector API, reading libtorch's own
@@ -224,8 +226,8 @@ public final class VectorDecoder implements AutoCloseable {
                 int head = unit / splits;
                 int split = unit % splits;
                 Runs mine = Runs.slice(runs, layerSlabs, split * rowsPerSplit, (split + 1) * rowsPerSplit, this::rowsOf);
-                VectorKernels.attendHead(qkv, head * groups * headDim, groups, headDim, shape.kvHeads(), mine.slabs,
-                        mine.rows, mine.from, mine.to, head, scale, states[unit], scores[part], ATTENTION_BLOCK);
+                VectorKernels.attendHead(qkv, head * groups * headDim, groups, headDim, shape.kvHeads(), mine, head,
+                        scale, states[unit], scores[part], ATTENTION_BLOCK);
             }
         });
         // merge each query's splits: out = sum(acc_s e^(m_s - M)) / sum(l_s e^(m_s - M))
@@ -236,7 +238,7 @@ public final class VectorDecoder implements AutoCloseable {
                     top = Math.max(top, states[head * splits + s][g][0]);
                 }
                 int out = (head * groups + g) * headDim;
-                java.util.Arrays.fill(attention, out, out + headDim, 0f);
+                Arrays.fill(attention, out, out + headDim, 0f);
                 float sum = 0;
                 for (int s = 0; s < splits; s++) {
                     float[] state = states[head * splits + s][g];
@@ -264,18 +266,22 @@ public final class VectorDecoder implements AutoCloseable {
             runs[n - 1]++;
             return runs;
         }
-        long[] runs = java.util.Arrays.copyOf(segments, n + 3);
+        long[] runs = Arrays.copyOf(segments, n + 3);
         runs[n] = writes[0];
         runs[n + 1] = writes[1];
         runs[n + 2] = writes[1] + 1;
         return runs;
     }
 
-    /** Part of the runs: logical rows [from, to) of their concatenation, as arrays for the kernel. */
-    private record Runs(ByteBuffer[] slabs, int[] rows, int[] from, int[] to) {
+    /**
+     * Runs of KV rows as the kernel reads them: per run, the layer's [2, kvHeads, rows, headDim] slab memory, its
+     * rows (the K/V stride) and the rows attended, [from, to).
+     */
+    record Runs(ByteBuffer[] slabs, int[] rows, int[] from, int[] to) {
 
+        /** Logical rows [from, to) of the runs' concatenation (triples: slab, first row, end row). */
         static Runs slice(long[] runs, ByteBuffer[] layerSlabs, long from, long to,
-                java.util.function.ToIntFunction<ByteBuffer> rowsOf) {
+                ToIntFunction<ByteBuffer> rowsOf) {
             int count = 0;
             long at = 0;
             for (int r = 0; r < runs.length; r += 3) {

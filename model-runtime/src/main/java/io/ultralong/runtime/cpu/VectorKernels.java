@@ -2,6 +2,7 @@ package io.ultralong.runtime.cpu;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -139,29 +140,25 @@ final class VectorKernels {
      * between the passes, so memory is read once.
      *
      * @param q       the query rows, {@code groups} of {@code headDim} from {@code qOffset} (RoPE applied)
-     * @param runs    per run: the layer's [2, kvHeads, rows, headDim] slab memory
-     * @param runRows per run: rows of that slab (its K/V stride)
-     * @param runFrom per run: first row attended
-     * @param runTo   per run: end row
+     * @param runs    the rows to attend
      * @param head    the KV head
      * @param scale   softmax scale (head_dim^-0.5)
      * @param state   per query: [max, sum of exponentials, headDim output accumulators] (filled here)
      * @param scores  scratch, at least {@code groups * block} long
-     * @param block   rows attended between two rescalings (even)
+     * @param block   rows attended between two rescalings
      */
-    @SuppressWarnings("checkstyle:ParameterNumber")
-    static void attendHead(float[] q, int qOffset, int groups, int headDim, int kvHeads, ByteBuffer[] runs, int[] runRows,
-            int[] runFrom, int[] runTo, int head, float scale, float[][] state, float[] scores, int block) {
+    static void attendHead(float[] q, int qOffset, int groups, int headDim, int kvHeads, VectorDecoder.Runs runs,
+            int head, float scale, float[][] state, float[] scores, int block) {
         for (int g = 0; g < groups; g++) {
-            java.util.Arrays.fill(state[g], 0f);
+            Arrays.fill(state[g], 0f);
             state[g][0] = Float.NEGATIVE_INFINITY;
         }
-        for (int run = 0; run < runs.length; run++) {
-            ByteBuffer slab = runs[run];
-            int keys = 4 * head * runRows[run] * headDim;
-            int values = 4 * (kvHeads + head) * runRows[run] * headDim;
-            for (int start = runFrom[run]; start < runTo[run]; start += block) {
-                int count = Math.min(block, runTo[run] - start);
+        for (int run = 0; run < runs.slabs().length; run++) {
+            ByteBuffer slab = runs.slabs()[run];
+            int keys = 4 * head * runs.rows()[run] * headDim;
+            int values = 4 * (kvHeads + head) * runs.rows()[run] * headDim;
+            for (int start = runs.from()[run]; start < runs.to()[run]; start += block) {
+                int count = Math.min(block, runs.to()[run] - start);
                 int first = 4 * start * headDim;
                 for (int g = 0; g < groups; g++) {
                     dots(slab, keys + first, count, headDim, q, qOffset + g * headDim, scale, scores, g * block);

@@ -122,6 +122,10 @@ public final class LlamaRuntime implements AutoCloseable {
                 || "false".equals(System.getProperty(VECTOR_DECODE_PROPERTY))) {
             return null;
         }
+        if (!weights.hostAddressable()) {
+            LOG.info("Decode runs through libtorch: a weight matrix exceeds the 2 GiB a Java buffer addresses");
+            return null;
+        }
         if (!VectorDecoder.available()) {
             LOG.info("Decode runs through libtorch: start the JVM with --add-modules jdk.incubator.vector and one-token "
                     + "steps run on the Vector API kernels, reading weights and KV at memory speed (2x faster here)");
@@ -320,7 +324,8 @@ public final class LlamaRuntime implements AutoCloseable {
      * Decoding loop on top of the cache (appends the generated tokens to it, all but the last: see
      * {@link Generator}): each step is a one-token prefill of the cache. With fused attention the logits never
      * leave the device: it samples there (same semantics and seeded stream as {@link Sampler}; greedy is
-     * identical) and returns only the token id.
+     * identical) and returns only the token id. On the Java decode kernels the logits are in host memory already
+     * and {@link Sampler} draws from them.
      */
     public GenerationResult generate(KvCache cache, float[] lastLogits, GenerationParams params, TokenListener listener) {
         own(cache);
@@ -345,7 +350,7 @@ public final class LlamaRuntime implements AutoCloseable {
         }
     }
 
-    /** Feeds one token and returns the next, sampled on the device: the fused decode step. */
+    /** Feeds one token and returns the next, sampled where the logits are: the fused (or Java kernels') decode step. */
     int decodeStep(KvCache cache, int token, Sampler sampler) {
         BlockKvCache blocks = checkedForPrefill(cache, new int[] {token});
         if (cpuDecoder != null) {

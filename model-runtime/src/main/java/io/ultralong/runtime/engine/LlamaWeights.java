@@ -216,6 +216,15 @@ final class LlamaWeights implements AutoCloseable {
         }
     }
 
+    /** Whether {@link #hostViews} can address every tensor: a direct buffer spans at most 2 GiB. */
+    boolean hostAddressable() {
+        List<NDArray> all = new ArrayList<>(List.of(embedTokens, finalNorm, lmHead));
+        for (Layer layer : layers) {
+            all.addAll(List.of(layer.qkv(), layer.o(), layer.gateUp(), layer.down()));
+        }
+        return all.stream().allMatch(w -> w.getShape().size() * w.getDataType().getNumOfBytes() <= Integer.MAX_VALUE);
+    }
+
     /**
      * Float32 weights in host memory as the Java decode kernels read them, in place: every matrix in its stored
      * [out, in] layout (the transposed views turned back), norms copied. The buffers live as long as these weights.
