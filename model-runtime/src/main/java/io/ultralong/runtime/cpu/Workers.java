@@ -14,9 +14,6 @@ final class Workers implements AutoCloseable {
 
     /** How long an idle thread spins for the next region before it parks. */
     private static final long SPIN_NANOS = 200_000;
-    /** How long the caller spins for the other parts before it yields its core. */
-    private static final int SPINS_BEFORE_YIELD = 2_000;
-
     private final int parts;
     private final Thread[] threads;
     private final AtomicInteger pending = new AtomicInteger();
@@ -59,14 +56,9 @@ final class Workers implements AutoCloseable {
         } catch (Throwable t) {
             own = t;
         }
-        // the other parts take as long as this one; yield after a while in case their thread is not running (a
-        // busy machine), rather than spin on the core it needs
-        for (int spins = 0; pending.get() > 0; spins++) {
-            if (spins < SPINS_BEFORE_YIELD) {
-                Thread.onSpinWait();
-            } else {
-                Thread.yield();
-            }
+        // the parts are balanced, so the others finish about when this one does
+        while (pending.get() > 0) {
+            Thread.onSpinWait();
         }
         task = null;
         Throwable thrown = own != null ? own : failure;
