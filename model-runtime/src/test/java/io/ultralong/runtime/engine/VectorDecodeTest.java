@@ -3,12 +3,16 @@ package io.ultralong.runtime.engine;
 import static io.ultralong.runtime.engine.LogitsAssert.relativeError;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 import io.ultralong.runtime.generate.GenerationParams;
-import io.ultralong.runtime.generate.GenerationResult;
 import io.ultralong.runtime.generate.TokenListener;
 import io.ultralong.runtime.kv.KvBlockCodec;
 import io.ultralong.runtime.kv.KvCache;
@@ -40,7 +44,20 @@ class VectorDecodeTest {
     static final Map<Integer, Pair> MODELS = new HashMap<>();
 
     /** The same model loaded twice: decode on the kernels, and through TorchScript. */
-    record Pair(LlamaRuntime kernels, LlamaRuntime torch, int vocab) { }
+    record Pair(LlamaRuntime kernels, LlamaRuntime torch, int vocab) {
+
+        void prefill(KvCache onKernels, KvCache onTorch, int[] tokens) {
+            kernels.prefill(onKernels, tokens, PrefillListener.NONE);
+            torch.prefill(onTorch, tokens, PrefillListener.NONE);
+        }
+
+        /** One token into each cache: the kernels' logits are the TorchScript step's. */
+        void assertSameStep(KvCache onKernels, KvCache onTorch, int token, String what) {
+            float[] expected = torch.prefill(onTorch, new int[] {token}, PrefillListener.NONE);
+            assertThat(relativeError(kernels.prefill(onKernels, new int[] {token}, PrefillListener.NONE), expected))
+                    .as(what).isLessThanOrEqualTo(SAME);
+        }
+    }
 
     /** By head_dim: 20 (hidden 72, 6 heads over 2 KV heads) or 64 (hidden 128, 6 heads over 2 KV heads). */
     static Pair model(int headDim) {
@@ -73,22 +90,16 @@ class VectorDecodeTest {
     @ParameterizedTest(name = "head_dim {0}")
     @ValueSource(ints = {20, 64})
     void everyDecodeStepGivesTheTorchScriptLogits(int headDim) {
-        LlamaRuntime kernels = model(headDim).kernels();
-        LlamaRuntime torch = model(headDim).torch();
-        int vocab = model(headDim).vocab();
-        int[] tokens = LogitsAssert.tokens(240, vocab, 3);
-        try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
-            kernels.prefill(a, java.util.Arrays.copyOf(tokens, 200), PrefillListener.NONE);
-            torch.prefill(b, java.util.Arrays.copyOf(tokens, 200), PrefillListener.NONE);
+        Pair pair = model(headDim);
+        int[] tokens = LogitsAssert.tokens(240, pair.vocab(), 3);
+        try (KvCache a = pair.kernels().newCache(); KvCache b = pair.torch().newCache()) {
+            pair.prefill(a, b, Arrays.copyOf(tokens, 200));
             for (int p = 200; p < tokens.length; p++) {
-                int[] one = {tokens[p]};
-                float[] expected = torch.prefill(b, one, PrefillListener.NONE);
-                assertThat(relativeError(kernels.prefill(a, one, PrefillListener.NONE), expected)).as("position %d", p)
-                        .isLessThanOrEqualTo(SAME);
+                pair.assertSameStep(a, b, tokens[p], "position " + p);
             }
             assertThat(a.length()).isEqualTo(240);
             // the kernels wrote the same keys and values: a block they filled exports as the TorchScript path's does
-            assertThat(relativeError(floats(kernels.exportBlock(a, 6)), floats(torch.exportBlock(b, 6))))
+            assertThat(relativeError(floats(pair.kernels().exportBlock(a, 6)), floats(pair.torch().exportBlock(b, 6))))
                     .isLessThanOrEqualTo(SAME);
         }
     }
@@ -96,45 +107,31 @@ class VectorDecodeTest {
     @ParameterizedTest(name = "head_dim {0}")
     @ValueSource(ints = {20, 64})
     void aForkedAndTruncatedCacheIsReadWhereverItsBlocksLie(int headDim) {
-        LlamaRuntime kernels = model(headDim).kernels();
-        LlamaRuntime torch = model(headDim).torch();
-        int vocab = model(headDim).vocab();
-        int[] tokens = LogitsAssert.tokens(130, vocab, 5);
-        try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
-            kernels.prefill(a, tokens, PrefillListener.NONE);
-            torch.prefill(b, tokens, PrefillListener.NONE);
+        Pair pair = model(headDim);
+        try (KvCache a = pair.kernels().newCache(); KvCache b = pair.torch().newCache()) {
+            pair.prefill(a, b, LogitsAssert.tokens(130, pair.vocab(), 5));
             // the fork shares the first blocks and writes its own from row 70 on, elsewhere in the slab
             try (KvCache forkA = a.fork(); KvCache forkB = b.fork()) {
                 forkA.truncate(70);
                 forkB.truncate(70);
-                int[] more = LogitsAssert.tokens(40, vocab, 9);
-                for (int token : more) {
-                    float[] expected = torch.prefill(forkB, new int[] {token}, PrefillListener.NONE);
-                    assertThat(relativeError(kernels.prefill(forkA, new int[] {token}, PrefillListener.NONE), expected))
-                            .isLessThanOrEqualTo(SAME);
+                int[] more = LogitsAssert.tokens(40, pair.vocab(), 9);
+                for (int i = 0; i < more.length; i++) {
+                    pair.assertSameStep(forkA, forkB, more[i], "fork, token " + i);
                 }
                 // and the original, whose last block the fork did not touch
-                float[] expected = torch.prefill(b, new int[] {more[0]}, PrefillListener.NONE);
-                assertThat(relativeError(kernels.prefill(a, new int[] {more[0]}, PrefillListener.NONE), expected))
-                        .isLessThanOrEqualTo(SAME);
+                pair.assertSameStep(a, b, more[0], "original");
             }
         }
     }
 
     @Test
     void aContextOverTwoSlabsIsAttendedWhole() {
-        LlamaRuntime kernels = model(64).kernels();
-        LlamaRuntime torch = model(64).torch();
-        int vocab = model(64).vocab();
-        // a slab holds 16,384 rows: this context's last blocks live in a second one
-        int[] tokens = LogitsAssert.tokens(16_500, vocab, 13);
-        try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
-            kernels.prefill(a, tokens, PrefillListener.NONE);
-            torch.prefill(b, tokens, PrefillListener.NONE);
+        Pair pair = model(64);
+        try (KvCache a = pair.kernels().newCache(); KvCache b = pair.torch().newCache()) {
+            // a slab holds 16,384 rows: this context's last blocks live in a second one
+            pair.prefill(a, b, LogitsAssert.tokens(16_500, pair.vocab(), 13));
             for (int token : new int[] {1, 2, 3}) {
-                float[] expected = torch.prefill(b, new int[] {token}, PrefillListener.NONE);
-                assertThat(relativeError(kernels.prefill(a, new int[] {token}, PrefillListener.NONE), expected))
-                        .isLessThanOrEqualTo(SAME);
+                pair.assertSameStep(a, b, token, "token " + token);
             }
         }
     }
@@ -142,26 +139,26 @@ class VectorDecodeTest {
     @ParameterizedTest(name = "head_dim {0}")
     @ValueSource(ints = {20, 64})
     void generationDrawsTheSameTokensAsTheDeviceSampler(int headDim) {
-        LlamaRuntime kernels = model(headDim).kernels();
-        LlamaRuntime torch = model(headDim).torch();
-        int vocab = model(headDim).vocab();
-        int[] prompt = LogitsAssert.tokens(50, vocab, 21);
-        for (GenerationParams params : new GenerationParams[] {GenerationParams.greedy(24, java.util.Set.of()),
-                new GenerationParams(24, 0.8, 0.9, 40, 1234L, java.util.Set.of())}) {
-            try (KvCache a = kernels.newCache(); KvCache b = torch.newCache()) {
-                GenerationResult fromKernels = kernels.generate(a, kernels.prefill(a, prompt, PrefillListener.NONE),
-                        params, TokenListener.NONE);
-                GenerationResult fromTorch = torch.generate(b, torch.prefill(b, prompt, PrefillListener.NONE), params,
-                        TokenListener.NONE);
-                assertThat(fromKernels.tokens()).isEqualTo(fromTorch.tokens()).hasSize(24);
-            }
+        Pair pair = model(headDim);
+        int[] prompt = LogitsAssert.tokens(50, pair.vocab(), 21);
+        for (GenerationParams params : new GenerationParams[] {GenerationParams.greedy(24, Set.of()),
+                new GenerationParams(24, 0.8, 0.9, 40, 1234L, Set.of())}) {
+            assertThat(generate(pair.kernels(), prompt, params)).as("%s", params)
+                    .containsExactly(generate(pair.torch(), prompt, params)).hasSize(24);
+        }
+    }
+
+    private static int[] generate(LlamaRuntime runtime, int[] prompt, GenerationParams params) {
+        try (KvCache cache = runtime.newCache()) {
+            float[] logits = runtime.prefill(cache, prompt, PrefillListener.NONE);
+            return runtime.generate(cache, logits, params, TokenListener.NONE).tokens();
         }
     }
 
     /** An exported block's values (after its header, whose checksum differs with the last bit of any value). */
     private static float[] floats(byte[] block) {
-        java.nio.FloatBuffer values = java.nio.ByteBuffer.wrap(block).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                .position(KvBlockCodec.HEADER_BYTES).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        FloatBuffer values = ByteBuffer.wrap(block).position(KvBlockCodec.HEADER_BYTES).slice()
+                .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         float[] out = new float[values.remaining()];
         values.get(out);
         return out;
