@@ -24,22 +24,40 @@ final class VectorKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Lanes of the lower and upper half of a vector, and the shuffle that swaps the halves. */
-    private static final VectorMask<Float> LOWER = VectorMask.fromLong(S, (1L << (L / 2)) - 1);
-    private static final VectorMask<Float> UPPER = LOWER.not();
+    /** Lanes of the upper half of a vector and the shuffle that swaps the halves; the same for quarters. */
+    private static final VectorMask<Float> UPPER = VectorMask.fromLong(S, (1L << L) - (1L << (L / 2)));
     private static final VectorShuffle<Float> HALVES = VectorShuffle.fromOp(S, i -> i ^ (L / 2));
-    /** Butterfly steps that sum each half's lanes into its first lane. */
-    private static final VectorShuffle<Float>[] FOLDS = folds();
+    private static final VectorMask<Float> ODD_QUARTERS = VectorMask.fromLong(S, oddQuarters());
+    private static final VectorShuffle<Float> QUARTERS = VectorShuffle.fromOp(S, i -> i ^ (L / 4));
+    /** Butterfly steps that sum each quarter's lanes into its first lane. */
+    private static final VectorShuffle<Float>[] QUARTER_FOLDS = quarterFolds();
+
+    private static long oddQuarters() {
+        long bits = 0;
+        for (int i = 0; i < L; i++) {
+            if ((i & (L / 4)) != 0) {
+                bits |= 1L << i;
+            }
+        }
+        return bits;
+    }
 
     @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] folds() {
-        int steps = Integer.numberOfTrailingZeros(L) - 1;
-        VectorShuffle<Float>[] folds = new VectorShuffle[Math.max(0, steps)];
+    private static VectorShuffle<Float>[] quarterFolds() {
+        VectorShuffle<Float>[] folds = new VectorShuffle[Math.max(0, Integer.numberOfTrailingZeros(L) - 2)];
         for (int k = 0; k < folds.length; k++) {
-            int distance = L / 4 >> k;
+            int distance = L / 8 >> k;
             folds[k] = VectorShuffle.fromOp(S, i -> i ^ distance);
         }
         return folds;
+    }
+
+    /**
+     * Two vectors of partial sums into one: lanes outside {@code mask} hold x's lanes i + (i ^ d), lanes inside y's,
+     * where {@code swap} is i -> i ^ d and {@code mask} the lanes with bit d set.
+     */
+    private static FloatVector fold(FloatVector x, FloatVector y, VectorMask<Float> mask, VectorShuffle<Float> swap) {
+        return x.blend(y, mask).add(y.blend(x, mask).rearrange(swap));
     }
 
     private VectorKernels() {
@@ -163,6 +181,14 @@ final class VectorKernels {
                 for (int g = 0; g < groups; g++) {
                     dots(slab, keys + first, count, headDim, q, qOffset + g * headDim, scale, scores, g * block);
                     softmaxBlock(state[g], scores, g * block, count);
+                }
+                // two queries per pass over the block's values: each value row loaded once for both
+                int g = 0;
+                for (; g + 1 < groups; g += 2) {
+                    weightedSums(slab, values + first, count, headDim, scores, g * block, state[g], (g + 1) * block,
+                            state[g + 1]);
+                }
+                if (g < groups) {
                     weightedSum(slab, values + first, count, headDim, scores, g * block, state[g]);
                 }
             }
@@ -180,24 +206,30 @@ final class VectorKernels {
         int narrow = headDim - headDim % L;
         int stride = 4 * headDim;
         int t = 0;
-        if (narrow == headDim && L >= 2) {
-            for (; t + 1 < count; t += 2) {
+        if (narrow == headDim && L >= 4) {
+            for (; t + 3 < count; t += 4) {
                 int a = rows + t * stride;
-                int b = a + stride;
                 FloatVector sa = FloatVector.zero(S);
                 FloatVector sb = sa;
+                FloatVector sc = sa;
+                FloatVector sd = sa;
                 for (int i = 0; i < headDim; i += L) {
                     FloatVector qv = FloatVector.fromArray(S, q, qi + i);
                     sa = FloatVector.fromByteBuffer(S, slab, a + 4 * i, LE).fma(qv, sa);
-                    sb = FloatVector.fromByteBuffer(S, slab, b + 4 * i, LE).fma(qv, sb);
+                    sb = FloatVector.fromByteBuffer(S, slab, a + stride + 4 * i, LE).fma(qv, sb);
+                    sc = FloatVector.fromByteBuffer(S, slab, a + 2 * stride + 4 * i, LE).fma(qv, sc);
+                    sd = FloatVector.fromByteBuffer(S, slab, a + 3 * stride + 4 * i, LE).fma(qv, sd);
                 }
-                // lanes of the lower half: a's partial sums, of the upper half: b's
-                FloatVector folded = sa.blend(sb, UPPER).add(sb.blend(sa, UPPER).rearrange(HALVES));
-                for (VectorShuffle<Float> swap : FOLDS) {
+                // halves: a | b and c | d; then quarters: a, c, b, d; then each quarter summed into its first lane
+                FloatVector folded = fold(fold(sa, sb, UPPER, HALVES), fold(sc, sd, UPPER, HALVES), ODD_QUARTERS,
+                        QUARTERS);
+                for (VectorShuffle<Float> swap : QUARTER_FOLDS) {
                     folded = folded.add(folded.rearrange(swap));
                 }
                 out[at + t] = scale * folded.lane(0);
                 out[at + t + 1] = scale * folded.lane(L / 2);
+                out[at + t + 2] = scale * folded.lane(L / 4);
+                out[at + t + 3] = scale * folded.lane(3 * L / 4);
             }
         }
         for (; t < count; t++) {
@@ -215,6 +247,51 @@ final class VectorKernels {
         }
     }
 
+    /** {@link #weightedSum} for two queries at once ({@code p} at {@code atA} and {@code atB}), sharing the loads. */
+    private static void weightedSums(ByteBuffer slab, int rows, int count, int headDim, float[] p, int atA,
+            float[] stateA, int atB, float[] stateB) {
+        int stride = 4 * headDim;
+        int wide = headDim - headDim % (4 * L);
+        for (int i = 0; i < wide; i += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(S, stateA, 2 + i);
+            FloatVector a1 = FloatVector.fromArray(S, stateA, 2 + i + L);
+            FloatVector a2 = FloatVector.fromArray(S, stateA, 2 + i + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(S, stateA, 2 + i + 3 * L);
+            FloatVector b0 = FloatVector.fromArray(S, stateB, 2 + i);
+            FloatVector b1 = FloatVector.fromArray(S, stateB, 2 + i + L);
+            FloatVector b2 = FloatVector.fromArray(S, stateB, 2 + i + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, stateB, 2 + i + 3 * L);
+            int column = rows + 4 * i;
+            for (int t = 0; t < count; t++) {
+                FloatVector wa = FloatVector.broadcast(S, p[atA + t]);
+                FloatVector wb = FloatVector.broadcast(S, p[atB + t]);
+                int row = column + t * stride;
+                FloatVector v0 = FloatVector.fromByteBuffer(S, slab, row, LE);
+                FloatVector v1 = FloatVector.fromByteBuffer(S, slab, row + 4 * L, LE);
+                FloatVector v2 = FloatVector.fromByteBuffer(S, slab, row + 8 * L, LE);
+                FloatVector v3 = FloatVector.fromByteBuffer(S, slab, row + 12 * L, LE);
+                a0 = v0.fma(wa, a0);
+                a1 = v1.fma(wa, a1);
+                a2 = v2.fma(wa, a2);
+                a3 = v3.fma(wa, a3);
+                b0 = v0.fma(wb, b0);
+                b1 = v1.fma(wb, b1);
+                b2 = v2.fma(wb, b2);
+                b3 = v3.fma(wb, b3);
+            }
+            a0.intoArray(stateA, 2 + i);
+            a1.intoArray(stateA, 2 + i + L);
+            a2.intoArray(stateA, 2 + i + 2 * L);
+            a3.intoArray(stateA, 2 + i + 3 * L);
+            b0.intoArray(stateB, 2 + i);
+            b1.intoArray(stateB, 2 + i + L);
+            b2.intoArray(stateB, 2 + i + 2 * L);
+            b3.intoArray(stateB, 2 + i + 3 * L);
+        }
+        weightedSumFrom(wide, slab, rows, count, headDim, p, atA, stateA);
+        weightedSumFrom(wide, slab, rows, count, headDim, p, atB, stateB);
+    }
+
     /**
      * {@code state[2..] += sum_t p[at + t] * V[t]} over {@code count} rows from byte {@code rows}: four vectors of
      * the output at a time held in registers across the rows (an accumulator in memory would be stored and reloaded
@@ -224,9 +301,7 @@ final class VectorKernels {
             float[] state) {
         int stride = 4 * headDim;
         int wide = headDim - headDim % (4 * L);
-        int narrow = headDim - headDim % L;
-        int i = 0;
-        for (; i < wide; i += 4 * L) {
+        for (int i = 0; i < wide; i += 4 * L) {
             FloatVector a0 = FloatVector.fromArray(S, state, 2 + i);
             FloatVector a1 = FloatVector.fromArray(S, state, 2 + i + L);
             FloatVector a2 = FloatVector.fromArray(S, state, 2 + i + 2 * L);
@@ -245,10 +320,20 @@ final class VectorKernels {
             a2.intoArray(state, 2 + i + 2 * L);
             a3.intoArray(state, 2 + i + 3 * L);
         }
+        weightedSumFrom(wide, slab, rows, count, headDim, p, at, state);
+    }
+
+    /** {@link #weightedSum} over the output columns from {@code first} on: one vector, then one lane at a time. */
+    private static void weightedSumFrom(int first, ByteBuffer slab, int rows, int count, int headDim, float[] p, int at,
+            float[] state) {
+        int stride = 4 * headDim;
+        int narrow = headDim - headDim % L;
+        int i = first;
         for (; i < narrow; i += L) {
             FloatVector a = FloatVector.fromArray(S, state, 2 + i);
             for (int t = 0; t < count; t++) {
-                a = FloatVector.fromByteBuffer(S, slab, rows + 4 * i + t * stride, LE).fma(FloatVector.broadcast(S, p[at + t]), a);
+                a = FloatVector.fromByteBuffer(S, slab, rows + 4 * i + t * stride, LE)
+                        .fma(FloatVector.broadcast(S, p[at + t]), a);
             }
             a.intoArray(state, 2 + i);
         }
