@@ -88,6 +88,10 @@ public final class VectorDecoder implements AutoCloseable {
         int units = shape.kvHeads() * splits;
         this.states = new float[units][groups][2 + shape.headDim()];
         this.scores = new float[workers.parts()][groups * ATTENTION_BLOCK];
+        // compiled before the first request needs them, beside the rest of the start-up
+        Thread warmUp = new Thread(() -> VectorKernels.warmUp(shape.headDim(), groups), "ul-cpu-decode-warm-up");
+        warmUp.setDaemon(true);
+        warmUp.start();
     }
 
     /** Threads a step runs on, the caller's included. */
@@ -183,7 +187,7 @@ public final class VectorDecoder implements AutoCloseable {
     private void matVec(ByteBuffer w, int n, float[] in, float[] out) {
         int rows = out.length;
         int parts = workers.parts();
-        workers.run(part -> VectorKernels.matVec(w, n, in, out, (int) ((long) rows * part / parts),
+        workers.run((long) rows * n, part -> VectorKernels.matVec(w, n, in, out, (int) ((long) rows * part / parts),
                 (int) ((long) rows * (part + 1) / parts)));
     }
 
@@ -221,7 +225,7 @@ public final class VectorDecoder implements AutoCloseable {
         float scale = (float) Math.pow(headDim, -0.5);
         int units = states.length;
         int parts = workers.parts();
-        workers.run(part -> {
+        workers.run(2 * total * shape.kvHeads() * headDim, part -> {
             for (int unit = part; unit < units; unit += parts) {
                 int head = unit / splits;
                 int split = unit % splits;

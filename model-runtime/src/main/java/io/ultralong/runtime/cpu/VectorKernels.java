@@ -64,6 +64,37 @@ final class VectorKernels {
     }
 
     /**
+     * Runs every kernel on small data until the JIT has compiled them (a few hundred milliseconds of one thread):
+     * interpreted, Vector API code is two orders of magnitude slower, which made a fresh JVM's first 16-token answer
+     * on the demo model take 650 ms instead of 25-30.
+     */
+    static void warmUp(int headDim, int groups) {
+        int rows = 64;
+        ByteBuffer matrix = ByteBuffer.allocateDirect(rows * rows * 4).order(LE);
+        ByteBuffer slab = ByteBuffer.allocateDirect(2 * rows * headDim * 4).order(LE);
+        for (int i = 0; i < rows * rows; i++) {
+            matrix.putFloat(4 * i, (i % 7) * 0.01f);
+        }
+        for (int i = 0; i < 2 * rows * headDim; i++) {
+            slab.putFloat(4 * i, (i % 5) * 0.01f);
+        }
+        float[] x = new float[2 * rows];
+        float[] y = new float[2 * rows];
+        float[] q = new float[groups * headDim];
+        float[][] state = new float[groups][2 + headDim];
+        float[] scores = new float[groups * rows];
+        VectorDecoder.Runs runs = new VectorDecoder.Runs(new ByteBuffer[] {slab}, new int[] {rows}, new int[] {0},
+                new int[] {rows});
+        for (int round = 0; round < 3_000; round++) {
+            matVec(matrix, rows, x, y, 0, rows);
+            scale(x, sumOfSquares(x, rows), x, y, rows);
+            add(x, y, rows);
+            siluTimes(x, rows, y);
+            attendHead(q, 0, groups, headDim, 1, runs, 0, 0.125f, state, scores, rows);
+        }
+    }
+
+    /**
      * {@code y[r] = W[r] . x} for rows [from, to) of a row-major [rows, n] matrix (HF's [out, in] Linear weight): one
      * sequential stream per row, four accumulators to hide the FMA latency. This is memory bound, and reads at twice
      * the rate of the MKL GEMV inside libtorch on the AMD CPUs where MKL takes its generic path.

@@ -16,7 +16,7 @@ class WorkersTest {
             AtomicIntegerArray runs = new AtomicIntegerArray(3);
             int[] plain = new int[3];
             for (int region = 0; region < 2000; region++) {
-                workers.run(part -> {
+                workers.run(Workers.MIN_PARALLEL_FLOATS, part -> {
                     runs.incrementAndGet(part);
                     plain[part]++;   // a plain write, visible to the caller once run returns
                 });
@@ -31,13 +31,13 @@ class WorkersTest {
     @Test
     void aFailingPartFailsTheRegionAndTheWorkersStayUsable() {
         try (Workers workers = new Workers(2, "test-workers")) {
-            assertThatThrownBy(() -> workers.run(part -> {
+            assertThatThrownBy(() -> workers.run(Workers.MIN_PARALLEL_FLOATS, part -> {
                 if (part == 1) {
                     throw new IllegalStateException("part 1 failed");
                 }
             })).isInstanceOf(IllegalStateException.class).hasMessage("part 1 failed");
             int[] done = new int[2];
-            workers.run(part -> done[part] = 1);
+            workers.run(Workers.MIN_PARALLEL_FLOATS, part -> done[part] = 1);
             assertThat(done).containsExactly(1, 1);
         }
     }

@@ -28,9 +28,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The Java decode kernels ({@code io.ultralong.runtime.cpu}) against the TorchScript path they stand in for, with
- * three threads so that every KV head's rows are split and merged, on two shapes: sizes that are no multiple of a
- * vector (hidden 72, head_dim 20: every tail loop), and head_dim 64 (the wide loops: two rows per dot product, four
- * output vectors per pass). Both have 3 query heads per KV head. The float64 reference tests run decode through the
+ * three threads, on two shapes: sizes that are no multiple of a vector (hidden 72, head_dim 20: every tail loop),
+ * and head_dim 64 with hidden 512 (the wide loops: four rows per dot product, two queries per pass over the
+ * values; projections big enough to be split among the threads). Attention is split among the threads, every KV
+ * head's rows split and merged, once the cache is large enough (the two-slab case). Both have 3 query heads per KV head. The float64 reference tests run decode through the
  * kernels too (one thread); this holds the parallel and multi-run cases. "Same" is 1e-5 relative: only the order of
  * float32 sums differs.
  */
@@ -59,12 +60,14 @@ class VectorDecodeTest {
         }
     }
 
-    /** By head_dim: 20 (hidden 72, 6 heads over 2 KV heads) or 64 (hidden 128, 6 heads over 2 KV heads). */
+    /** By head_dim: 20 (hidden 72, 6 heads over 2 KV heads) or 64 (hidden 512, 6 heads over 2 KV heads). */
     static Pair model(int headDim) {
         return MODELS.computeIfAbsent(headDim, d -> {
-            int hidden = d == 20 ? 72 : 128;
-            SyntheticModelSpec spec = new SyntheticModelSpec(hidden, 200, 2, 6, 2, 300, 1024, 32.0, TensorDType.F32, 1,
-                    7L + d, d, false);
+            // head_dim 64: matrices big enough that most projections are split among the threads
+            int hidden = d == 20 ? 72 : 512;
+            int intermediate = d == 20 ? 200 : 1024;
+            SyntheticModelSpec spec = new SyntheticModelSpec(hidden, intermediate, 2, 6, 2, 300, 1024, 32.0,
+                    TensorDType.F32, 1, 7L + d, d, false);
             ModelDirectory model = ModelDirectory.resolve(SyntheticModelWriter.write(dir.resolve("d" + d), spec));
             RuntimeOptions options = new RuntimeOptions("cpu", 4096, BLOCK, 64);
             return new Pair(DecodePaths.vectorKernels(model, options, 3), DecodePaths.torchScript(model, options),
