@@ -65,8 +65,8 @@ final class VectorKernels {
 
     /**
      * Runs every kernel on small data until the JIT has compiled them (a few hundred milliseconds of one thread):
-     * interpreted, Vector API code is two orders of magnitude slower, which made a fresh JVM's first 16-token answer
-     * on the demo model take 650 ms instead of 25-30.
+     * Vector API code is far slower before that, which made a fresh JVM's first 16-token answer on the demo model
+     * take 650 ms instead of 25-30.
      */
     static void warmUp(int headDim, int groups) {
         int rows = 64;
