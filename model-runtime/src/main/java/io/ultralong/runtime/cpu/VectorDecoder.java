@@ -3,6 +3,7 @@ package io.ultralong.runtime.cpu;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToIntFunction;
 
 /**
@@ -20,6 +21,8 @@ import java.util.function.ToIntFunction;
  * fewer heads than threads), on {@code threads} threads, the caller's included.
  */
 public final class VectorDecoder implements AutoCloseable {
+
+    private static final AtomicBoolean WARMED_UP = new AtomicBoolean();
 
     /** Rows attended between two online-softmax rescalings: 128 KiB of scores for 64 queries, in L2. */
     private static final int ATTENTION_BLOCK = 512;
@@ -88,10 +91,13 @@ public final class VectorDecoder implements AutoCloseable {
         int units = shape.kvHeads() * splits;
         this.states = new float[units][groups][2 + shape.headDim()];
         this.scores = new float[workers.parts()][groups * ATTENTION_BLOCK];
-        // compiled before the first request needs them, beside the rest of the start-up
-        Thread warmUp = new Thread(() -> VectorKernels.warmUp(shape.headDim(), groups), "ul-cpu-decode-warm-up");
-        warmUp.setDaemon(true);
-        warmUp.start();
+        // compiled before the first request needs them, beside the rest of the start-up; compiled code serves every
+        // runtime of the JVM, so once per JVM
+        if (WARMED_UP.compareAndSet(false, true)) {
+            Thread warmUp = new Thread(() -> VectorKernels.warmUp(shape.headDim(), groups), "ul-cpu-decode-warm-up");
+            warmUp.setDaemon(true);
+            warmUp.start();
+        }
     }
 
     /** Threads a step runs on, the caller's included. */
